@@ -1,0 +1,58 @@
+"""gunicorn settings for the web process; every value comes from Vigia's settings.
+
+Validating settings here, in the master, means a misconfigured deploy stops with one readable
+message before any worker boots, instead of a loop of failing workers.
+"""
+
+from __future__ import annotations
+
+import os
+
+from services.bootstrap import bootstrap
+
+_settings = bootstrap("web")
+
+bind = f"0.0.0.0:{os.environ.get('PORT', _settings.port)}"
+workers = _settings.web_concurrency
+worker_class = "uvicorn.workers.UvicornWorker"
+# Render sends SIGKILL 30 s after SIGTERM by default and Railway after its draining seconds;
+# finish in-flight requests well before that.
+graceful_timeout = 20
+timeout = 60
+keepalive = 5
+max_requests = 2000
+max_requests_jitter = 200
+forwarded_allow_ips = "*"
+accesslog = "-"
+errorlog = "-"
+loglevel = _settings.log_level.lower()
+access_log_format = (
+    '{"timestamp": "%(t)s", "level": "INFO", "logger": "gunicorn.access", "process": "web", '
+    '"message": "%(m)s %(U)s %(s)s", "method": "%(m)s", "path": "%(U)s", "status": %(s)s, '
+    '"duration_ms": %(M)s, "bytes": "%(B)s", "client": "%(h)s"}'
+)
+logconfig_dict = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "json": {"()": "shared.logging.JsonFormatter", "process": "web"},
+        "raw": {"format": "%(message)s"},
+    },
+    "filters": {"redact": {"()": "shared.logging.RedactingFilter", "secrets": _settings.secret_values()}},
+    "handlers": {
+        "json": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "filters": ["redact"],
+            "stream": "ext://sys.stdout",
+        },
+        "access": {"class": "logging.StreamHandler", "formatter": "raw", "stream": "ext://sys.stdout"},
+    },
+    "root": {"handlers": ["json"], "level": _settings.log_level},
+    "loggers": {
+        "gunicorn.error": {"handlers": ["json"], "level": _settings.log_level, "propagate": False},
+        "gunicorn.access": {"handlers": ["access"], "level": "INFO", "propagate": False},
+        "uvicorn.error": {"handlers": ["json"], "level": _settings.log_level, "propagate": False},
+        "uvicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},
+    },
+}

@@ -1,0 +1,101 @@
+"""The one Celery application that the worker, beat and Flower processes share.
+
+Built by :func:`create_app` from settings, never at import of this module: each process package
+(``services.worker``, ``services.beat``, ``services.flower``) validates its own settings and then
+calls it. Tasks live in ``services.worker.tasks`` and are routed by name to the queues in
+:data:`QUEUES`; the Procfile's worker consumes every one of them (a test checks it).
+"""
+
+from __future__ import annotations
+
+import ssl
+from typing import Any
+
+from celery import Celery, signals
+from kombu import Queue
+
+from shared.config import Settings
+from shared.logging import configure_logging
+
+# Every queue a task may be routed to. Separate queues keep a long sweep from delaying a health
+# check or an on-demand request; one worker consumes them all by default.
+QUEUES: tuple[str, ...] = ("default", "monitoring", "analysis", "maintenance")
+
+# Task name prefix -> queue. A task's name is ``vigia.<area>.<task>``.
+TASK_ROUTES: dict[str, dict[str, str]] = {
+    "vigia.monitoring.*": {"queue": "monitoring"},
+    "vigia.analysis.*": {"queue": "analysis"},
+    "vigia.maintenance.*": {"queue": "maintenance"},
+    "vigia.system.*": {"queue": "default"},
+}
+
+TASK_MODULES: tuple[str, ...] = ("services.worker.tasks.system",)
+
+
+def _ssl_options(settings: Settings) -> dict[str, Any] | None:
+    """TLS for ``rediss://`` brokers (Upstash, managed Redis); certificates checked by default."""
+    if not settings.broker_url.startswith("rediss://"):
+        return None
+    reqs = {"required": ssl.CERT_REQUIRED, "optional": ssl.CERT_OPTIONAL, "none": ssl.CERT_NONE}
+    return {"ssl_cert_reqs": reqs[settings.redis_ssl_cert_reqs]}
+
+
+def create_app(settings: Settings, *, process: str, main: str = "vigia") -> Celery:
+    """The Celery app for one process role (``worker``, ``beat``, ``flower``, ``web``, ``cli``)."""
+
+    def use_our_logging(**_: Any) -> None:
+        # Connecting this signal stops Celery from installing its own handlers: ours print JSON.
+        configure_logging(process)
+
+    signals.setup_logging.connect(use_our_logging, weak=False)
+    app = Celery(main, include=list(TASK_MODULES))
+    broker = settings.broker_url
+    # Longest a task may stay unacknowledged before Redis hands it to another worker: above the
+    # hard time limit and the longest countdown we use (Portal 429 waits), or it would run twice.
+    visibility_timeout = max(settings.task_time_limit * 2, 3600)
+    app.conf.update(
+        broker_url=broker,
+        result_backend=broker,
+        broker_use_ssl=_ssl_options(settings),
+        redis_backend_use_ssl=_ssl_options(settings),
+        broker_connection_retry_on_startup=True,
+        broker_connection_max_retries=None,
+        broker_transport_options={
+            "visibility_timeout": visibility_timeout,
+            "socket_timeout": 30,
+            "socket_connect_timeout": 10,
+            "retry_on_timeout": True,
+            "health_check_interval": 25,
+        },
+        result_backend_transport_options={"retry_policy": {"timeout": 5.0}},
+        redis_socket_keepalive=True,
+        redis_retry_on_timeout=True,
+        task_serializer="json",
+        result_serializer="json",
+        accept_content=["json"],
+        result_accept_content=["json"],
+        timezone=settings.timezone,
+        enable_utc=True,
+        task_queues=[Queue(name) for name in QUEUES],
+        task_default_queue="default",
+        task_routes=TASK_ROUTES,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        task_acks_on_failure_or_timeout=True,
+        worker_prefetch_multiplier=1,
+        task_soft_time_limit=settings.task_soft_time_limit,
+        task_time_limit=settings.task_time_limit,
+        task_track_started=True,
+        task_send_sent_event=True,
+        worker_send_task_events=True,
+        result_expires=settings.result_expires_seconds,
+        result_extended=False,
+        worker_concurrency=settings.worker_concurrency,
+        worker_max_tasks_per_child=200,
+        worker_soft_shutdown_timeout=settings.worker_soft_shutdown_timeout,
+        worker_enable_soft_shutdown_on_idle=True,
+        worker_hijack_root_logger=False,
+        worker_redirect_stdouts=False,
+        worker_cancel_long_running_tasks_on_connection_loss=False,
+    )
+    return app

@@ -1,0 +1,38 @@
+"""The ``vigia`` command. Each subcommand lives in its own module of ``services.commands``.
+
+A module there exposes ``register(subparsers)``, which adds its parser and sets
+``handler(args) -> int`` as the default ``func``. Adding a command means adding a module and
+its name to :data:`COMMANDS`; nothing else changes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+COMMANDS: tuple[str, ...] = ("dev", "migrate")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="vigia",
+        description="Vigia: 24/7 workers that watch Brazilian federal contracts for red flags.",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMANDS:
+        importlib.import_module(f"services.commands.{name}").register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

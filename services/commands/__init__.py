@@ -1,0 +1,1 @@
+"""Subcommands of ``vigia`` (see :mod:`services.cli`)."""

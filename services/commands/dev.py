@@ -1,0 +1,45 @@
+"""``vigia dev`` (what ``make run`` calls): every process of the Procfile, on real local servers."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from services.dev.runner import DevOptions, run
+from shared.config import get_settings
+from shared.logging import configure_logging
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = subparsers.add_parser(
+        "dev",
+        help="run Vigia locally: embedded Redis/PostgreSQL when not configured, then web, worker, beat, flower",
+    )
+    parser.add_argument("--web-port", type=int, default=8000)
+    parser.add_argument("--flower-port", type=int, default=5555)
+    parser.add_argument("--redis-port", type=int, default=6380, help="port of the embedded Redis")
+    parser.add_argument("--postgres-port", type=int, default=5433, help="port of the embedded PostgreSQL")
+    parser.add_argument("--simulator-port", type=int, default=8090, help="port of the Portal simulator")
+    parser.add_argument("--only", default=",".join(("web", "worker", "beat", "flower")),
+                        help="comma-separated Procfile processes to start")
+    parser.set_defaults(func=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    settings = get_settings()
+    configure_logging("dev")
+    if settings.is_production:
+        import logging
+
+        logging.getLogger("vigia.dev").error("vigia dev is for development; ENVIRONMENT=production refuses it")
+        return 2
+    options = DevOptions(
+        web_port=args.web_port,
+        flower_port=args.flower_port,
+        redis_port=args.redis_port,
+        postgres_port=args.postgres_port,
+        simulator_port=args.simulator_port,
+        data_dir=Path(settings.vigia_data_dir),
+        processes=tuple(p.strip() for p in args.only.split(",") if p.strip()),
+    )
+    return run(options)

@@ -1,0 +1,91 @@
+"""Per-process wiring for the worker: resources, log context, and a heartbeat.
+
+* ``worker_process_init``: each pool process builds its own clients (never shared across fork).
+* ``task_prerun``/``task_postrun``: every log line inside a task carries ``task_id`` and ``task_name``.
+* ``worker_ready``: the main process starts writing a heartbeat key in Redis that ``vigia doctor``
+  and the deploy tests read: a worker is alive when its key is fresh.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+from typing import Any
+
+from celery import signals
+
+from services.worker import resources
+from shared.logging import configure_logging, task_id_var, task_name_var
+
+log = logging.getLogger("vigia.worker")
+
+HEARTBEAT_PREFIX = "vigia:heartbeat:worker:"
+HEARTBEAT_INTERVAL_SECONDS = 15
+HEARTBEAT_TTL_SECONDS = 60
+
+_task_tokens: dict[str, tuple[Any, Any]] = {}
+_heartbeat_stop = threading.Event()
+
+
+@signals.worker_process_init.connect
+def _init_process(**_: Any) -> None:
+    configure_logging("worker")
+    resources.open_process_resources("worker")
+
+
+@signals.worker_process_shutdown.connect
+def _shutdown_process(**_: Any) -> None:
+    resources.close_process_resources()
+
+
+@signals.task_prerun.connect
+def _task_started(task_id: str | None = None, task: Any = None, **_: Any) -> None:
+    if task_id is None:
+        return
+    _task_tokens[task_id] = (task_id_var.set(task_id), task_name_var.set(getattr(task, "name", None)))
+
+
+@signals.task_postrun.connect
+def _task_finished(task_id: str | None = None, **_: Any) -> None:
+    tokens = _task_tokens.pop(task_id or "", None)
+    if tokens:
+        task_name_var.reset(tokens[1])
+        task_id_var.reset(tokens[0])
+
+
+def heartbeat_key(hostname: str) -> str:
+    return HEARTBEAT_PREFIX + hostname
+
+
+@signals.worker_ready.connect
+def _start_heartbeat(sender: Any = None, **_: Any) -> None:
+    hostname = getattr(sender, "hostname", None) or socket.gethostname()
+    app = getattr(sender, "app", None)
+    log.info("worker ready", extra={"hostname": hostname})
+
+    def beat() -> None:
+        import redis
+
+        from shared.config import get_settings
+
+        client = redis.Redis.from_url(get_settings().broker_url, socket_timeout=5, socket_connect_timeout=5)
+        while not _heartbeat_stop.is_set():
+            try:
+                client.set(heartbeat_key(hostname), "alive", ex=HEARTBEAT_TTL_SECONDS)
+            except redis.RedisError as error:  # the broker blipped; the next beat retries
+                log.warning("worker heartbeat not written: %s", error)
+            _heartbeat_stop.wait(HEARTBEAT_INTERVAL_SECONDS)
+        try:
+            client.delete(heartbeat_key(hostname))
+        except redis.RedisError:
+            pass
+        client.close()
+
+    del app
+    threading.Thread(target=beat, name="vigia-heartbeat", daemon=True).start()
+
+
+@signals.worker_shutdown.connect
+def _stop_heartbeat(**_: Any) -> None:
+    _heartbeat_stop.set()

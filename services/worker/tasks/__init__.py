@@ -1,0 +1,1 @@
+"""Celery tasks: two or three lines each that call a ``shared`` service and record the run."""

@@ -1,0 +1,1 @@
+"""Helpers the tests share: real processes, polling for a condition, reading their JSON logs."""

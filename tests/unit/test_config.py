@@ -1,0 +1,105 @@
+"""Settings: every variable documented, production refuses to start without what it needs."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+from shared.config import Settings
+from tests.support.processes import REPO_ROOT
+
+EXAMPLE = REPO_ROOT / ".env.example"
+
+
+def _example_names() -> list[str]:
+    return re.findall(r"^([A-Z][A-Z0-9_]*)=", EXAMPLE.read_text(), flags=re.MULTILINE)
+
+
+def test_it_lists_every_setting_in_env_example_and_nothing_else() -> None:
+    names = _example_names()
+    assert len(names) == len(set(names)), "a variable appears twice in .env.example"
+    assert set(names) == {name.upper() for name in Settings.model_fields}
+
+
+def test_it_comments_every_variable_in_env_example() -> None:
+    lines = EXAMPLE.read_text().splitlines()
+    for index, line in enumerate(lines):
+        if re.match(r"^[A-Z][A-Z0-9_]*=", line):
+            above = lines[index - 1]
+            assert above.startswith("#") or re.match(r"^[A-Z][A-Z0-9_]*=", above), f"{line} has no comment"
+
+
+def test_it_lists_every_variable_in_the_readme_table() -> None:
+    readme = (REPO_ROOT / "README.md").read_text()
+    missing = [name for name in _example_names() if f"`{name}`" not in readme]
+    assert not missing, f"README's environment table lacks {missing}"
+
+
+def test_it_keeps_secrets_secret() -> None:
+    settings = Settings(groq_api_key="gsk_realLookingSecret123456", database_url="postgres://u:pw-long-enough@h/db")
+    assert "gsk_realLookingSecret123456" not in repr(settings)
+    assert settings.database_url is not None
+    assert settings.database_url.get_secret_value() == "postgresql://u:pw-long-enough@h/db"
+    assert "pw-long-enough" in settings.secret_values()
+
+
+def test_it_has_working_defaults_in_development() -> None:
+    settings = Settings(_env_file=None)
+    for process in ("web", "worker", "beat", "flower", "release"):
+        assert settings.problems_for(process) == []
+
+
+def test_it_names_every_missing_variable_in_production() -> None:
+    settings = Settings(_env_file=None, environment="production")
+    problems = " ".join(settings.problems_for("worker"))
+    for name in ("REDIS_URL", "DATABASE_URL", "TRANSPARENCY_API_KEY"):
+        assert name in problems
+    assert "FLOWER_PASSWORD" in " ".join(settings.problems_for("flower"))
+    assert "API_KEYS" in " ".join(settings.problems_for("web"))
+
+
+def test_it_refuses_placeholder_secrets_in_production() -> None:
+    settings = Settings(
+        _env_file=None, environment="production", redis_url="redis://r:6379/0",
+        database_url="postgresql://h/db", transparency_api_key="changeme",
+    )
+    assert any("TRANSPARENCY_API_KEY" in p for p in settings.problems_for("worker"))
+
+
+def test_it_reports_invalid_values_by_name() -> None:
+    env = {"PATH": os.environ["PATH"], "VIGIA_ENV_FILE": "", "WORKER_CONCURRENCY": "lots"}
+    code = "from shared.config import require; require('worker')"
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=REPO_ROOT)
+    assert result.returncode == 2
+    assert "WORKER_CONCURRENCY is invalid" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("process", "argv", "expected"),
+    [
+        ("worker", ["-c", "import services.worker as w; w.app"], ["REDIS_URL", "DATABASE_URL", "TRANSPARENCY_API_KEY"]),
+        ("beat", ["-c", "import services.beat"], ["REDIS_URL"]),
+        ("flower", ["-c", "import services.flower"], ["REDIS_URL", "FLOWER_PASSWORD"]),
+        ("web", ["-c", "import services.api.main"], ["REDIS_URL", "DATABASE_URL", "API_KEYS"]),
+        ("release", ["-m", "services.cli", "migrate"], ["DATABASE_URL"]),
+    ],
+)
+def test_it_exits_with_one_readable_message_in_an_empty_production_environment(
+    process: str, argv: list[str], expected: list[str]
+) -> None:
+    env = {"PATH": os.environ["PATH"], "ENVIRONMENT": "production", "VIGIA_ENV_FILE": ""}
+    result = subprocess.run([sys.executable, *argv], env=env, capture_output=True, text=True, cwd=REPO_ROOT, timeout=60)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stdout + result.stderr
+    lines = [line for line in result.stdout.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stdout
+    record = json.loads(lines[0])
+    assert record["level"] == "CRITICAL"
+    assert record["message"].startswith(f"vigia {process} cannot start")
+    for name in expected:
+        assert name in record["message"]
