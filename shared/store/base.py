@@ -1,0 +1,309 @@
+"""The store interface: everything the tasks and the API read or write, behind one Protocol.
+
+Two backends implement it — :mod:`shared.store.postgres` (psycopg 3, direct ``DATABASE_URL``) and
+:mod:`shared.store.supabase` (Supabase REST) — and one conformance suite runs against both.
+Callers never see SQL or HTTP: they pass and get the dataclasses below and those of
+:mod:`shared.domain`. Every write is idempotent on a natural key, so a redelivered task is safe.
+
+Errors: every backend raises :class:`StoreError` (or a subclass) whose message names the
+operation and the input, e.g. ``upsert_contracts(500 contracts): connection lost``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Literal, Protocol, runtime_checkable
+
+from shared.domain import (
+    Contract,
+    FeedbackLabel,
+    Finding,
+    InvestigationStatus,
+    RunStatus,
+    Sanction,
+    Severity,
+    Trigger,
+    UpsertResult,
+)
+
+
+class StoreError(RuntimeError):
+    """A storage operation failed; the message names the operation and its input."""
+
+
+class StoreUnavailable(StoreError):
+    """The database could not be reached (worth retrying later)."""
+
+
+class NotFound(StoreError):
+    """The id names nothing."""
+
+
+class Conflict(StoreError):
+    """The write breaks a constraint (a duplicate, a bad state transition)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Investigation:
+    id: str  # uuid
+    contract_id: int | None
+    orgao_codigo: str | None
+    trigger: Trigger
+    status: InvestigationStatus
+    detector_version: str
+    indicators: list[str] = field(default_factory=list)  # requested set; empty = all
+    window_start: date | None = None  # on-demand órgão requests
+    window_end: date | None = None
+    progress: float = 0.0
+    findings_count: int = 0
+    risk_score: float | None = None
+    summary: str | None = None
+    summary_source: str | None = None  # "template" or the model name
+    error: str | None = None
+    created_at: datetime | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFinding:
+    id: int
+    investigation_id: str
+    finding: Finding
+
+
+@dataclass(frozen=True, slots=True)
+class InvestigationDetail:
+    investigation: Investigation
+    findings: list[StoredFinding]
+    contract: Contract | None
+
+
+@dataclass(frozen=True, slots=True)
+class Feedback:
+    id: int
+    investigation_id: str
+    finding_id: int | None
+    label: FeedbackLabel
+    note: str | None
+    author: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    id: int
+    task: str
+    parameters: dict[str, Any]
+    status: RunStatus
+    started_at: datetime
+    finished_at: datetime | None = None
+    counters: dict[str, int] = field(default_factory=dict)
+    result: dict[str, Any] = field(default_factory=dict)  # e.g. a health check's report
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InvestigationFilter:
+    orgao_codigo: str | None = None
+    indicator: str | None = None
+    severity: Severity | None = None  # at least this severity among its findings
+    status: InvestigationStatus | None = None
+    trigger: Trigger | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    min_risk_score: float | None = None
+    contract_id: int | None = None
+
+
+SortKey = Literal["created_at", "-created_at", "risk_score", "-risk_score"]
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    items: list[Investigation]
+    total: int
+    limit: int
+    offset: int
+
+
+@dataclass(frozen=True, slots=True)
+class TrainingSample:
+    """One feedback-labelled finding with the numbers a model would learn from."""
+
+    feedback_id: int
+    investigation_id: str
+    finding_id: int | None
+    indicator: str | None
+    label: FeedbackLabel
+    features: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Dataset:
+    id: int
+    created_at: datetime
+    feature_version: str
+    total: int
+    positive: int
+    negative: int
+    checksum: str
+    samples: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    investigations_by_status: dict[str, int]
+    findings_by_indicator: dict[str, int]
+    investigations_by_orgao: dict[str, int]
+    last_runs: list[Run]
+
+
+@dataclass(frozen=True, slots=True)
+class OrgaoRanking:
+    orgao_codigo: str
+    orgao_nome: str | None
+    contracts: int
+    investigations: int
+    findings: int
+    max_risk_score: float | None
+    mean_risk_score: float | None
+    orgao_findings: list[Finding] = field(default_factory=list)  # supplier_concentration, benford_deviation
+
+
+@runtime_checkable
+class Store(Protocol):
+    """What Vigia stores. Implementations are safe to share between threads of one process."""
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def ping(self) -> None:
+        """Raise :class:`StoreUnavailable` when the database cannot answer."""
+
+    def close(self) -> None: ...
+
+    # -- contracts --------------------------------------------------------------------------
+    def upsert_contracts(self, contracts: Sequence[Contract]) -> UpsertResult:
+        """Insert or update by Portal id in one transaction; a changed ``content_hash`` keeps the
+        previous row in ``contract_versions``. Returns which ids were new, changed or unchanged."""
+
+    def get_contract(self, contract_id: int) -> Contract | None: ...
+
+    def iter_contracts(
+        self,
+        *,
+        orgao_codigo: str | None = None,
+        signed_from: date | None = None,
+        signed_to: date | None = None,
+        batch_size: int = 1000,
+    ) -> Iterator[Contract]:
+        """Stream contracts (ordered by id) matching the filters, ``batch_size`` rows at a time."""
+
+    def count_contracts(self) -> int: ...
+
+    # -- sanctions --------------------------------------------------------------------------
+    def upsert_sanctions(self, sanctions: Sequence[Sanction]) -> int:
+        """Insert or update by (lista, id); return how many rows were written."""
+
+    def sanctions_for(self, documents: Sequence[str]) -> list[Sanction]:
+        """Every CEIS/CNEP record whose document digits are in ``documents``."""
+
+    # -- runs -------------------------------------------------------------------------------
+    def open_run(self, task: str, parameters: dict[str, Any]) -> Run: ...
+
+    def close_run(
+        self,
+        run_id: int,
+        *,
+        status: RunStatus,
+        counters: dict[str, int] | None = None,
+        result: dict[str, Any] | None = None,
+        error: str | None = None,
+    ) -> Run: ...
+
+    def add_run_counters(self, run_id: int, counters: dict[str, int]) -> None:
+        """Atomically add to a running run's counters (sub-tasks of one sweep report here)."""
+
+    def get_run(self, run_id: int) -> Run | None: ...
+
+    def last_runs(self, *, task: str | None = None, status: RunStatus | None = None, limit: int = 20) -> list[Run]:
+        """Most recent first."""
+
+    # -- investigations ---------------------------------------------------------------------
+    def create_or_get_investigation(
+        self,
+        *,
+        contract_id: int | None,
+        orgao_codigo: str | None,
+        trigger: Trigger,
+        detector_version: str,
+        indicators: Sequence[str] = (),
+        window_start: date | None = None,
+        window_end: date | None = None,
+    ) -> tuple[Investigation, bool]:
+        """Automatic triggers are unique per (contract, detector version): a second call returns
+        the existing row and ``False``. On-demand requests return an existing *pending or
+        running* on-demand investigation for the same contract (or órgão and window)."""
+
+    def mark_running(self, investigation_id: str) -> Investigation:
+        """pending -> running (idempotent for running); raises :class:`Conflict` if terminal."""
+
+    def complete_investigation(
+        self,
+        investigation_id: str,
+        *,
+        findings: Sequence[Finding],
+        risk_score: float | None,
+        summary: str | None,
+        summary_source: str | None,
+    ) -> Investigation:
+        """In one transaction: replace the investigation's findings, set the score, summary and
+        ``completed``. Re-running it with the same findings leaves the same rows."""
+
+    def fail_investigation(self, investigation_id: str, *, error: str) -> Investigation: ...
+
+    def cancel_investigation(self, investigation_id: str, *, reason: str) -> Investigation: ...
+
+    def set_progress(self, investigation_id: str, progress: float) -> None: ...
+
+    def get_investigation(self, investigation_id: str) -> InvestigationDetail | None: ...
+
+    def list_investigations(
+        self,
+        filters: InvestigationFilter = InvestigationFilter(),
+        *,
+        sort: SortKey = "-created_at",
+        limit: int = 50,
+        offset: int = 0,
+    ) -> Page: ...
+
+    def fail_stuck_investigations(self, *, older_than: datetime, reason: str) -> list[str]:
+        """pending/running investigations not updated since ``older_than`` become failed."""
+
+    # -- feedback and datasets -----------------------------------------------------------------
+    def record_feedback(
+        self,
+        investigation_id: str,
+        *,
+        label: FeedbackLabel,
+        finding_id: int | None = None,
+        note: str | None = None,
+        author: str | None = None,
+    ) -> Feedback:
+        """Raises :class:`NotFound` for an unknown investigation or a finding not in it."""
+
+    def training_samples(self) -> list[TrainingSample]: ...
+
+    def save_dataset(self, *, feature_version: str, samples: Sequence[TrainingSample]) -> Dataset: ...
+
+    def latest_dataset(self) -> Dataset | None: ...
+
+    # -- reporting --------------------------------------------------------------------------
+    def stats(self) -> Stats: ...
+
+    def orgao_ranking(self, *, limit: int = 100) -> list[OrgaoRanking]: ...
+
+    def save_orgao_findings(self, orgao_codigo: str, year: int, findings: Sequence[Finding], detector_version: str) -> None:
+        """Replace the órgão-level findings (concentration, Benford) of one (órgão, year)."""
