@@ -1,0 +1,1 @@
+"""A local stand-in for the Portal da Transparência API, serving a generated, seeded data set."""
