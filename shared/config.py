@@ -113,6 +113,7 @@ class Settings(BaseSettings):
     cors_origins: Annotated[CsvList, Field(default_factory=list)]
     api_max_page_size: int = Field(default=100, ge=1, le=1000)
     api_max_body_bytes: int = Field(default=65_536, ge=1024)
+    api_max_window_days: int = Field(default=366, ge=1, le=3660)
 
     # --- local stack (development only) ---
     vigia_data_dir: str = ".vigia"
