@@ -41,7 +41,10 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         # VIGIA_ENV_FILE= (empty) ignores .env, as the test suite does.
         env_file=os.environ.get("VIGIA_ENV_FILE", ".env") or None,
-        env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+        env_file_encoding="utf-8", extra="ignore", case_sensitive=False,
+        # `KEY=` lines of a .env copied from .env.example (Compose env_file, the VPS installer)
+        # mean "not set", not an empty secret that would switch off the simulator or Sentry.
+        env_ignore_empty=True,
     )
 
     # --- deployment (names from the reference deployment guide) ---
