@@ -23,21 +23,16 @@ keepalive = 5
 max_requests = 2000
 max_requests_jitter = 200
 forwarded_allow_ips = "*"
-accesslog = "-"
+# Access lines come from the app (services/api/middleware.py) through shared.logging, so a path
+# with quotes or newlines is still one valid JSON object; gunicorn's and uvicorn's own access
+# logs are off so each request is logged once.
+accesslog = None
 errorlog = "-"
 loglevel = _settings.log_level.lower()
-access_log_format = (
-    '{"timestamp": "%(t)s", "level": "INFO", "logger": "gunicorn.access", "process": "web", '
-    '"message": "%(m)s %(U)s %(s)s", "method": "%(m)s", "path": "%(U)s", "status": %(s)s, '
-    '"duration_ms": %(M)s, "bytes": "%(B)s", "client": "%(h)s"}'
-)
 logconfig_dict = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {
-        "json": {"()": "shared.logging.JsonFormatter", "process": "web"},
-        "raw": {"format": "%(message)s"},
-    },
+    "formatters": {"json": {"()": "shared.logging.JsonFormatter", "process": "web"}},
     "filters": {"redact": {"()": "shared.logging.RedactingFilter", "secrets": _settings.secret_values()}},
     "handlers": {
         "json": {
@@ -46,12 +41,12 @@ logconfig_dict = {
             "filters": ["redact"],
             "stream": "ext://sys.stdout",
         },
-        "access": {"class": "logging.StreamHandler", "formatter": "raw", "stream": "ext://sys.stdout"},
     },
     "root": {"handlers": ["json"], "level": _settings.log_level},
     "loggers": {
         "gunicorn.error": {"handlers": ["json"], "level": _settings.log_level, "propagate": False},
-        "gunicorn.access": {"handlers": ["access"], "level": "INFO", "propagate": False},
+        # UvicornWorker copies gunicorn.access's handlers and level onto uvicorn.access: none, WARNING.
+        "gunicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},
         "uvicorn.error": {"handlers": ["json"], "level": _settings.log_level, "propagate": False},
         "uvicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},
     },

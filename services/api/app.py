@@ -1,0 +1,78 @@
+"""The FastAPI application factory; ``services.api.main`` builds the process's app from it.
+
+:func:`create_app` wires the routers (one module per resource under ``routes/``), the error
+handlers, CORS from settings, the body size limit and the JSON access log. The store's pool, the
+Celery client and the Redis client are opened in the lifespan, once per gunicorn worker, and
+closed on shutdown; nothing connects here until the app is served.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from starlette.concurrency import run_in_threadpool
+
+from services.api.auth import API_KEY_HEADER, writes_are_open
+from services.api.errors import install_error_handlers
+from services.api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from services.api.resources import open_resources
+from services.api.routes import feedback, health, investigations, reports
+from services.api.schemas.investigations import API_PREFIX
+from shared.config import Settings
+
+log = logging.getLogger("vigia.api")
+
+DESCRIPTION = """Red flags in Brazilian federal contracts, watched around the clock.
+
+A flag is a reason to look, never proof of wrongdoing. Reads are public unless
+API_READ_KEY_REQUIRED is set; writes need an `X-API-Key` header. Errors are JSON with a
+machine-readable `error`, a `message` and, for bad input, the `fields` at fault.
+"""
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    if writes_are_open(settings):
+        log.warning("API_KEYS is empty: write endpoints are open (development only)")
+    resources = await run_in_threadpool(open_resources, settings)
+    app.state.resources = resources
+    try:
+        yield
+    finally:
+        app.state.resources = None
+        await run_in_threadpool(resources.close)
+        log.info("API resources closed")
+
+
+def create_app(settings: Settings) -> FastAPI:
+    app = FastAPI(
+        title="Vigia",
+        summary="Red flags in Brazilian federal contracts, watched around the clock.",
+        description=DESCRIPTION,
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.resources = None
+    install_error_handlers(app)
+    app.include_router(health.build_router())
+    for module in (investigations, feedback, reports):
+        app.include_router(module.build_router(settings), prefix=API_PREFIX)
+    # Added last = outermost: every request gets an id and an access line, even a rejected one.
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.api_max_body_bytes)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "OPTIONS"],
+            allow_headers=[API_KEY_HEADER, "Content-Type", "X-Request-ID"],
+            expose_headers=["Location", "X-Request-ID", "Retry-After"],
+            max_age=600,
+        )
+    app.add_middleware(RequestContextMiddleware)
+    return app

@@ -1,0 +1,79 @@
+"""API keys: writes always need one, reads only when ``API_READ_KEY_REQUIRED`` is true.
+
+A key travels in the ``X-API-Key`` header and is compared with every configured key using
+:func:`hmac.compare_digest`, without stopping at the first match, so the time taken says nothing
+about which key (or how much of one) matched. The caller is identified in feedback rows by a
+short hash of the key, never the key itself. In development with no ``API_KEYS`` writes are
+open, so ``make run`` works out of the box; production refuses to start without keys.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+from collections.abc import Sequence
+
+from fastapi import Request, Security
+from fastapi.security import APIKeyHeader
+
+from services.api.errors import ApiError
+from shared.config import Settings
+
+log = logging.getLogger("vigia.api.auth")
+
+API_KEY_HEADER = "X-API-Key"
+
+api_key_header = APIKeyHeader(
+    name=API_KEY_HEADER,
+    auto_error=False,
+    scheme_name="ApiKey",
+    description="One of the keys in API_KEYS. Needed for writes; for reads too when API_READ_KEY_REQUIRED=true.",
+)
+
+
+def key_matches(given: str | None, keys: Sequence[str]) -> bool:
+    """True when ``given`` equals one of ``keys``; every key is compared, in constant time each."""
+    if not given:
+        return False
+    given_bytes = given.encode("utf-8")
+    matched = False
+    for key in keys:
+        # Bitwise or, not `or`: no short-circuit, so every key costs the same comparison.
+        matched |= hmac.compare_digest(given_bytes, key.encode("utf-8"))
+    return matched
+
+
+def key_identity(key: str) -> str:
+    """How a key is named in stored rows and logs: a hash prefix that cannot be reversed."""
+    return "key:" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:12]
+
+
+def writes_are_open(settings: Settings) -> bool:
+    return not settings.api_keys and settings.environment == "development"
+
+
+def _check(request: Request, given: str | None, *, what: str) -> str:
+    settings: Settings = request.app.state.settings
+    if writes_are_open(settings):
+        return "anonymous"
+    if key_matches(given, settings.api_keys):
+        assert given is not None
+        return key_identity(given)
+    problem = "is missing" if not given else "is not a valid key"
+    raise ApiError(
+        401,
+        "unauthorized",
+        f"{what} need a valid {API_KEY_HEADER} header; the header {problem}",
+        headers={"WWW-Authenticate": API_KEY_HEADER},
+    )
+
+
+def require_write_key(request: Request, key: str | None = Security(api_key_header)) -> str:
+    """Dependency of every write route; returns the caller's identity."""
+    return _check(request, key, what="writes")
+
+
+def require_read_key(request: Request, key: str | None = Security(api_key_header)) -> str | None:
+    """Dependency of read routes when ``API_READ_KEY_REQUIRED`` is true."""
+    return _check(request, key, what="reads")

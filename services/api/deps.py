@@ -1,0 +1,33 @@
+"""FastAPI dependencies: the connections opened in the lifespan, reached through the request."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from fastapi import Request
+
+from services.api.resources import ApiResources
+
+if TYPE_CHECKING:
+    from celery import Celery
+
+    from shared.store.base import Store
+
+
+def get_resources(request: Request) -> ApiResources:
+    resources: ApiResources | None = getattr(request.app.state, "resources", None)
+    if resources is None:  # only when the app is served without its lifespan
+        raise RuntimeError("the API's resources are not open: serve the app with its lifespan enabled")
+    return resources
+
+
+def get_store(request: Request) -> Store:
+    return get_resources(request).store
+
+
+def get_broker(request: Request) -> Celery:
+    return get_resources(request).broker
+
+
+def get_redis(request: Request) -> Any:
+    return get_resources(request).redis

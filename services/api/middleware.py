@@ -1,0 +1,165 @@
+"""ASGI middleware: a request id and one JSON access line per request, and a request body limit.
+
+The access line is a normal log record (logger ``vigia.api.access``) formatted by
+:mod:`shared.logging`, so a path holding quotes or newlines stays one valid JSON object, and
+secrets are redacted like anywhere else. gunicorn's and uvicorn's own access logs are off (see
+``gunicorn_conf.py``), so each request is logged exactly once.
+
+The body limit answers 413 before reading a body whose ``Content-Length`` is too large, and
+stops a chunked body as soon as it passes the limit, so no request can make a worker buffer
+more than ``API_MAX_BODY_BYTES``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+import uuid
+from typing import Any
+
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from services.api.errors import ErrorOut, FieldProblem
+from shared.logging import log_context, request_id_var
+
+access_log = logging.getLogger("vigia.api.access")
+
+# A caller's X-Request-ID is kept only when it is short and plain, so it cannot forge log content.
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+class RequestContextMiddleware:
+    """Tags every log record of a request with its id and writes the access line at the end."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = _header(scope, b"x-request-id")
+        request_id = given if given and _REQUEST_ID.match(given) else uuid.uuid4().hex
+        started = time.perf_counter()
+        status = 500  # what the client gets if the app raises before answering
+        sent_bytes = 0
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status, sent_bytes
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+                headers = list(message.get("headers", []))
+                headers.append((b"x-request-id", request_id.encode("ascii")))
+                message = {**message, "headers": headers}
+            elif message["type"] == "http.response.body":
+                sent_bytes += len(message.get("body", b""))
+            await send(message)
+
+        with log_context(request_id=request_id):
+            try:
+                await self.app(scope, receive, send_with_id)
+            finally:
+                _log_access(scope, status, sent_bytes, (time.perf_counter() - started) * 1000)
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
+def _log_access(scope: Scope, status: int, sent_bytes: int, duration_ms: float) -> None:
+    client = scope.get("client")
+    path = scope.get("path", "")
+    query = scope.get("query_string", b"").decode("latin-1")
+    extra: dict[str, Any] = {
+        "method": scope.get("method", ""),
+        "path": path,
+        "query": query or None,
+        "status": status,
+        "duration_ms": round(duration_ms, 2),
+        "bytes": sent_bytes,
+        "client": client[0] if client else None,
+        "user_agent": _header(scope, b"user-agent"),
+    }
+    level = logging.ERROR if status >= 500 else logging.INFO
+    # The message repeats the essentials for people scanning a dashboard; json.dumps of the path
+    # keeps control characters in it from reaching the log as raw bytes.
+    access_log.log(level, "%s %s %s", extra["method"], json.dumps(path, ensure_ascii=False)[1:-1], status, extra=extra)
+
+
+class BodyTooLarge(StarletteHTTPException):
+    """Raised from ``receive``; an HTTPException so FastAPI's body parsing passes it on unchanged."""
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(413, f"the request body is larger than {max_bytes} bytes")
+
+
+class BodySizeLimitMiddleware:
+    """413 for request bodies larger than ``max_bytes``, declared or streamed."""
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = _header(scope, b"content-length")
+        if declared is not None:
+            try:
+                too_large = int(declared) > self.max_bytes
+            except ValueError:
+                await _send_error(send, 400, "bad_request", "the Content-Length header is not a number", "header.content-length")
+                return
+            if too_large:
+                await self._reject(send)
+                return
+
+        received = 0
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise BodyTooLarge(self.max_bytes)
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except BodyTooLarge:
+            if not started:
+                await self._reject(send)
+
+    async def _reject(self, send: Send) -> None:
+        await _send_error(
+            send, 413, "payload_too_large", f"the request body is larger than {self.max_bytes} bytes", "body"
+        )
+
+
+async def _send_error(send: Send, status: int, error: str, message: str, field: str) -> None:
+    body = ErrorOut(
+        error=error, message=message, fields=[FieldProblem(field=field, problem=message)], request_id=request_id_var.get()
+    ).model_dump_json().encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

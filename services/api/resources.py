@@ -1,0 +1,82 @@
+"""The web process's connections: the store's pool, the Celery client and a Redis client.
+
+Opened once per gunicorn worker in the FastAPI lifespan and closed on its shutdown; nothing here
+runs at import. A broker that is down at start-up does not stop the API from serving reads: the
+failure is logged, ``/health/ready`` reports it, and a POST that needs the broker answers 503.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from shared.config import Settings
+
+if TYPE_CHECKING:
+    from celery import Celery
+
+    from shared.store.base import Store
+
+log = logging.getLogger("vigia.api.resources")
+
+# Short: a readiness probe or a POST must fail fast rather than hang a worker thread.
+REDIS_TIMEOUT_SECONDS = 3.0
+
+
+@dataclass
+class ApiResources:
+    settings: Settings
+    store: Store
+    broker: Celery
+    redis: Any  # redis.Redis
+
+    def close(self) -> None:
+        for name, closer in (("store", self.store.close), ("broker", self.broker.close), ("redis", self.redis.close)):
+            try:
+                closer()
+            except Exception as error:  # one failed close must not keep the others open
+                log.warning("closing the %s failed: %s", name, error)
+
+
+def _redis_client(settings: Settings) -> Any:
+    import redis
+
+    options: dict[str, Any] = {
+        "socket_timeout": REDIS_TIMEOUT_SECONDS,
+        "socket_connect_timeout": REDIS_TIMEOUT_SECONDS,
+        "health_check_interval": 25,
+        "client_name": "vigia-web",
+    }
+    if settings.broker_url.startswith("rediss://"):
+        options["ssl_cert_reqs"] = settings.redis_ssl_cert_reqs
+    return redis.Redis.from_url(settings.broker_url, **options)
+
+
+def _celery_client(settings: Settings) -> Celery:
+    from services.celery_app import create_app
+
+    app = create_app(settings, process="web")
+    # The web process only publishes: give up on a dead broker after a few seconds, not forever.
+    app.conf.update(
+        broker_connection_timeout=REDIS_TIMEOUT_SECONDS,
+        broker_connection_max_retries=2,
+        task_publish_retry_policy={"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5, "interval_max": 1},
+    )
+    return app
+
+
+def open_resources(settings: Settings) -> ApiResources:
+    from shared.store import get_store
+
+    store = get_store(settings)
+    broker = _celery_client(settings)
+    redis_client = _redis_client(settings)
+    try:
+        # Connect now so the first POST does not pay for it, and a dead broker shows in the logs.
+        with broker.connection_for_write() as connection:
+            connection.ensure_connection(max_retries=1, timeout=REDIS_TIMEOUT_SECONDS)
+    except Exception as error:
+        log.warning("the broker is not reachable at start-up; on-demand requests will fail until it is: %s", error)
+    log.info("API resources opened", extra={"storage": settings.storage_backend})
+    return ApiResources(settings=settings, store=store, broker=broker, redis=redis_client)

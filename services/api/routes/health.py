@@ -1,0 +1,83 @@
+"""``GET /health`` (liveness) and ``GET /health/ready`` (readiness), at the root for platform probes.
+
+Liveness says only that the process answers, so a slow database never gets the web restarted.
+Readiness needs Redis and the database to answer now; it also reports the last scheduled health
+check (the Portal, the workers) for people, without letting it decide readiness: a Portal outage
+is no reason to take the API out of rotation. Both stay public even when reads need a key.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse
+
+from services.api.deps import get_resources
+from services.api.resources import ApiResources
+from services.api.schemas.reports import CheckOut, HealthOut, LastHealthCheckOut, ReadyOut
+from shared.logging import RedactingFilter
+
+log = logging.getLogger("vigia.api.health")
+
+HEALTH_CHECK_TASK = "vigia.maintenance.health_check"
+
+
+def _timed(check: Callable[[], Any], redactor: RedactingFilter) -> CheckOut:
+    started = time.perf_counter()
+    try:
+        check()
+    except Exception as error:
+        # Driver errors may quote a URL; the body is public, so it goes through the log redactor.
+        message = redactor.redact(str(error))[:300]
+        return CheckOut(ok=False, latency_ms=round((time.perf_counter() - started) * 1000, 2), error=message)
+    return CheckOut(ok=True, latency_ms=round((time.perf_counter() - started) * 1000, 2))
+
+
+def _last_health_check(resources: ApiResources) -> LastHealthCheckOut | None:
+    try:
+        runs = resources.store.last_runs(task=HEALTH_CHECK_TASK, limit=1)
+    except Exception as error:  # already reported by the database check
+        log.debug("could not read the last health check: %s", error)
+        return None
+    if not runs:
+        return None
+    result = runs[0].result or {}
+    checks = result.get("checks")
+    return LastHealthCheckOut(
+        status=result.get("status") if isinstance(result.get("status"), str) else None,
+        finished_at=runs[0].finished_at,
+        checks=checks if isinstance(checks, dict) else {},
+    )
+
+
+def build_router() -> APIRouter:
+    router = APIRouter(tags=["health"])
+
+    @router.get("/health", response_model=HealthOut, summary="Liveness: the process is up")
+    async def health() -> HealthOut:
+        return HealthOut(status="ok")
+
+    @router.get(
+        "/health/ready",
+        response_model=ReadyOut,
+        responses={503: {"model": ReadyOut, "description": "Redis or the database does not answer"}},
+        summary="Readiness: Redis and the database answer; the last scheduled health check",
+    )
+    def ready(resources: Annotated[ApiResources, Depends(get_resources)]) -> JSONResponse:
+        redactor = RedactingFilter(resources.settings.secret_values())
+        checks = {"redis": _timed(resources.redis.ping, redactor), "database": _timed(resources.store.ping, redactor)}
+        is_ready = all(check.ok for check in checks.values())
+        body = ReadyOut(
+            status="ready" if is_ready else "not_ready",
+            checks=checks,
+            last_health_check=_last_health_check(resources) if checks["database"].ok else None,
+        )
+        if not is_ready:
+            log.warning("not ready", extra={"checks": {k: v.error for k, v in checks.items() if not v.ok}})
+        return JSONResponse(body.model_dump(mode="json"), status_code=200 if is_ready else 503)
+
+    return router

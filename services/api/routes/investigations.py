@@ -1,0 +1,214 @@
+"""``/api/v1/investigations``: list with filters and pagination, read one, request one on demand.
+
+Routes are plain ``def``: the store and the Celery client block, so FastAPI runs them in its
+thread pool instead of on the event loop. The router is built from settings because the page
+size bound is part of the published schema.
+"""
+
+# No `from __future__ import annotations`: FastAPI must evaluate the Query bounds taken from
+# settings, which are locals of build_router.
+import logging
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi.params import Depends as DependsParam
+
+from services.api.auth import require_read_key, require_write_key
+from services.api.deps import get_broker, get_store
+from services.api.errors import ApiError, error_responses, invalid
+from services.api.pagination import Cursor, decode_cursor, encode_cursor, fingerprint
+from services.api.schemas.fields import ID_MAX, INDICATOR_PATTERN, ORGAO_PATTERN
+from services.api.schemas.investigations import (
+    InvestigationAccepted,
+    InvestigationDetailOut,
+    InvestigationPage,
+    InvestigationRequest,
+    from_detail,
+    from_investigation,
+    investigation_url,
+)
+from shared.config import Settings
+from shared.domain import InvestigationStatus, Severity, Trigger
+from shared.store.base import InvestigationFilter, SortKey, Store
+
+log = logging.getLogger("vigia.api.investigations")
+
+INVESTIGATE_TASK = "vigia.analysis.investigate"
+MAX_PAGE = 1_000_000
+
+InvestigationId = Annotated[UUID, Path(description="The investigation's id (a UUID).")]
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    """Naive datetimes in a query mean UTC, so they compare with the cursor's snapshot time."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
+def build_router(settings: Settings) -> APIRouter:
+    read: list[DependsParam] = [Depends(require_read_key)] if settings.api_read_key_required else []
+    read_errors = (401, 422, 503) if settings.api_read_key_required else (422, 503)
+    router = APIRouter(prefix="/investigations", tags=["investigations"])
+    max_page_size = settings.api_max_page_size
+
+    @router.get(
+        "",
+        response_model=InvestigationPage,
+        dependencies=read,
+        responses=error_responses(*read_errors),
+        summary="List investigations, newest first by default",
+    )
+    def list_investigations(
+        store: Annotated[Store, Depends(get_store)],
+        orgao: Annotated[str | None, Query(pattern=ORGAO_PATTERN, description="SIAFI órgão code.")] = None,
+        indicator: Annotated[
+            str | None, Query(pattern=INDICATOR_PATTERN, description="Only those with a finding of this indicator.")
+        ] = None,
+        severity: Annotated[Severity | None, Query(description="Only those with a finding at least this severe.")] = None,
+        status: InvestigationStatus | None = None,
+        trigger: Trigger | None = None,
+        contract_id: Annotated[int | None, Query(ge=1, le=ID_MAX)] = None,
+        created_from: Annotated[datetime | None, Query(description="Created at or after (ISO 8601; UTC if naive).")] = None,
+        created_to: Annotated[datetime | None, Query(description="Created at or before (ISO 8601; UTC if naive).")] = None,
+        min_risk_score: Annotated[float | None, Query(ge=0, allow_inf_nan=False)] = None,
+        sort: Annotated[SortKey, Query(description="A leading - sorts descending.")] = "-created_at",
+        page: Annotated[int | None, Query(ge=1, le=MAX_PAGE, description="Page number, from 1.")] = None,
+        page_size: Annotated[int, Query(ge=1, le=max_page_size)] = min(50, max_page_size),
+        cursor: Annotated[
+            str | None, Query(max_length=512, description="next_cursor of the previous page (instead of page).")
+        ] = None,
+    ) -> InvestigationPage:
+        created_from, created_to = _aware(created_from), _aware(created_to)
+        if created_from and created_to and created_from > created_to:
+            raise invalid("query.created_to", "must be at or after created_from")
+        filters: dict[str, Any] = {
+            "orgao_codigo": orgao,
+            "indicator": indicator,
+            "severity": severity,
+            "status": status,
+            "trigger": trigger,
+            "contract_id": contract_id,
+            "created_from": created_from,
+            "created_to": created_to,
+            "min_risk_score": min_risk_score,
+        }
+        issued_for = fingerprint({**filters, "sort": sort, "page_size": page_size})
+        page_number: int | None
+        if cursor is not None:
+            if page is not None:
+                raise invalid("query.page", "give page or cursor, not both")
+            position = decode_cursor(cursor, expected_fingerprint=issued_for, max_offset=MAX_PAGE * max_page_size)
+            page_number, offset, as_of = None, position.offset, position.as_of
+            # The snapshot: rows created after the first page was read stay out of later pages.
+            filters["created_to"] = min(created_to, as_of) if created_to else as_of
+        else:
+            page_number = page or 1
+            offset, as_of = (page_number - 1) * page_size, datetime.now(UTC)
+        result = store.list_investigations(InvestigationFilter(**filters), sort=sort, limit=page_size, offset=offset)
+        more = offset + len(result.items) < result.total and len(result.items) == page_size
+        next_cursor = encode_cursor(Cursor(offset + page_size, issued_for, as_of)) if more else None
+        return InvestigationPage(
+            items=[from_investigation(item) for item in result.items],
+            total=result.total,
+            page=page_number,
+            page_size=page_size,
+            offset=offset,
+            next_cursor=next_cursor,
+        )
+
+    @router.get(
+        "/{investigation_id}",
+        response_model=InvestigationDetailOut,
+        dependencies=read,
+        responses=error_responses(*read_errors, 404),
+        summary="One investigation with its findings, contract and summary",
+    )
+    def get_investigation(
+        investigation_id: InvestigationId, store: Annotated[Store, Depends(get_store)]
+    ) -> InvestigationDetailOut:
+        detail = store.get_investigation(str(investigation_id))
+        if detail is None:
+            raise ApiError(404, "not_found", f"no investigation has the id {investigation_id}")
+        return from_detail(detail)
+
+    @router.post(
+        "",
+        status_code=202,
+        response_model=InvestigationAccepted,
+        responses=error_responses(401, 413, 422, 503),
+        summary="Investigate a contract, or an órgão over a date window, on demand",
+        description=(
+            "Queues the work and answers 202 with the investigation's id and the URL to poll. "
+            "An equal request while one is still pending or running returns that one (created=false). "
+            f"A window may span at most API_MAX_WINDOW_DAYS days (here {settings.api_max_window_days})."
+        ),
+    )
+    def request_investigation(
+        body: InvestigationRequest,
+        response: Response,
+        store: Annotated[Store, Depends(get_store)],
+        broker: Annotated[Any, Depends(get_broker)],
+        caller: Annotated[str, Depends(require_write_key)],
+    ) -> InvestigationAccepted:
+        _validate_request(body, settings)
+        from shared.detection import DETECTOR_VERSION
+
+        investigation, created = store.create_or_get_investigation(
+            contract_id=body.contract_id,
+            orgao_codigo=body.orgao_codigo,
+            trigger=Trigger.ON_DEMAND,
+            detector_version=DETECTOR_VERSION,
+            window_start=body.window_start,
+            window_end=body.window_end,
+        )
+        if created:
+            _enqueue(broker, store, investigation.id)
+            log.info(
+                "on-demand investigation queued",
+                extra={"investigation_id": investigation.id, "caller": caller, "contract_id": body.contract_id,
+                       "orgao_codigo": body.orgao_codigo},
+            )
+        url = investigation_url(investigation.id)
+        response.headers["Location"] = url
+        return InvestigationAccepted(id=UUID(investigation.id), status=investigation.status, created=created, poll_url=url)
+
+    return router
+
+
+def _validate_request(body: InvestigationRequest, settings: Settings) -> None:
+    """Cross-field rules of an on-demand request; each failure names the field at fault."""
+    window_fields = {"orgao_codigo": body.orgao_codigo, "window_start": body.window_start, "window_end": body.window_end}
+    if body.contract_id is not None:
+        extra = [name for name, value in window_fields.items() if value is not None]
+        if extra:
+            raise invalid(f"body.{extra[0]}", "give contract_id alone, or orgao_codigo with window_start and window_end")
+        return
+    if all(value is None for value in window_fields.values()):
+        raise invalid("body", "give contract_id, or orgao_codigo with window_start and window_end")
+    for name, value in window_fields.items():
+        if value is None:
+            raise invalid(f"body.{name}", "is required unless contract_id is given")
+    assert body.window_start is not None and body.window_end is not None
+    if body.window_end < body.window_start:
+        raise invalid("body.window_end", "must be on or after window_start")
+    days = (body.window_end - body.window_start).days + 1
+    if days > settings.api_max_window_days:
+        raise invalid(
+            "body.window_end", f"the window spans {days} days; at most {settings.api_max_window_days} are allowed"
+        )
+
+
+def _enqueue(broker: Any, store: Store, investigation_id: str) -> None:
+    """Send the task; if the broker refuses, the investigation fails now rather than wait forever."""
+    try:
+        broker.send_task(INVESTIGATE_TASK, kwargs={"investigation_id": investigation_id})
+    except Exception as error:
+        log.error("could not queue investigation %s: %s", investigation_id, error)
+        store.fail_investigation(investigation_id, error=f"could not be queued: {error}")
+        raise ApiError(
+            503, "unavailable", "the task queue is unavailable; the request was not queued, try again shortly",
+            headers={"Retry-After": "10"},
+        ) from error

@@ -1,0 +1,38 @@
+"""Field types shared by the request models, each bounded so no client value can fail in the database.
+
+PostgreSQL rejects text holding NUL bytes and lone UTF-16 surrogates, and ``bigint`` stops at
+2**63-1; values past those limits would surface as 500s, so they are refused here as 422s naming
+the field instead.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import AfterValidator, Field
+
+# Ids above JavaScript's Number.MAX_SAFE_INTEGER would lose digits in browsers; bigint holds them all.
+ID_MAX = 2**53 - 1
+
+ORGAO_PATTERN = r"^[0-9]{5}$"
+INDICATOR_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
+
+
+def _printable(value: str) -> str:
+    for char in value:
+        code = ord(char)
+        if (code < 0x20 and char not in "\n\r\t") or code == 0x7F:
+            raise ValueError("must not contain control characters")
+        if 0xD800 <= code <= 0xDFFF:
+            raise ValueError("must not contain unpaired surrogate characters")
+    return value
+
+
+ContractId = Annotated[int, Field(ge=1, le=ID_MAX, description="A Portal da Transparência contract id.")]
+OrgaoCodigo = Annotated[
+    str, Field(pattern=ORGAO_PATTERN, description="SIAFI órgão code (5 digits), e.g. 26000.", examples=["26000"])
+]
+IndicatorCode = Annotated[
+    str, Field(pattern=INDICATOR_PATTERN, description="An indicator code, e.g. direct_award.", examples=["direct_award"])
+]
+Note = Annotated[str, Field(min_length=1, max_length=2000), AfterValidator(_printable)]

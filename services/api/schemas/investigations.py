@@ -1,0 +1,197 @@
+"""Models of investigations, their findings and contracts, on-demand requests and feedback.
+
+Response models are built from the store's dataclasses by the ``from_*`` functions, so the store
+can grow fields without the API leaking them unannounced.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.api.schemas.fields import ID_MAX, ContractId, Note, OrgaoCodigo
+from shared.domain import Contract, FeedbackLabel, Finding, InvestigationStatus, Severity, Source, Trigger
+from shared.store.base import Feedback, Investigation, InvestigationDetail, StoredFinding
+
+API_PREFIX = "/api/v1"
+
+
+def investigation_url(investigation_id: str) -> str:
+    return f"{API_PREFIX}/investigations/{investigation_id}"
+
+
+class FindingOut(BaseModel):
+    indicator: str
+    severity: Severity
+    score: float
+    subject_type: str = Field(description="contract or orgao")
+    subject_id: str
+    explanation: str = Field(description="pt-BR sentence built from the numbers below.")
+    contract_id: int | None = None
+    orgao_codigo: str | None = None
+    value: float | None = Field(default=None, description="What was measured.")
+    threshold: float | None = Field(default=None, description="The limit it crossed.")
+    baseline: dict[str, Any] = Field(default_factory=dict, description="What it was compared with.")
+    fields: dict[str, Any] = Field(default_factory=dict, description="The contract fields read.")
+
+
+class StoredFindingOut(FindingOut):
+    id: int = Field(description="Use it as finding_id in feedback.")
+
+
+class ContractOut(BaseModel):
+    id: int
+    source: Source = Field(description="simulator marks simulated data, never mixed with the Portal's.")
+    numero: str | None = None
+    objeto: str | None = None
+    numero_processo: str | None = None
+    fundamento_legal: str | None = None
+    situacao: str | None = None
+    modalidade_compra: str | None = None
+    orgao_codigo: str | None = None
+    orgao_nome: str | None = None
+    ug_codigo: str | None = None
+    ug_nome: str | None = None
+    fornecedor_documento: str | None = None
+    fornecedor_nome: str | None = None
+    data_assinatura: date | None = None
+    data_publicacao_dou: date | None = None
+    data_inicio_vigencia: date | None = None
+    data_fim_vigencia: date | None = None
+    valor_inicial: Decimal | None = Field(default=None, description="BRL")
+    valor_final: Decimal | None = Field(default=None, description="BRL")
+
+
+class InvestigationOut(BaseModel):
+    id: UUID
+    url: str = Field(description="Where this investigation is served.")
+    contract_id: int | None
+    orgao_codigo: str | None
+    trigger: Trigger
+    status: InvestigationStatus
+    detector_version: str
+    indicators: list[str] = Field(description="Indicators requested; empty means all.")
+    window_start: date | None = None
+    window_end: date | None = None
+    progress: float = Field(ge=0, le=1)
+    findings_count: int
+    risk_score: float | None
+    summary: str | None = Field(description="pt-BR summary (Groq model or template).")
+    summary_source: str | None = Field(description="template, or the model that wrote the summary.")
+    error: str | None
+    created_at: datetime | None
+    started_at: datetime | None
+    finished_at: datetime | None
+    updated_at: datetime | None
+
+
+class InvestigationDetailOut(InvestigationOut):
+    findings: list[StoredFindingOut]
+    contract: ContractOut | None
+
+
+class InvestigationPage(BaseModel):
+    items: list[InvestigationOut]
+    total: int = Field(description="How many investigations match the filters.")
+    page: int | None = Field(description="This page's number (page pagination); null with a cursor.")
+    page_size: int
+    offset: int
+    next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null on the last page.")
+
+
+class InvestigationRequest(BaseModel):
+    """Either a Portal contract id, or an órgão and a date window."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "oneOf": [
+                {"required": ["contract_id"]},
+                {"required": ["orgao_codigo", "window_start", "window_end"]},
+            ],
+            "examples": [{"contract_id": 123456}, {"orgao_codigo": "26000", "window_start": "2024-01-01", "window_end": "2024-03-31"}],
+        },
+    )
+
+    contract_id: ContractId | None = None
+    orgao_codigo: OrgaoCodigo | None = None
+    window_start: date | None = Field(default=None, description="First day of the window (with orgao_codigo).")
+    window_end: date | None = Field(default=None, description="Last day of the window, inclusive.")
+
+
+class InvestigationAccepted(BaseModel):
+    id: UUID
+    status: InvestigationStatus
+    created: bool = Field(description="false when an equal request was already pending and is returned instead.")
+    poll_url: str = Field(description="GET it until status is completed, failed or cancelled.")
+
+
+class FeedbackRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    label: FeedbackLabel
+    finding_id: int | None = Field(default=None, ge=1, le=ID_MAX, description="One finding of this investigation.")
+    note: Note | None = None
+
+
+class FeedbackOut(BaseModel):
+    id: int
+    investigation_id: UUID
+    finding_id: int | None
+    label: FeedbackLabel
+    note: str | None
+    author: str | None = Field(description="A hash of the API key that sent it, or anonymous.")
+    created_at: datetime
+
+
+def from_finding(finding: Finding) -> dict[str, Any]:
+    return {
+        "indicator": finding.indicator,
+        "severity": finding.severity,
+        "score": finding.score,
+        "subject_type": finding.subject_type,
+        "subject_id": finding.subject_id,
+        "explanation": finding.explanation,
+        "contract_id": finding.contract_id,
+        "orgao_codigo": finding.orgao_codigo,
+        "value": finding.value,
+        "threshold": finding.threshold,
+        "baseline": finding.baseline,
+        "fields": finding.fields,
+    }
+
+
+def from_stored_finding(stored: StoredFinding) -> StoredFindingOut:
+    return StoredFindingOut(id=stored.id, **from_finding(stored.finding))
+
+
+def from_contract(contract: Contract) -> ContractOut:
+    return ContractOut.model_validate({name: getattr(contract, name) for name in ContractOut.model_fields})
+
+
+def _investigation_fields(inv: Investigation) -> dict[str, Any]:
+    values = {name: getattr(inv, name) for name in InvestigationOut.model_fields if name != "url"}
+    values["url"] = investigation_url(inv.id)
+    return values
+
+
+def from_investigation(inv: Investigation) -> InvestigationOut:
+    return InvestigationOut.model_validate(_investigation_fields(inv))
+
+
+def from_detail(detail: InvestigationDetail) -> InvestigationDetailOut:
+    return InvestigationDetailOut.model_validate(
+        {
+            **_investigation_fields(detail.investigation),
+            "findings": [from_stored_finding(f) for f in detail.findings],
+            "contract": from_contract(detail.contract) if detail.contract is not None else None,
+        }
+    )
+
+
+def from_feedback(feedback: Feedback) -> FeedbackOut:
+    return FeedbackOut.model_validate({name: getattr(feedback, name) for name in FeedbackOut.model_fields})
