@@ -11,7 +11,7 @@ import argparse
 import importlib
 import sys
 
-COMMANDS: tuple[str, ...] = ("dev", "migrate")
+COMMANDS: tuple[str, ...] = ("dev", "migrate", "simulator")
 
 
 def build_parser() -> argparse.ArgumentParser:

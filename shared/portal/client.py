@@ -1,0 +1,255 @@
+"""The Portal da Transparência client: typed endpoints over one retrying, rate-limited transport.
+
+Build one per process (:meth:`PortalClient.from_settings` in ``worker_process_init``) and share it
+between threads: the httpx connection pool, the circuit breaker and the Redis-backed limiter are
+all thread-safe. Required parameters are checked before anything is sent
+(:class:`~shared.portal.errors.InvalidRequest`), list endpoints are iterators that fetch the next
+page only when the caller asks for it, and every record is parsed with the real field names (see
+:mod:`shared.portal.models`). Records from the simulator carry ``Source.SIMULATOR``; a client
+built for production refuses the simulator outright.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from shared.domain import Contract, Source
+from shared.portal.breaker import CircuitBreaker
+from shared.portal.errors import InvalidRequest, PermanentRequestError
+from shared.portal.models import parse_contract, parse_licitacao, parse_orgao, parse_sanction
+from shared.portal.paging import ContractPage, LicitacaoPage, SanctionPage, iter_pages
+from shared.portal.ratelimit import RateLimiter
+from shared.portal.transport import PortalTransport, RetryPolicy
+from shared.portal.wire import API_KEY_HEADER, add_months, digits, format_date
+
+if TYPE_CHECKING:
+    from shared.config import Settings
+
+log = logging.getLogger("vigia.portal")
+
+# The key the client presents to the local simulator when no real key is configured.
+SIMULATOR_DEV_KEY = "vigia-simulator-dev-key"
+_CODIGO = re.compile(r"^\d{1,10}$")
+
+
+def _orgao_code(codigo_orgao: object) -> str:
+    code = str(codigo_orgao).strip() if codigo_orgao is not None else ""
+    if not _CODIGO.match(code):
+        raise InvalidRequest(f"codigoOrgao is required and must be a SIAFI code of digits, got {codigo_orgao!r}")
+    return code
+
+
+def _window(data_inicial: date | None, data_final: date | None) -> dict[str, str]:
+    for name, value in (("dataInicial", data_inicial), ("dataFinal", data_final)):
+        if value is not None and not isinstance(value, date):
+            raise InvalidRequest(f"{name} must be a date, got {type(value).__name__} {value!r}")
+    if data_inicial and data_final and data_inicial > data_final:
+        raise InvalidRequest(f"dataInicial {data_inicial} is after dataFinal {data_final}")
+    params: dict[str, str] = {}
+    if data_inicial is not None:
+        params["dataInicial"] = format_date(data_inicial)
+    if data_final is not None:
+        params["dataFinal"] = format_date(data_final)
+    return params
+
+
+class PortalClient:
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        api_key: str | None,
+        source: Source,
+        limiter: RateLimiter | None = None,
+        timeout: float = 30,
+        max_retries: int = 5,
+        transport: httpx.BaseTransport | None = None,
+        breaker: CircuitBreaker | None = None,
+        retry: RetryPolicy | None = None,
+        allow_simulator: bool = True,
+    ) -> None:
+        if source is Source.SIMULATOR and not allow_simulator:
+            raise PermanentRequestError(
+                "a production process refuses the Portal simulator: set TRANSPARENCY_API_KEY "
+                "and TRANSPARENCY_API_URL to the real Portal"
+            )
+        if not base_url.startswith(("http://", "https://")):
+            raise InvalidRequest(f"base_url must be an http(s) URL, got {base_url!r}")
+        self.base_url = base_url.rstrip("/")
+        self.source = source
+        headers = {"Accept": "application/json", "User-Agent": "vigia-portal-client/1"}
+        if api_key:
+            headers[API_KEY_HEADER] = api_key
+        self._http = httpx.Client(
+            base_url=self.base_url + "/",
+            headers=headers,
+            timeout=httpx.Timeout(timeout, connect=min(10.0, timeout)),
+            transport=transport,
+            follow_redirects=False,
+        )
+        policy = retry or RetryPolicy(max_retries=max_retries)
+        self.breaker = breaker or CircuitBreaker()
+        self.limiter = limiter
+        self.transport = PortalTransport(
+            self._http, api_key=api_key, limiter=limiter, breaker=self.breaker, retry=policy,
+            allow_simulator=allow_simulator,
+        )
+
+    @classmethod
+    def from_settings(cls, settings: Settings, redis_client: Any | None = None, **overrides: Any) -> PortalClient:
+        """The process's client: the simulator without a key (refused in production), the Portal with one.
+
+        ``redis_client`` enables the shared rate limiter; every process that calls the real API
+        must pass one, or the per-key budget cannot hold across the deployment.
+        """
+        key = settings.transparency_api_key.get_secret_value() if settings.transparency_api_key else None
+        source = Source.SIMULATOR if settings.uses_simulator else Source.PORTAL
+        options: dict[str, Any] = {
+            "base_url": settings.transparency_api_url,
+            "api_key": key if key else SIMULATOR_DEV_KEY,
+            "source": source,
+            "limiter": RateLimiter.from_settings(settings, redis_client) if redis_client is not None else None,
+            "timeout": settings.portal_timeout_seconds,
+            "max_retries": settings.portal_max_retries,
+            "breaker": CircuitBreaker(
+                failure_threshold=settings.portal_breaker_failures,
+                reset_seconds=float(settings.portal_breaker_reset_seconds),
+            ),
+            "allow_simulator": not settings.is_production,
+        }
+        options.update(overrides)
+        return cls(**options)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> PortalClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- contracts ------------------------------------------------------------------------------
+    def iter_contract_pages(
+        self,
+        codigo_orgao: str,
+        *,
+        data_inicial: date | None = None,
+        data_final: date | None = None,
+        max_pages: int | None = None,
+    ) -> Iterator[ContractPage]:
+        """An órgão's contracts whose vigência overlaps the window, page by page, deduplicated by id."""
+        params = {"codigoOrgao": _orgao_code(codigo_orgao), **_window(data_inicial, data_final)}
+        yield from self._contract_pages("/contratos", params, max_pages=max_pages)
+
+    def iter_contracts(self, codigo_orgao: str, **window: Any) -> Iterator[Contract]:
+        """The contracts of :meth:`iter_contract_pages`, one at a time (rejected records are logged)."""
+        for page in self.iter_contract_pages(codigo_orgao, **window):
+            for item in page.rejected:
+                log.warning("rejected contract record", extra={"reason": item.reason, "page": page.number})
+            yield from page.contracts
+
+    def iter_contracts_by_supplier(self, cpf_cnpj: str) -> Iterator[ContractPage]:
+        document = digits(cpf_cnpj)
+        if len(document) not in (11, 14):
+            raise InvalidRequest(f"cpfCnpj must have 11 (CPF) or 14 (CNPJ) digits, got {cpf_cnpj!r}")
+        yield from self._contract_pages("/contratos/cpf-cnpj", {"cpfCnpj": document})
+
+    def get_contract(self, contract_id: int) -> Contract | None:
+        """One contract by its Portal id; None when the API has no such contract.
+
+        Raises MalformedRecord (an InvalidResponse) when the record it returns cannot be parsed.
+        """
+        if isinstance(contract_id, bool) or not isinstance(contract_id, int) or contract_id <= 0:
+            raise InvalidRequest(f"id must be a positive integer, got {contract_id!r}")
+        body = self.transport.get_json("/contratos/id", {"id": contract_id}, none_on_404=True)
+        if body is None or body == {} or body == []:
+            return None
+        if isinstance(body, list):
+            body = body[0]
+        return parse_contract(body, source=self.source)
+
+    def _contract_pages(
+        self, endpoint: str, params: dict[str, Any], *, max_pages: int | None = None
+    ) -> Iterator[ContractPage]:
+        pages = iter_pages(
+            lambda n: self.transport.get_json(endpoint, {**params, "pagina": n}, expect=list),
+            lambda raw: parse_contract(raw, source=self.source),
+            lambda contract: contract.id,
+            max_pages=max_pages,
+        )
+        for page in pages:
+            yield ContractPage(page.number, page.items, page.rejected, page.raw_count, page.duplicates)
+
+    # -- reference lists ------------------------------------------------------------------------
+    def iter_orgaos(self, *, codigo: str | None = None, descricao: str | None = None) -> Iterator[dict[str, Any]]:
+        """``/orgaos-siafi`` as ``{"codigo", "descricao"}`` dicts, every page, each código once."""
+        params: dict[str, Any] = {}
+        if codigo is not None:
+            params["codigo"] = _orgao_code(codigo)
+        if descricao:
+            params["descricao"] = descricao
+        pages = iter_pages(
+            lambda n: self.transport.get_json("/orgaos-siafi", {**params, "pagina": n}, expect=list),
+            parse_orgao,
+            lambda orgao: orgao["codigo"],
+        )
+        for page in pages:
+            for item in page.rejected:
+                log.warning("rejected órgão entry", extra={"reason": item.reason, "page": page.number})
+            yield from page.items
+
+    def iter_sanctions(
+        self,
+        lista: str,
+        *,
+        codigo_sancionado: str | None = None,
+        data_inicial: date | None = None,
+        data_final: date | None = None,
+    ) -> Iterator[SanctionPage]:
+        """CEIS or CNEP (``lista`` = "ceis" | "cnep"), page by page, deduplicated by id."""
+        name = str(lista).lower()
+        if name not in {"ceis", "cnep"}:
+            raise InvalidRequest(f"lista must be 'ceis' or 'cnep', got {lista!r}")
+        params: dict[str, Any] = {}
+        if codigo_sancionado is not None:
+            document = digits(codigo_sancionado)
+            if len(document) not in (11, 14):
+                raise InvalidRequest(f"codigoSancionado must have 11 or 14 digits, got {codigo_sancionado!r}")
+            params["codigoSancionado"] = document
+        window = _window(data_inicial, data_final)
+        params.update({f"{k}Sancao": v for k, v in window.items()})
+        pages = iter_pages(
+            lambda n: self.transport.get_json(f"/{name}", {**params, "pagina": n}, expect=list),
+            lambda raw: parse_sanction(raw, name, source=self.source),
+            lambda sanction: sanction.id,
+        )
+        for page in pages:
+            yield SanctionPage(page.number, page.items, page.rejected, page.raw_count, page.duplicates)
+
+    def iter_licitacoes(
+        self, codigo_orgao: str, *, data_inicial: date, data_final: date
+    ) -> Iterator[LicitacaoPage]:
+        """Tenders opened in the window; the API allows at most one month, so longer windows are split."""
+        code = _orgao_code(codigo_orgao)
+        if data_inicial is None or data_final is None:
+            raise InvalidRequest("dataInicial and dataFinal are required for /licitacoes")
+        _window(data_inicial, data_final)
+        start = data_inicial
+        while start <= data_final:
+            end = min(data_final, add_months(start, 1) - timedelta(days=1))
+            params = {"codigoOrgao": code, **_window(start, end)}
+            pages = iter_pages(
+                lambda n, p=params: self.transport.get_json("/licitacoes", {**p, "pagina": n}, expect=list),  # type: ignore[misc]
+                lambda raw: parse_licitacao(raw, source=self.source),
+                lambda licitacao: licitacao.id,
+            )
+            for page in pages:
+                yield LicitacaoPage(page.number, page.items, page.rejected, page.raw_count, page.duplicates)
+            start = end + timedelta(days=1)

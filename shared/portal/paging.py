@@ -1,0 +1,97 @@
+"""Paging through the Portal: 15 records a page, no total, no documented order.
+
+:func:`iter_pages` asks for page 1, 2, … and stops after a short or empty page. Each page is
+parsed as it arrives and handed to the caller before the next one is fetched, so memory holds
+one page plus the set of ids already seen (about 70 bytes per id), never an órgão's history.
+Pages may overlap and the order is undocumented, so records are deduplicated by ``id`` across
+the whole sweep; a record that cannot be parsed goes to ``rejected`` and the rest of its page is kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from shared.domain import Contract, Sanction
+from shared.portal.errors import MalformedRecord
+from shared.portal.models import Licitacao, RejectedRecord, rejected
+from shared.portal.wire import PAGE_SIZE
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    """One page as received: the new records, the rejected ones, and how many the API sent."""
+
+    number: int
+    items: list[T]
+    rejected: list[RejectedRecord] = field(default_factory=list)
+    raw_count: int = 0
+    duplicates: int = 0  # records already seen on an earlier page (or twice on this one)
+
+
+@dataclass(frozen=True, slots=True)
+class ContractPage:
+    number: int
+    contracts: list[Contract]
+    rejected: list[RejectedRecord]
+    raw_count: int
+    duplicates: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class SanctionPage:
+    number: int
+    sanctions: list[Sanction]
+    rejected: list[RejectedRecord]
+    raw_count: int
+    duplicates: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class LicitacaoPage:
+    number: int
+    licitacoes: list[Licitacao]
+    rejected: list[RejectedRecord]
+    raw_count: int
+    duplicates: int = 0
+
+
+def iter_pages(
+    fetch: Callable[[int], list[Any]],
+    parse: Callable[[Any], T],
+    key: Callable[[T], Hashable],
+    *,
+    first_page: int = 1,
+    max_pages: int | None = None,
+) -> Iterator[Page[T]]:
+    """Fetch, parse and yield pages until one holds fewer than :data:`PAGE_SIZE` records.
+
+    ``fetch(n)`` returns page ``n``'s JSON array; ``parse`` raises MalformedRecord for a record it
+    cannot read; ``key`` gives the identity used to drop records already seen in this sweep.
+    """
+    seen: set[Hashable] = set()
+    number = first_page
+    while max_pages is None or number < first_page + max_pages:
+        records = fetch(number)
+        items: list[T] = []
+        refused: list[RejectedRecord] = []
+        duplicates = 0
+        for raw in records:
+            try:
+                item = parse(raw)
+            except MalformedRecord as error:
+                refused.append(rejected(error))
+                continue
+            identity = key(item)
+            if identity in seen:
+                duplicates += 1
+                continue
+            seen.add(identity)
+            items.append(item)
+        yield Page(number=number, items=items, rejected=refused, raw_count=len(records), duplicates=duplicates)
+        if len(records) < PAGE_SIZE:
+            return
+        number += 1

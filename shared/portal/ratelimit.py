@@ -1,0 +1,200 @@
+"""One rate limiter for the Portal key, shared by every process and thread through Redis.
+
+The Portal's budget is per key (default 90 requests/min from 06:00 to 23:59 and 300/min from
+00:00 to 05:59, Brasília time), so every process that calls the API must draw from one budget.
+The limiter is a GCRA (generic cell rate algorithm) kept in one Redis key: a Lua script reads
+Redis's own clock, reserves the caller the next free slot and says how long to wait for it, in one
+atomic step — so callers in any number of processes are spaced ``60 / rate`` seconds apart and
+served in arrival order, with no polling. The rate is chosen per call from the time of day; it runs
+at ``headroom`` (95 %) of the budget so network jitter can never push a minute over it. A 429
+(:meth:`RateLimiter.penalize`) pushes every caller back by ``Retry-After`` and multiplies the rate
+by ``PORTAL_429_RATE_FACTOR`` for ``PORTAL_429_COOLDOWN_SECONDS``, for all processes at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from shared.portal.errors import RateLimited
+
+if TYPE_CHECKING:
+    from shared.config import Settings
+
+log = logging.getLogger("vigia.portal.ratelimit")
+
+NAMESPACE = "vigia:portal:rate"
+
+# KEYS[1] = the theoretical arrival time (µs), KEYS[2] = the cool-down factor (present while cooling).
+# ARGV[1] = interval between requests (µs) at the full rate, ARGV[2] = burst tolerance (µs),
+# ARGV[3] = longest wait (µs) worth reserving. Returns {reserved (1|0), wait (µs)}.
+_ACQUIRE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local interval = tonumber(ARGV[1])
+local factor = tonumber(redis.call('GET', KEYS[2]) or '1')
+if factor and factor > 0 and factor < 1 then interval = interval / factor end
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tat < now then tat = now end
+local wait = tat - tonumber(ARGV[2]) - now
+if wait < 0 then wait = 0 end
+if wait > tonumber(ARGV[3]) then return {0, math.floor(wait)} end
+local new_tat = tat + interval
+redis.call('SET', KEYS[1], string.format('%.0f', new_tat), 'PX', math.floor((new_tat - now) / 1000) + 60000)
+return {1, math.floor(wait)}
+"""
+
+# ARGV[1] = Retry-After (µs), ARGV[2] = rate factor during the cool-down, ARGV[3] = cool-down (ms).
+_PENALIZE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local resume = now + tonumber(ARGV[1])
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tat < resume then
+  tat = resume
+  redis.call('SET', KEYS[1], string.format('%.0f', tat), 'PX', math.floor((tat - now) / 1000) + 60000)
+end
+if tonumber(ARGV[3]) > 0 then
+  redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
+end
+return 1
+"""
+
+
+@dataclass(frozen=True)
+class RateSchedule:
+    """Requests per minute by time of day: ``night_per_min`` in [night_start, night_end) hours."""
+
+    day_per_min: int = 90
+    night_per_min: int = 300
+    night_start_hour: int = 0
+    night_end_hour: int = 6
+    timezone: tzinfo = ZoneInfo("America/Sao_Paulo")
+
+    def per_minute(self, at: datetime) -> int:
+        hour = at.astimezone(self.timezone).hour
+        start, end = self.night_start_hour, self.night_end_hour
+        in_night = start <= hour < end if start <= end else (hour >= start or hour < end)
+        return self.night_per_min if in_night else self.day_per_min
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RateSchedule:
+        return cls(
+            day_per_min=settings.portal_rate_day_per_min,
+            night_per_min=settings.portal_rate_night_per_min,
+            night_start_hour=settings.portal_night_start_hour,
+            night_end_hour=settings.portal_night_end_hour,
+            timezone=ZoneInfo(settings.timezone),
+        )
+
+
+def key_id_for(api_key: str | None) -> str:
+    """The limiter's name for a key: a short hash, so the key itself never sits in Redis."""
+    if not api_key:
+        return "anonymous"
+    return hashlib.sha256(api_key.encode("utf-8")).hexdigest()[:16]
+
+
+class RateLimiter:
+    """The shared per-key budget. ``acquire()`` before every request; ``penalize()`` after a 429."""
+
+    def __init__(
+        self,
+        redis_client: Any,
+        *,
+        schedule: RateSchedule | None = None,
+        key_id: str = "anonymous",
+        headroom: float = 0.95,
+        burst: int = 1,
+        cooldown_seconds: float = 300.0,
+        cooldown_factor: float = 0.5,
+        max_wait: float = 600.0,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if not 0 < headroom <= 1:
+            raise ValueError("headroom must be in (0, 1]")
+        if burst < 1:
+            raise ValueError("burst must be at least 1")
+        self.redis = redis_client
+        self.schedule = schedule or RateSchedule()
+        self.headroom = headroom
+        self.burst = burst
+        self.cooldown_seconds = cooldown_seconds
+        self.cooldown_factor = cooldown_factor
+        self.max_wait = max_wait
+        self._now = now
+        self._sleep = sleep
+        # A hash tag keeps both keys in one slot, so the scripts also run on Redis Cluster.
+        self.tat_key = f"{NAMESPACE}:{{{key_id}}}:tat"
+        self.cooldown_key = f"{NAMESPACE}:{{{key_id}}}:cooldown"
+        self._acquire = redis_client.register_script(_ACQUIRE)
+        self._penalize = redis_client.register_script(_PENALIZE)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, redis_client: Any, **overrides: Any) -> RateLimiter:
+        key = settings.transparency_api_key.get_secret_value() if settings.transparency_api_key else None
+        options: dict[str, Any] = {
+            "schedule": RateSchedule.from_settings(settings),
+            "key_id": key_id_for(key) if key else "simulator",
+            "cooldown_seconds": float(settings.portal_429_cooldown_seconds),
+            "cooldown_factor": settings.portal_429_rate_factor,
+        }
+        options.update(overrides)
+        return cls(redis_client, **options)
+
+    def budget_per_minute(self) -> int:
+        """The published budget for this moment (before headroom and any cool-down)."""
+        return self.schedule.per_minute(self._now())
+
+    def interval_seconds(self) -> float:
+        """Seconds between requests at the current full rate (cool-downs stretch it further)."""
+        return 60.0 / (self.budget_per_minute() * self.headroom)
+
+    def cooling_down(self) -> bool:
+        return bool(self.redis.exists(self.cooldown_key))
+
+    def acquire(self) -> float:
+        """Block until this caller may send one request; return the seconds waited.
+
+        Raises RateLimited (without using a slot) when the wait would exceed ``max_wait``, e.g.
+        after a 429 with a long Retry-After, so a task can reschedule itself instead of blocking.
+        """
+        interval_us = int(self.interval_seconds() * 1_000_000)
+        tolerance_us = interval_us * (self.burst - 1)
+        reserved, wait_us = self._acquire(
+            keys=[self.tat_key, self.cooldown_key],
+            args=[interval_us, tolerance_us, int(self.max_wait * 1_000_000)],
+        )
+        wait = int(wait_us) / 1_000_000
+        if not int(reserved):
+            raise RateLimited(
+                f"the shared Portal budget is booked for the next {wait:.0f} s "
+                f"(longer than the {self.max_wait:.0f} s a caller may wait)",
+                retry_after=wait,
+            )
+        if wait > 0:
+            self._sleep(wait)
+        return wait
+
+    def penalize(self, retry_after: float) -> None:
+        """After a 429: every caller waits ``retry_after`` s, then runs slower for the cool-down."""
+        self._penalize(
+            keys=[self.tat_key, self.cooldown_key],
+            args=[int(retry_after * 1_000_000), repr(self.cooldown_factor), int(self.cooldown_seconds * 1000)],
+        )
+        log.warning(
+            "Portal answered 429: shared budget paused and slowed",
+            extra={"retry_after": retry_after, "cooldown_seconds": self.cooldown_seconds,
+                   "rate_factor": self.cooldown_factor},
+        )
+
+    def reset(self) -> None:
+        """Forget reservations and cool-downs (tests, or an operator after changing the key)."""
+        self.redis.delete(self.tat_key, self.cooldown_key)

@@ -1,0 +1,65 @@
+"""A small client for the simulator's admin paths, for tests, benchmarks and other pipelines' tests.
+
+``SimulatorAdmin("http://127.0.0.1:8090")`` (the server root or its ``/api-de-dados`` URL) sets
+faults, reads counters and the request log, and amends contracts over real HTTP, so it works the
+same against an in-process :class:`~shared.portal.simulator.server.SimulatorServer` and a
+``vigia simulator serve`` process.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from shared.portal.simulator.api import PREFIX
+from shared.portal.simulator.server import ADMIN
+
+
+class SimulatorAdmin:
+    def __init__(self, url: str, *, timeout: float = 10.0) -> None:
+        root = url.rstrip("/")
+        if root.endswith(PREFIX):
+            root = root[: -len(PREFIX)]
+        self._http = httpx.Client(base_url=root + ADMIN, timeout=timeout)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> SimulatorAdmin:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _json(self, response: httpx.Response) -> Any:
+        if response.status_code != 200:
+            raise RuntimeError(f"simulator admin {response.request.url.path} answered "
+                               f"{response.status_code}: {response.text[:300]}")
+        return response.json()
+
+    def health(self) -> dict[str, Any]:
+        return self._json(self._http.get("/health"))  # type: ignore[no-any-return]
+
+    def configure(self, **faults: Any) -> dict[str, Any]:
+        """Merge fault settings (see FaultConfig), e.g. ``configure(rate_limit=100, script=["503"])``."""
+        return self._json(self._http.post("/config", json=faults))  # type: ignore[no-any-return]
+
+    def config(self) -> dict[str, Any]:
+        return self._json(self._http.get("/config"))  # type: ignore[no-any-return]
+
+    def reset(self) -> None:
+        self._json(self._http.post("/reset", json={}))
+
+    def stats(self) -> dict[str, Any]:
+        return self._json(self._http.get("/stats"))  # type: ignore[no-any-return]
+
+    def requests(self, since: int = 0) -> list[dict[str, Any]]:
+        return self._json(self._http.get("/requests", params={"since": since}))["requests"]  # type: ignore[no-any-return]
+
+    def amend(self, contract_id: int, **fields: Any) -> dict[str, Any]:
+        """Change a contract as a termo aditivo would (e.g. ``valorFinalCompra=123456.78``)."""
+        return self._json(self._http.post(f"/contracts/{contract_id}/amend", json=fields))  # type: ignore[no-any-return]
+
+    def ground_truth(self) -> dict[str, Any]:
+        return self._json(self._http.get("/ground-truth"))  # type: ignore[no-any-return]
