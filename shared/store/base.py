@@ -24,6 +24,7 @@ from shared.domain import (
     RunStatus,
     Sanction,
     Severity,
+    Source,
     Trigger,
     UpsertResult,
 )
@@ -66,6 +67,9 @@ class Investigation:
     started_at: datetime | None = None
     finished_at: datetime | None = None
     updated_at: datetime | None = None
+    # set at completion from its findings (the API filters on them without a join)
+    finding_indicators: list[str] = field(default_factory=list)
+    max_severity: Severity | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +167,17 @@ class Stats:
 
 
 @dataclass(frozen=True, slots=True)
+class PeerBaseline:
+    """Robust statistics of ``ln(valor_inicial)`` over a peer group (``n`` contracts)."""
+
+    n: int
+    median: float | None
+    mad: float | None
+    q1: float | None
+    q3: float | None
+
+
+@dataclass(frozen=True, slots=True)
 class OrgaoRanking:
     orgao_codigo: str
     orgao_nome: str | None
@@ -198,10 +213,27 @@ class Store(Protocol):
         signed_from: date | None = None,
         signed_to: date | None = None,
         batch_size: int = 1000,
+        ids: Sequence[int] | None = None,
+        ug_codigo: str | None = None,
+        fornecedor_documento: str | None = None,
+        modalidade_compra: str | None = None,
+        source: Source | None = None,
     ) -> Iterator[Contract]:
-        """Stream contracts (ordered by id) matching the filters, ``batch_size`` rows at a time."""
+        """Stream contracts (ordered by id) matching every filter given, ``batch_size`` rows at a
+        time (keyset pagination, so a long stream holds no transaction open)."""
 
     def count_contracts(self) -> int: ...
+
+    def peer_baseline(
+        self,
+        *,
+        year: int,
+        orgao_codigo: str | None = None,
+        modalidade_compra: str | None = None,
+        source: Source | None = None,
+    ) -> PeerBaseline:
+        """n, median, MAD and quartiles of ln(valor_inicial) of the contracts signed in ``year``
+        (of that órgão and/or modality and source when given), computed in the database."""
 
     # -- sanctions --------------------------------------------------------------------------
     def upsert_sanctions(self, sanctions: Sequence[Sanction]) -> int:
@@ -221,7 +253,9 @@ class Store(Protocol):
         counters: dict[str, int] | None = None,
         result: dict[str, Any] | None = None,
         error: str | None = None,
-    ) -> Run: ...
+    ) -> Run:
+        """Set the final status (succeeded or failed), ``result`` (when given) and ``error``.
+        ``counters`` are *added* to those already reported with :meth:`add_run_counters`."""
 
     def add_run_counters(self, run_id: int, counters: dict[str, int]) -> None:
         """Atomically add to a running run's counters (sub-tasks of one sweep report here)."""
@@ -248,7 +282,8 @@ class Store(Protocol):
         running* on-demand investigation for the same contract (or órgão and window)."""
 
     def mark_running(self, investigation_id: str) -> Investigation:
-        """pending -> running (idempotent for running); raises :class:`Conflict` if terminal."""
+        """pending -> running (idempotent for running); raises :class:`Conflict` if terminal,
+        :class:`NotFound` for an unknown id."""
 
     def complete_investigation(
         self,
@@ -260,13 +295,18 @@ class Store(Protocol):
         summary_source: str | None,
     ) -> Investigation:
         """In one transaction: replace the investigation's findings, set the score, summary and
-        ``completed``. Re-running it with the same findings leaves the same rows."""
+        ``completed``. Re-running it with the same findings leaves the same rows (same ids).
+        Allowed from any state but ``cancelled`` (a re-analysis completes a completed one
+        again); two findings with one (indicator, subject type, subject id) raise :class:`Conflict`."""
 
-    def fail_investigation(self, investigation_id: str, *, error: str) -> Investigation: ...
+    def fail_investigation(self, investigation_id: str, *, error: str) -> Investigation:
+        """pending/running -> failed (idempotent for failed); :class:`Conflict` if completed or cancelled."""
 
-    def cancel_investigation(self, investigation_id: str, *, reason: str) -> Investigation: ...
+    def cancel_investigation(self, investigation_id: str, *, reason: str) -> Investigation:
+        """pending/running -> cancelled (idempotent for cancelled); :class:`Conflict` otherwise."""
 
-    def set_progress(self, investigation_id: str, progress: float) -> None: ...
+    def set_progress(self, investigation_id: str, progress: float) -> None:
+        """Record progress in [0, 1] of a pending or running investigation (ignored once terminal)."""
 
     def get_investigation(self, investigation_id: str) -> InvestigationDetail | None: ...
 

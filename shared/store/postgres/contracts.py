@@ -1,0 +1,241 @@
+"""Contracts and sanctions on PostgreSQL: batched upserts and streamed reads.
+
+``upsert_contracts`` is the hot path (every page of every sweep). A batch of any size costs two
+statements in one transaction, whatever its size: lock the batch's existing rows and read their
+hashes, then one statement that copies the changed rows into ``contract_versions``, refreshes
+``last_seen_at`` of the unchanged ones and upserts the new and changed ones from a single jsonb
+parameter (``jsonb_populate_recordset``, the way PostgREST itself writes a JSON array). A single
+parameter keeps the statement the same for every batch size and works behind transaction poolers
+where temporary tables and prepared statements do not.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Sequence
+from datetime import date
+from typing import Any
+
+from shared.domain import Contract, Sanction, Source, UpsertResult
+from shared.store.base import PeerBaseline, StoreError
+from shared.store.postgres.core import PostgresCore
+from shared.store.rows import (
+    CONTRACT_COLUMNS,
+    SANCTION_COLUMNS,
+    contract_from_row,
+    contract_values,
+    dedupe_last,
+    peer_baseline_from_json,
+    sanction_from_row,
+    sanction_values,
+)
+
+_DIGITS = re.compile(r"[0-9]*")
+_UPDATABLE = [c for c in CONTRACT_COLUMNS if c != "id"]
+
+_UPSERT_CONTRACTS = f"""
+WITH versions AS (
+    INSERT INTO contract_versions (contract_id, version, content_hash, raw, valor_inicial, valor_final, seen_from)
+    SELECT id, version, content_hash, raw, valor_inicial, valor_final, changed_at
+    FROM contracts WHERE id = ANY(%(changed)s::bigint[])
+    ON CONFLICT ON CONSTRAINT contract_versions_contract_hash_key
+    DO UPDATE SET superseded_at = now(), version = excluded.version
+), seen AS (
+    UPDATE contracts SET last_seen_at = now() WHERE id = ANY(%(unchanged)s::bigint[])
+)
+INSERT INTO contracts AS c ({", ".join(CONTRACT_COLUMNS)})
+SELECT {", ".join(CONTRACT_COLUMNS)} FROM jsonb_populate_recordset(NULL::contracts, %(rows)s::jsonb)
+ON CONFLICT (id) DO UPDATE SET
+    {", ".join(f"{c} = excluded.{c}" for c in _UPDATABLE)},
+    version = c.version + 1, changed_at = now(), last_seen_at = now()
+WHERE c.content_hash IS DISTINCT FROM excluded.content_hash
+RETURNING c.id, (c.xmax = 0) AS inserted
+"""
+
+_UPSERT_SANCTIONS = f"""
+INSERT INTO sanctions AS s ({", ".join(SANCTION_COLUMNS)})
+SELECT {", ".join(SANCTION_COLUMNS)} FROM jsonb_populate_recordset(NULL::sanctions, %s::jsonb)
+ON CONFLICT (lista, id) DO UPDATE SET
+    {", ".join(f"{c} = excluded.{c}" for c in SANCTION_COLUMNS if c not in {"lista", "id"})},
+    last_seen_at = now()
+"""
+
+
+def _json_default(value: Any) -> str:
+    return str(value)  # Decimal and date: their exact text, which PostgreSQL parses back
+
+
+def validate_contract(contract: Contract) -> None:
+    """Refuse what the schema would refuse, naming the contract, before the batch touches the database."""
+    if isinstance(contract.id, bool) or not isinstance(contract.id, int) or contract.id <= 0:
+        raise StoreError(f"contract id must be a positive integer, not {contract.id!r}")
+    if contract.fornecedor_documento is not None and not _DIGITS.fullmatch(contract.fornecedor_documento):
+        raise StoreError(f"contract {contract.id}: fornecedor_documento must hold digits only")
+    Source(contract.source)
+
+
+def validate_sanction(sanction: Sanction) -> None:
+    if sanction.lista not in {"CEIS", "CNEP"}:
+        raise StoreError(f"sanction {sanction.id}: lista must be CEIS or CNEP, not {sanction.lista!r}")
+    if not sanction.documento or not sanction.documento.isdigit():
+        raise StoreError(f"sanction {sanction.lista}/{sanction.id}: documento must hold digits only")
+
+
+def contract_filters(
+    *,
+    orgao_codigo: str | None,
+    signed_from: date | None,
+    signed_to: date | None,
+    ids: Sequence[int] | None,
+    ug_codigo: str | None,
+    fornecedor_documento: str | None,
+    modalidade_compra: str | None,
+    source: Source | None,
+) -> tuple[list[str], dict[str, Any]]:
+    where: list[str] = []
+    params: dict[str, Any] = {}
+    for column, value in (
+        ("orgao_codigo", orgao_codigo),
+        ("ug_codigo", ug_codigo),
+        ("fornecedor_documento", fornecedor_documento),
+        ("modalidade_compra", modalidade_compra),
+        ("source", None if source is None else str(source)),
+    ):
+        if value is not None:
+            where.append(f"{column} = %({column})s")
+            params[column] = value
+    if signed_from is not None:
+        where.append("data_assinatura >= %(signed_from)s")
+        params["signed_from"] = signed_from
+    if signed_to is not None:
+        where.append("data_assinatura <= %(signed_to)s")
+        params["signed_to"] = signed_to
+    if ids is not None:
+        where.append("id = ANY(%(ids)s::bigint[])")
+        params["ids"] = [int(i) for i in ids]
+    return where, params
+
+
+class ContractsMixin(PostgresCore):
+    def upsert_contracts(self, contracts: Sequence[Contract]) -> UpsertResult:
+        if not contracts:
+            return UpsertResult()
+        for contract in contracts:
+            validate_contract(contract)
+        batch = dedupe_last(list(contracts), key=lambda c: c.id)
+        values = [contract_values(c) for c in batch]
+        ids = [v["id"] for v in values]
+        with self._op("upsert_contracts", f"{len(batch)} contracts") as conn:
+            # Lock the existing rows (in id order, so concurrent batches cannot deadlock) and learn
+            # which changed; nobody can change them until this transaction ends.
+            previous = {
+                row["id"]: row["content_hash"]
+                for row in conn.execute(
+                    "SELECT id, content_hash FROM contracts WHERE id = ANY(%s::bigint[]) ORDER BY id FOR UPDATE",
+                    (ids,),
+                )
+            }
+            changed = [v["id"] for v in values if v["id"] in previous and previous[v["id"]] != v["content_hash"]]
+            unchanged = [v["id"] for v in values if previous.get(v["id"]) == v["content_hash"]]
+            to_write = [v for v in values if previous.get(v["id"]) != v["content_hash"]]
+            rows_json = json.dumps(to_write, default=_json_default, ensure_ascii=False, separators=(",", ":"))
+            written = conn.execute(
+                _UPSERT_CONTRACTS, {"changed": changed, "unchanged": unchanged, "rows": rows_json}
+            ).fetchall()
+        inserted = {row["id"] for row in written if row["inserted"]}
+        updated = {row["id"] for row in written if not row["inserted"]}
+        result = UpsertResult()
+        for contract_id in ids:
+            if contract_id in inserted:
+                result.new.append(contract_id)
+            elif contract_id in updated or contract_id in changed:
+                # a "new" id another worker inserted a moment earlier comes back as an update
+                result.changed.append(contract_id)
+            else:
+                result.unchanged.append(contract_id)
+        return result
+
+    def get_contract(self, contract_id: int) -> Contract | None:
+        row = self._one("get_contract", str(contract_id), "SELECT * FROM contracts WHERE id = %s", (int(contract_id),))
+        return None if row is None else contract_from_row(row)
+
+    def iter_contracts(
+        self,
+        *,
+        orgao_codigo: str | None = None,
+        signed_from: date | None = None,
+        signed_to: date | None = None,
+        batch_size: int = 1000,
+        ids: Sequence[int] | None = None,
+        ug_codigo: str | None = None,
+        fornecedor_documento: str | None = None,
+        modalidade_compra: str | None = None,
+        source: Source | None = None,
+    ) -> Iterator[Contract]:
+        if batch_size < 1:
+            raise StoreError(f"iter_contracts: batch_size must be at least 1, not {batch_size}")
+        where, params = contract_filters(
+            orgao_codigo=orgao_codigo, signed_from=signed_from, signed_to=signed_to, ids=ids, ug_codigo=ug_codigo,
+            fornecedor_documento=fornecedor_documento, modalidade_compra=modalidade_compra, source=source,
+        )
+        query = (
+            "SELECT * FROM contracts WHERE id > %(after)s"
+            + "".join(f" AND {w}" for w in where)
+            + " ORDER BY id LIMIT %(limit)s"
+        )
+        detail = f"orgao={orgao_codigo}" if orgao_codigo else ""
+        after = -1
+        while True:
+            rows = self._all("iter_contracts", detail, query, {**params, "after": after, "limit": batch_size})
+            for row in rows:
+                yield contract_from_row(row)
+            if len(rows) < batch_size:
+                return
+            after = rows[-1]["id"]
+
+    def count_contracts(self) -> int:
+        row = self._one("count_contracts", "", "SELECT count(*) AS n FROM contracts")
+        assert row is not None
+        return int(row["n"])
+
+    def peer_baseline(
+        self,
+        *,
+        year: int,
+        orgao_codigo: str | None = None,
+        modalidade_compra: str | None = None,
+        source: Source | None = None,
+    ) -> PeerBaseline:
+        row = self._one(
+            "peer_baseline",
+            f"year={year}",
+            "SELECT vigia_peer_baseline(%s, %s, %s, %s) AS b",
+            (int(year), orgao_codigo, modalidade_compra, None if source is None else str(source)),
+        )
+        assert row is not None
+        return peer_baseline_from_json(row["b"])
+
+    # -- sanctions -------------------------------------------------------------------------------
+    def upsert_sanctions(self, sanctions: Sequence[Sanction]) -> int:
+        if not sanctions:
+            return 0
+        for sanction in sanctions:
+            validate_sanction(sanction)
+        batch = dedupe_last(list(sanctions), key=lambda s: (s.lista, s.id))
+        rows_json = json.dumps([sanction_values(s) for s in batch], default=_json_default, ensure_ascii=False)
+        with self._op("upsert_sanctions", f"{len(batch)} sanctions") as conn:
+            return conn.execute(_UPSERT_SANCTIONS, (rows_json,)).rowcount
+
+    def sanctions_for(self, documents: Sequence[str]) -> list[Sanction]:
+        wanted = sorted({d for d in documents if d})
+        if not wanted:
+            return []
+        rows = self._all(
+            "sanctions_for",
+            f"{len(wanted)} documents",
+            "SELECT * FROM sanctions WHERE documento = ANY(%s::text[]) ORDER BY documento, lista, id",
+            (wanted,),
+        )
+        return [sanction_from_row(row) for row in rows]
+
