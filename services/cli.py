@@ -11,7 +11,7 @@ import argparse
 import importlib
 import sys
 
-COMMANDS: tuple[str, ...] = ("dev", "migrate", "simulator")
+COMMANDS: tuple[str, ...] = ("dev", "migrate", "simulator", "schedule", "doctor")
 
 
 def build_parser() -> argparse.ArgumentParser:
