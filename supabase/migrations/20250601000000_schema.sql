@@ -56,6 +56,32 @@ CREATE TABLE IF NOT EXISTS contract_versions (
     CONSTRAINT contract_versions_contract_hash_key UNIQUE (contract_id, content_hash)
 );
 
+-- Whichever client updates a contract (an upsert from psycopg or from PostgREST), the database
+-- keeps the bookkeeping: first_seen_at never moves, last_seen_at is now, and a new content hash
+-- copies the previous version into contract_versions in the same transaction.
+CREATE OR REPLACE FUNCTION vigia_contracts_versioning() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.first_seen_at := OLD.first_seen_at;
+    NEW.last_seen_at := now();
+    IF NEW.content_hash IS DISTINCT FROM OLD.content_hash THEN
+        INSERT INTO contract_versions (contract_id, version, content_hash, raw, valor_inicial, valor_final, seen_from)
+        VALUES (OLD.id, OLD.version, OLD.content_hash, OLD.raw, OLD.valor_inicial, OLD.valor_final, OLD.changed_at)
+        ON CONFLICT ON CONSTRAINT contract_versions_contract_hash_key
+        DO UPDATE SET superseded_at = now(), version = excluded.version;
+        NEW.version := OLD.version + 1;
+        NEW.changed_at := now();
+    ELSE
+        NEW.version := OLD.version;
+        NEW.changed_at := OLD.changed_at;
+    END IF;
+    RETURN NEW;
+END;
+$$;
+DROP TRIGGER IF EXISTS contracts_versioning ON contracts;
+CREATE TRIGGER contracts_versioning BEFORE UPDATE ON contracts
+    FOR EACH ROW EXECUTE FUNCTION vigia_contracts_versioning();
+
 -- ---------------------------------------------------------------------------------------------
 -- sanctions: the local CEIS/CNEP mirror the sanctioned_supplier indicator reads.
 CREATE TABLE IF NOT EXISTS sanctions (
@@ -77,6 +103,18 @@ CREATE TABLE IF NOT EXISTS sanctions (
     PRIMARY KEY (lista, id)
 );
 CREATE INDEX IF NOT EXISTS sanctions_documento_idx ON sanctions (documento);
+
+CREATE OR REPLACE FUNCTION vigia_touch_seen() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.first_seen_at := OLD.first_seen_at;
+    NEW.last_seen_at := now();
+    RETURN NEW;
+END;
+$$;
+DROP TRIGGER IF EXISTS sanctions_touch_seen ON sanctions;
+CREATE TRIGGER sanctions_touch_seen BEFORE UPDATE ON sanctions
+    FOR EACH ROW EXECUTE FUNCTION vigia_touch_seen();
 
 -- ---------------------------------------------------------------------------------------------
 -- investigations: one analysis of a contract (or of an órgão over a window) and its outcome.

@@ -107,6 +107,7 @@ BEGIN
         SELECT p.oid::regprocedure FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
         WHERE n.nspname = current_schema() AND p.proname LIKE 'vigia\_%'
           AND p.proname NOT IN ('vigia_severity_rank', 'vigia_jsonb_sum', 'vigia_findings_from_jsonb')
+          AND p.prorettype <> 'trigger'::regtype  -- trigger functions cannot be called directly
     LOOP
         EXECUTE format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', f);
         FOREACH r IN ARRAY ARRAY['anon', 'authenticated'] LOOP

@@ -1,12 +1,12 @@
 """Contracts and sanctions on PostgreSQL: batched upserts and streamed reads.
 
 ``upsert_contracts`` is the hot path (every page of every sweep). A batch of any size costs two
-statements in one transaction, whatever its size: lock the batch's existing rows and read their
-hashes, then one statement that copies the changed rows into ``contract_versions``, refreshes
-``last_seen_at`` of the unchanged ones and upserts the new and changed ones from a single jsonb
-parameter (``jsonb_populate_recordset``, the way PostgREST itself writes a JSON array). A single
-parameter keeps the statement the same for every batch size and works behind transaction poolers
-where temporary tables and prepared statements do not.
+statements in one transaction: lock the batch's existing rows and read their hashes, then one
+statement that refreshes ``last_seen_at`` of the unchanged rows and upserts the new and changed
+ones from a single jsonb parameter (``jsonb_populate_recordset``, the way PostgREST itself writes
+a JSON array); the table's trigger keeps the previous version of a changed row. A single
+parameter keeps the statement the same for every batch size and works behind transaction
+poolers, where temporary tables (the COPY route) and prepared statements do not.
 """
 
 from __future__ import annotations
@@ -34,21 +34,15 @@ from shared.store.rows import (
 _DIGITS = re.compile(r"[0-9]*")
 _UPDATABLE = [c for c in CONTRACT_COLUMNS if c != "id"]
 
+# The contracts_versioning trigger copies a changed row's previous version into
+# contract_versions and keeps first/last seen, version and changed_at.
 _UPSERT_CONTRACTS = f"""
-WITH versions AS (
-    INSERT INTO contract_versions (contract_id, version, content_hash, raw, valor_inicial, valor_final, seen_from)
-    SELECT id, version, content_hash, raw, valor_inicial, valor_final, changed_at
-    FROM contracts WHERE id = ANY(%(changed)s::bigint[])
-    ON CONFLICT ON CONSTRAINT contract_versions_contract_hash_key
-    DO UPDATE SET superseded_at = now(), version = excluded.version
-), seen AS (
+WITH seen AS (
     UPDATE contracts SET last_seen_at = now() WHERE id = ANY(%(unchanged)s::bigint[])
 )
 INSERT INTO contracts AS c ({", ".join(CONTRACT_COLUMNS)})
 SELECT {", ".join(CONTRACT_COLUMNS)} FROM jsonb_populate_recordset(NULL::contracts, %(rows)s::jsonb)
-ON CONFLICT (id) DO UPDATE SET
-    {", ".join(f"{c} = excluded.{c}" for c in _UPDATABLE)},
-    version = c.version + 1, changed_at = now(), last_seen_at = now()
+ON CONFLICT (id) DO UPDATE SET {", ".join(f"{c} = excluded.{c}" for c in _UPDATABLE)}
 WHERE c.content_hash IS DISTINCT FROM excluded.content_hash
 RETURNING c.id, (c.xmax = 0) AS inserted
 """
@@ -57,8 +51,7 @@ _UPSERT_SANCTIONS = f"""
 INSERT INTO sanctions AS s ({", ".join(SANCTION_COLUMNS)})
 SELECT {", ".join(SANCTION_COLUMNS)} FROM jsonb_populate_recordset(NULL::sanctions, %s::jsonb)
 ON CONFLICT (lista, id) DO UPDATE SET
-    {", ".join(f"{c} = excluded.{c}" for c in SANCTION_COLUMNS if c not in {"lista", "id"})},
-    last_seen_at = now()
+    {", ".join(f"{c} = excluded.{c}" for c in SANCTION_COLUMNS if c not in {"lista", "id"})}
 """
 
 
@@ -140,9 +133,7 @@ class ContractsMixin(PostgresCore):
             unchanged = [v["id"] for v in values if previous.get(v["id"]) == v["content_hash"]]
             to_write = [v for v in values if previous.get(v["id"]) != v["content_hash"]]
             rows_json = json.dumps(to_write, default=_json_default, ensure_ascii=False, separators=(",", ":"))
-            written = conn.execute(
-                _UPSERT_CONTRACTS, {"changed": changed, "unchanged": unchanged, "rows": rows_json}
-            ).fetchall()
+            written = conn.execute(_UPSERT_CONTRACTS, {"unchanged": unchanged, "rows": rows_json}).fetchall()
         inserted = {row["id"] for row in written if row["inserted"]}
         updated = {row["id"] for row in written if not row["inserted"]}
         result = UpsertResult()
