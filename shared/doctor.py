@@ -1,0 +1,378 @@
+"""The reference deployment guide's validation checklist as code: what ``vigia doctor`` prints.
+
+Each check answers one question a person deploying Vigia asks — is Redis there, is the database
+migrated, is a worker alive, does exactly one beat hold the lock, is the environment complete, are
+the Portal and Groq keys accepted, has monitoring run, are there investigations — with a status
+(``pass``, ``fail``, or ``skip`` when it does not apply, e.g. the Portal key in development), the
+reason, and the fix. A check never raises: whatever goes wrong becomes its ``fail`` with the error.
+Every call out has a short timeout, so the whole list finishes in seconds even with Redis down.
+
+The heartbeat and lock keys are the worker's and the beat's (``services.worker.signals``,
+``services.beat``); they are repeated here because ``shared`` never imports ``services`` (a test
+keeps the two equal).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from shared.config import PORTAL_DEFAULT_URL, Process, Settings
+
+HEARTBEAT_PATTERN = "vigia:heartbeat:worker:*"
+HEARTBEAT_TTL_SECONDS = 60
+BEAT_LOCK_KEY = "vigia:redbeat::lock"
+MONITORING_TASKS = ("vigia.monitoring.monitor_new_contracts", "vigia.monitoring.monitor_priority_orgs")
+PROCESSES: tuple[Process, ...] = ("web", "worker", "beat", "flower", "release")
+
+Status = Literal["pass", "fail", "skip"]
+
+
+@dataclass(frozen=True)
+class Check:
+    key: str
+    title: str
+    status: Status
+    reason: str
+    fix: str = ""
+
+    @property
+    def failed(self) -> bool:
+        return self.status == "fail"
+
+
+def safe_url(url: str) -> str:
+    """A URL without its user and password, for messages."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "<unparseable URL>"
+    return f"{parts.scheme}://{host}{port}{parts.path}"
+
+
+@dataclass
+class _Context:
+    """Clients shared by the checks, opened on first use and closed at the end."""
+
+    settings: Settings
+    processes: Sequence[Process]
+    timeout: float
+    transport: Any = None
+    _redis: Any = None
+    _store: Any = None
+    _http: Any = None
+    failed: set[str] = field(default_factory=set)
+
+    def redis(self) -> Any:
+        if self._redis is None:
+            import redis
+
+            kwargs: dict[str, Any] = {"socket_timeout": self.timeout, "socket_connect_timeout": self.timeout}
+            if self.settings.broker_url.startswith("rediss://"):
+                kwargs["ssl_cert_reqs"] = self.settings.redis_ssl_cert_reqs
+            self._redis = redis.Redis.from_url(self.settings.broker_url, **kwargs)
+        return self._redis
+
+    def store(self) -> Any:
+        if self._store is None:
+            from shared.store import get_store
+
+            self._store = get_store(self.settings, application_name="vigia-doctor")
+        return self._store
+
+    def http(self) -> Any:
+        if self._http is None:
+            import httpx
+
+            self._http = httpx.Client(timeout=self.timeout, transport=self.transport, follow_redirects=True)
+        return self._http
+
+    def close(self) -> None:
+        for client in (self._redis, self._store, self._http):
+            closer = getattr(client, "close", None)
+            if callable(closer):
+                try:
+                    closer()
+                except Exception:  # noqa: S110 - closing must never hide the report
+                    pass
+
+
+# --- infrastructure ----------------------------------------------------------------------------
+def check_redis(ctx: _Context) -> Check:
+    title = "Redis reachable"
+    where = safe_url(ctx.settings.broker_url)
+    started = time.perf_counter()
+    try:
+        client = ctx.redis()
+        client.ping()
+    except Exception as error:
+        return Check("redis", title, "fail", f"{where} did not answer PING: {error}",
+                     "check REDIS_URL (Render: fromService keyvalue; Railway: ${{Redis.REDIS_URL}}; "
+                     "VPS: systemctl status redis-server)")
+    ms = (time.perf_counter() - started) * 1000
+    try:
+        policy = client.config_get("maxmemory-policy").get("maxmemory-policy")
+    except Exception:  # managed Redis (Upstash, some Key Value plans) may refuse CONFIG
+        policy = None
+    if policy and policy != "noeviction":
+        return Check("redis", title, "fail",
+                     f"{where} answers, but maxmemory-policy is {policy}: evicted keys lose queued tasks",
+                     "set maxmemory-policy noeviction (Render: maxmemoryPolicy: noeviction; redis.conf)")
+    return Check("redis", title, "pass",
+                 f"{where} answered PING in {ms:.0f} ms (maxmemory-policy {policy or 'not readable'})")
+
+
+def check_database(ctx: _Context) -> Check:
+    title = "database reachable"
+    backend = ctx.settings.storage_backend
+    if backend is None:
+        return Check("database", title, "fail", "no DATABASE_URL and no SUPABASE_URL with SUPABASE_SERVICE_ROLE_KEY",
+                     "set DATABASE_URL (Supabase: Project Settings > Database > Connection string)")
+    if backend == "postgres":
+        import psycopg
+
+        assert ctx.settings.database_url is not None
+        url = ctx.settings.database_url.get_secret_value()
+        try:
+            with psycopg.connect(url, connect_timeout=max(1, int(ctx.timeout)),
+                                 application_name="vigia-doctor") as conn:
+                row = conn.execute("SHOW server_version").fetchone()
+        except Exception as error:
+            return Check("database", title, "fail", f"{safe_url(url)}: {error}".strip(),
+                         "check DATABASE_URL, the database's IP allow list and that it is running")
+        return Check("database", title, "pass", f"PostgreSQL {row[0] if row else '?'} at {safe_url(url)} answered")
+    try:
+        ctx.store().ping()
+    except Exception as error:
+        return Check("database", title, "fail", f"Supabase {ctx.settings.supabase_url}: {error}",
+                     "check SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY")
+    return Check("database", title, "pass", f"Supabase {ctx.settings.supabase_url} answered")
+
+
+def check_migrations(ctx: _Context) -> Check:
+    title = "database migrated"
+    if "database" in ctx.failed:
+        return Check("migrations", title, "fail", "the database is not reachable (see above)", "fix the database first")
+    if ctx.settings.database_url is None:
+        return Check("migrations", title, "skip",
+                     "no DATABASE_URL: vigia_schema_migrations is not readable over Supabase's REST API",
+                     "apply supabase/migrations with `supabase db push`, or set DATABASE_URL to check")
+    import psycopg
+
+    from shared.store.migrate import MIGRATIONS_DIR, discover
+
+    expected = [m.version for m in discover()]
+    if not expected:
+        return Check("migrations", title, "fail", f"no migration files found in {MIGRATIONS_DIR}",
+                     "install Vigia editable from its checkout (`uv pip install -e .`) so supabase/ is beside it")
+    url = ctx.settings.database_url.get_secret_value()
+    try:
+        with psycopg.connect(url, connect_timeout=max(1, int(ctx.timeout)), application_name="vigia-doctor") as conn:
+            applied = {row[0] for row in conn.execute("SELECT version FROM vigia_schema_migrations")}
+    except psycopg.errors.UndefinedTable:
+        applied = set()
+    except Exception as error:
+        return Check("migrations", title, "fail", f"could not read vigia_schema_migrations: {error}".strip(),
+                     "run `vigia migrate`")
+    missing = [version for version in expected if version not in applied]
+    if missing:
+        return Check("migrations", title, "fail",
+                     f"{len(missing)} of {len(expected)} migrations not applied: {', '.join(missing)}",
+                     "run `vigia migrate` (Render: preDeployCommand; Railway: preDeployCommand; VPS: the installer)")
+    return Check("migrations", title, "pass", f"all {len(expected)} migrations applied (latest {expected[-1]})")
+
+
+# --- processes ---------------------------------------------------------------------------------
+def check_worker(ctx: _Context) -> Check:
+    title = "a worker alive"
+    if "redis" in ctx.failed:
+        return Check("worker", title, "fail", "Redis is not reachable (see above)", "fix Redis first")
+    client = ctx.redis()
+    alive: list[str] = []
+    for key in client.scan_iter(match=HEARTBEAT_PATTERN, count=200):
+        ttl = client.ttl(key)
+        if ttl is not None and ttl > 0:
+            name = key.decode() if isinstance(key, bytes) else str(key)
+            age = max(0, HEARTBEAT_TTL_SECONDS - int(ttl))
+            alive.append(f"{name.removeprefix(HEARTBEAT_PATTERN[:-1])} ({age} s ago)")
+    if not alive:
+        return Check("worker", title, "fail",
+                     f"no fresh heartbeat ({HEARTBEAT_PATTERN}); a running worker writes one every 15 s",
+                     "start the Procfile's worker and read its log (Render/Railway: the worker service; "
+                     "VPS: supervisorctl status vigia:*)")
+    return Check("worker", title, "pass", f"{len(alive)} worker(s) beating: {', '.join(sorted(alive))}")
+
+
+def check_beat(ctx: _Context) -> Check:
+    title = "one beat holds the lock"
+    if "redis" in ctx.failed:
+        return Check("beat", title, "fail", "Redis is not reachable (see above)", "fix Redis first")
+    client = ctx.redis()
+    ttl = client.ttl(BEAT_LOCK_KEY)
+    if ttl is None or ttl == -2:
+        return Check("beat", title, "fail", f"nobody holds {BEAT_LOCK_KEY}: no beat is running, so nothing is scheduled",
+                     "start exactly one beat (the Procfile's beat; Render: vigia-beat with numInstances: 1)")
+    expiry = "no expiry" if ttl < 0 else f"renewed within {ttl} s"
+    return Check("beat", title, "pass",
+                 f"{BEAT_LOCK_KEY} is held ({expiry}); a second beat would wait for it, never fire")
+
+
+def check_environment(ctx: _Context) -> Check:
+    title = "environment complete"
+    settings = ctx.settings
+    if not settings.is_production:
+        return Check("environment", title, "pass",
+                     f"ENVIRONMENT={settings.environment}: every variable has a working default")
+    problems = [f"{process}: {problem}" for process in ctx.processes for problem in settings.problems_for(process)]
+    if problems:
+        return Check("environment", title, "fail", "; ".join(problems),
+                     "set them where the service reads its environment (Render/Railway dashboard, the VPS "
+                     ".env); in one service's shell check only its process: vigia doctor --process worker")
+    return Check("environment", title, "pass", f"production settings complete for {', '.join(ctx.processes)}")
+
+
+# --- outside services --------------------------------------------------------------------------
+def _body_start(response: Any) -> str:
+    return " ".join(response.text.split())[:160]
+
+
+def check_portal(ctx: _Context) -> Check:
+    title = "Portal key accepted"
+    settings = ctx.settings
+    base = settings.transparency_api_url.rstrip("/")
+    if settings.transparency_api_key is None:
+        if not settings.is_production:
+            where = "the local simulator (`vigia dev` starts it)" if base == PORTAL_DEFAULT_URL else base
+            return Check("portal", title, "skip",
+                         f"no TRANSPARENCY_API_KEY: {settings.environment} runs against {where}")
+        return Check("portal", title, "fail", "TRANSPARENCY_API_KEY is not set; production never uses the simulator",
+                     "ask for a key at portaldatransparencia.gov.br/api-de-dados/cadastrar-email and set it")
+    key = settings.transparency_api_key.get_secret_value()
+    try:
+        response = ctx.http().get(f"{base}/orgaos-siafi", params={"pagina": 1},
+                                  headers={"chave-api-dados": key, "Accept": "application/json"})
+    except Exception as error:
+        return Check("portal", title, "fail", f"could not reach {base}: {error}",
+                     "check TRANSPARENCY_API_URL and the machine's outbound network")
+    if response.status_code in (401, 403):
+        return Check("portal", title, "fail", f"{base}/orgaos-siafi rejected the key (HTTP {response.status_code})",
+                     "check TRANSPARENCY_API_KEY (the key e-mailed by the Portal, header chave-api-dados)")
+    if response.status_code != 200:
+        return Check("portal", title, "fail",
+                     f"{base}/orgaos-siafi answered HTTP {response.status_code}: {_body_start(response)}",
+                     "try again in a minute; HTTP 429 means the key's rate limit is spent")
+    try:
+        count = len(response.json())
+    except ValueError:
+        return Check("portal", title, "fail", f"{base}/orgaos-siafi answered 200 without JSON: {_body_start(response)}",
+                     "check TRANSPARENCY_API_URL points at .../api-de-dados")
+    return Check("portal", title, "pass", f"{base} accepted the key ({count} órgãos on page 1)")
+
+
+def check_groq(ctx: _Context) -> Check:
+    title = "Groq key accepted"
+    settings = ctx.settings
+    if settings.groq_api_key is None:
+        return Check("groq", title, "skip", "no GROQ_API_KEY: summaries use the deterministic template")
+    url = f"{settings.groq_api_url.rstrip('/')}/openai/v1/models"
+    try:
+        response = ctx.http().get(url, headers={"Authorization": f"Bearer {settings.groq_api_key.get_secret_value()}"})
+    except Exception as error:
+        return Check("groq", title, "fail", f"could not reach {url}: {error}", "check GROQ_API_URL and the network")
+    if response.status_code in (401, 403):
+        return Check("groq", title, "fail", f"{url} rejected the key (HTTP {response.status_code})",
+                     "check GROQ_API_KEY (console.groq.com > API Keys), or unset it to use the template")
+    if response.status_code != 200:
+        return Check("groq", title, "fail", f"{url} answered HTTP {response.status_code}: {_body_start(response)}",
+                     "try again later")
+    try:
+        models = sorted(str(item.get("id")) for item in response.json().get("data", []))
+    except (ValueError, AttributeError):
+        return Check("groq", title, "fail", f"{url} answered 200 without a model list", "check GROQ_API_URL")
+    if settings.groq_model not in models:
+        return Check("groq", title, "fail",
+                     f"the key works, but GROQ_MODEL={settings.groq_model} is not among its {len(models)} models",
+                     f"set GROQ_MODEL to one of: {', '.join(models[:6])}")
+    return Check("groq", title, "pass", f"accepted the key; {settings.groq_model} is available")
+
+
+# --- what the system has done ------------------------------------------------------------------
+def check_first_run(ctx: _Context) -> Check:
+    title = "first monitoring run done"
+    if "database" in ctx.failed:
+        return Check("first_run", title, "fail", "the database is not reachable (see above)", "fix the database first")
+    from shared.domain import RunStatus
+
+    store = ctx.store()
+    succeeded = [run for task in MONITORING_TASKS for run in store.last_runs(task=task, status=RunStatus.SUCCEEDED, limit=1)]
+    if succeeded:
+        latest = max(succeeded, key=lambda run: run.finished_at or run.started_at)
+        return Check("first_run", title, "pass",
+                     f"{latest.task} succeeded at {(latest.finished_at or latest.started_at):%Y-%m-%d %H:%M %Z} "
+                     f"(run {latest.id})")
+    tried = [run for task in MONITORING_TASKS for run in store.last_runs(task=task, limit=1)]
+    detail = ""
+    if tried:
+        last = max(tried, key=lambda run: run.started_at)
+        detail = f"; the last one ({last.task}, run {last.id}) is {last.status}" + (f": {last.error}" if last.error else "")
+    return Check("first_run", title, "fail", "no monitoring run has succeeded yet" + detail,
+                 "the beat starts monitor_new_contracts every 6 h and monitor_priority_orgs every 4 h; "
+                 "read the worker's log, or start one now (see `vigia --help`)")
+
+
+def check_investigations(ctx: _Context) -> Check:
+    title = "investigations present"
+    if "database" in ctx.failed:
+        return Check("investigations", title, "fail", "the database is not reachable (see above)",
+                     "fix the database first")
+    page = ctx.store().list_investigations(limit=1)
+    if page.total == 0:
+        return Check("investigations", title, "fail", "no investigations stored yet",
+                     "a monitoring run that finds red flags creates them; or request one with POST /api/v1/investigations")
+    return Check("investigations", title, "pass", f"{page.total} investigation(s) stored")
+
+
+CHECKS: tuple[Callable[[_Context], Check], ...] = (
+    check_redis,
+    check_database,
+    check_migrations,
+    check_worker,
+    check_beat,
+    check_environment,
+    check_portal,
+    check_groq,
+    check_first_run,
+    check_investigations,
+)
+
+
+def run_checks(
+    settings: Settings,
+    *,
+    processes: Iterable[Process] = PROCESSES,
+    timeout: float = 5.0,
+    transport: Any = None,
+    checks: Sequence[Callable[[_Context], Check]] = CHECKS,
+) -> list[Check]:
+    """Every check, in order; a check that raises becomes its own ``fail`` with the error."""
+    ctx = _Context(settings=settings, processes=tuple(processes), timeout=timeout, transport=transport)
+    results: list[Check] = []
+    try:
+        for check in checks:
+            try:
+                result = check(ctx)
+            except Exception as error:
+                key = check.__name__.removeprefix("check_")
+                result = Check(key, key.replace("_", " "), "fail", f"{type(error).__name__}: {error}",
+                               "see the error; run with LOG_LEVEL=DEBUG for more")
+            if result.failed:
+                ctx.failed.add(result.key)
+            results.append(result)
+    finally:
+        ctx.close()
+    return results
