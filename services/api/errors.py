@@ -21,7 +21,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from shared.logging import request_id_var
+from shared.logging import log_context, request_id_var
 from shared.store.base import Conflict, NotFound, StoreError, StoreUnavailable
 
 log = logging.getLogger("vigia.api.errors")
@@ -108,7 +108,16 @@ async def _on_http_exception(_: Request, exc: Exception) -> JSONResponse:
     status = HTTPStatus(exc.status_code)
     code = _CODES.get(exc.status_code) or status.phrase.lower().replace(" ", "_").replace("-", "_")
     message = exc.detail if isinstance(exc.detail, str) and exc.detail != status.phrase else status.description
-    return error_response(exc.status_code, code, message or status.phrase, headers=getattr(exc, "headers", None))
+    fields: list[FieldProblem] = []
+    if exc.status_code == 400 and message == "There was an error parsing the body":
+        # FastAPI's words for a body it cannot decode at all (not UTF-8, not JSON text).
+        message = "the body could not be read as UTF-8 JSON"
+        fields = [FieldProblem(field="body", problem=message)]
+    elif exc.status_code == 413:
+        fields = [FieldProblem(field="body", problem=message)]
+    return error_response(
+        exc.status_code, code, message or status.phrase, fields=fields, headers=getattr(exc, "headers", None)
+    )
 
 
 async def _on_not_found(_: Request, exc: Exception) -> JSONResponse:
@@ -132,8 +141,12 @@ async def _on_store_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
-    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return error_response(500, "internal_error", "the request could not be completed; it was logged")
+    # Starlette calls this from its outermost middleware, after the request's log context ended.
+    request_id = request.scope.get("state", {}).get("request_id")
+    with log_context(request_id=request_id):
+        log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        headers = {"X-Request-ID": request_id} if request_id else None
+        return error_response(500, "internal_error", "the request could not be completed; it was logged", headers=headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:

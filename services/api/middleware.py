@@ -43,6 +43,8 @@ class RequestContextMiddleware:
             return
         given = _header(scope, b"x-request-id")
         request_id = given if given and _REQUEST_ID.match(given) else uuid.uuid4().hex
+        # Also kept in the scope: the 500 handler runs outside this middleware's log context.
+        scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()
         status = 500  # what the client gets if the app raises before answering
         sent_bytes = 0

@@ -69,7 +69,7 @@ def _celery_client(settings: Settings) -> Celery:
 def open_resources(settings: Settings) -> ApiResources:
     from shared.store import get_store
 
-    store = get_store(settings)
+    store = get_store(settings, application_name="vigia-web")
     broker = _celery_client(settings)
     redis_client = _redis_client(settings)
     try:

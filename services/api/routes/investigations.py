@@ -138,7 +138,7 @@ def build_router(settings: Settings) -> APIRouter:
         "",
         status_code=202,
         response_model=InvestigationAccepted,
-        responses=error_responses(401, 413, 422, 503),
+        responses=error_responses(400, 401, 413, 422, 503),
         summary="Investigate a contract, or an órgão over a date window, on demand",
         description=(
             "Queues the work and answers 202 with the investigation's id and the URL to poll. "

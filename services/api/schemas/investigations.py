@@ -79,6 +79,8 @@ class InvestigationOut(BaseModel):
     window_end: date | None = None
     progress: float = Field(ge=0, le=1)
     findings_count: int
+    finding_indicators: list[str] = Field(description="Indicators among its findings.")
+    max_severity: Severity | None = Field(description="The most severe of its findings.")
     risk_score: float | None
     summary: str | None = Field(description="pt-BR summary (Groq model or template).")
     summary_source: str | None = Field(description="template, or the model that wrote the summary.")
