@@ -234,10 +234,10 @@ class _Builder:
         rng = self.rng
         cls = rng.choices(_CLASS_NAMES, weights=_CLASS_WEIGHTS)[0]
         value, signed, ug = self.value(cls), self.day(year), rng.choice(org["ugs"])
-        limit = LIMITS_NEW[year][0 if CLASSES[cls][3] else 1]
-        if value <= 0.7 * min(limit, 90_000) and rng.random() < 0.55:
+        # Before 2024 the old law's lower limit may apply, so a clean dispensa stays under it too.
+        limit = (LIMITS_OLD if year < 2024 else LIMITS_NEW[year])[0 if CLASSES[cls][3] else 1]
+        if value <= 0.7 * limit and rng.random() < 0.55:
             kind = "dispensa"
-            value = min(value, 0.7 * LIMITS_OLD[0 if CLASSES[cls][3] else 1]) if year < 2024 else value
         elif cls in ("software", "capacitacao") and value < 95_000 and rng.random() < 0.5:
             kind = "inexigibilidade"
         else:
@@ -406,17 +406,18 @@ def generate_dataset(seed: int = 7, *, scale: float = 1.0) -> SimDataset:
     b = _Builder(seed, scale)
     rng = b.rng
     orgs = b.orgaos(max(4, round(20 * math.sqrt(scale))))
-    big_years = list(YEARS) if scale >= 0.5 else [2024, 2025]
+    big_years = [2022, 2023, 2024, 2025] if scale >= 0.5 else [2024, 2025]
     # Benford needs >= 300 values per (órgão, year): the two big órgãos provide those years.
     for org in orgs:
         for year in YEARS:
             if org["big"]:
-                count = max(320, round(520 * scale)) if year in big_years else 0
+                # 800 a year keeps the sampling noise of a clean órgão-year's Benford MAD well under 0.015.
+                count = max(320, round(800 * scale)) if year in big_years else 0
             else:
                 count = max(12, round(rng.gauss(38, 8) * scale))
             for _ in range(count):
                 b.clean(org, year)
-    benford = [(orgs[0], big_years[1]), (orgs[1], big_years[-2])] if scale >= 0.5 else [(orgs[0], 2024)]
+    benford = [(orgs[0], big_years[1]), (orgs[1], big_years[-1])] if scale >= 0.5 else [(orgs[0], 2024)]
     b.plant_contract_level(orgs, max(6, round(40 * scale)), {(o["codigo"], y) for o, y in benford})
     ceis, cnep = b.plant_sanctions(orgs, max(4, round(25 * scale)))
     regular = [o for o in orgs if not o["big"]]

@@ -1,0 +1,94 @@
+"""Peer baselines: robust statistics per peer group, gathered in one pass and never pairwise.
+
+A peer group is a key (for example órgão, object class and year) with the values of its members.
+:class:`PeerGroups` collects values for several nested levels of keys in a single pass over a
+batch, counts members per key, and computes :class:`PeerStats` (n, median, MAD, quartiles) only
+for the groups someone asks about, each with one sort. Baselines computed elsewhere (for example
+read from the store, over more history than one batch holds) can be supplied as ``precomputed``
+and take precedence over what the batch alone would give.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+Key = tuple[Hashable, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PeerStats:
+    """Robust summary of one peer group's values (here: natural logs of contract values)."""
+
+    n: int
+    median: float
+    mad: float  # median absolute deviation from the median
+    mean_abs_dev: float  # mean absolute deviation from the median (the fallback when MAD is 0)
+    q1: float
+    q3: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _quantile(ordered: Sequence[float], q: float) -> float:
+    """Linear interpolation between closest ranks (the 'inclusive' method), on sorted data."""
+    position = (len(ordered) - 1) * q
+    low = math.floor(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def peer_stats(values: Sequence[float]) -> PeerStats:
+    if not values:
+        raise ValueError("peer_stats needs at least one value")
+    ordered = sorted(values)
+    median = _quantile(ordered, 0.5)
+    deviations = sorted(abs(v - median) for v in ordered)
+    return PeerStats(
+        n=len(ordered),
+        median=median,
+        mad=_quantile(deviations, 0.5),
+        mean_abs_dev=sum(deviations) / len(deviations),
+        q1=_quantile(ordered, 0.25),
+        q3=_quantile(ordered, 0.75),
+    )
+
+
+class PeerGroups:
+    """Values grouped under several levels of keys, filled in one pass; stats computed on demand."""
+
+    def __init__(self, levels: int, precomputed: Mapping[tuple[int, Key], PeerStats] | None = None) -> None:
+        self._values: list[dict[Key, list[float]]] = [{} for _ in range(levels)]
+        self._stats: dict[tuple[int, Key], PeerStats] = {}
+        self._precomputed = precomputed or {}
+
+    def add(self, keys: Sequence[Key | None], value: float) -> None:
+        """Add one value under its key at every level (a None key leaves that level out)."""
+        for level, key in enumerate(keys):
+            if key is None:
+                continue
+            bucket = self._values[level].get(key)
+            if bucket is None:
+                self._values[level][key] = [value]
+            else:
+                bucket.append(value)
+
+    def count(self, level: int, key: Key) -> int:
+        given = self._precomputed.get((level, key))
+        if given is not None:
+            return given.n
+        bucket = self._values[level].get(key)
+        return len(bucket) if bucket else 0
+
+    def stats(self, level: int, key: Key) -> PeerStats:
+        given = self._precomputed.get((level, key))
+        if given is not None:
+            return given
+        cached = self._stats.get((level, key))
+        if cached is None:
+            cached = peer_stats(self._values[level][key])
+            self._stats[(level, key)] = cached
+        return cached

@@ -1,0 +1,45 @@
+"""How a contract's findings combine into one risk score, and how órgão-level findings rank órgãos.
+
+Contract rule: each finding has a score ``s`` in [0, 1] set by its indicator (how far past its
+threshold it is). When the contract also has a ``direct_award_high_value`` finding, every other
+finding's score is multiplied by ``1 + direct_award_boost`` (0.25 by default, capped at 1): a
+large award without competition makes the other flags weigh more. The risk is the probabilistic
+union ``1 − Π(1 − sᵢ)``: one strong flag dominates, several weak flags add up, and the result
+never exceeds 1. The same findings always give the same score (rounded to 4 decimals).
+
+Órgão rule: an órgão-year's score is the same union over its órgão-level findings; órgãos are
+ranked by it, highest first, ties by code and year.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+from shared.domain import Finding
+
+DIRECT_AWARD = "direct_award_high_value"
+
+
+def risk_score(findings: Sequence[Finding], *, direct_award_boost: float = 0.25) -> float:
+    if not findings:
+        return 0.0
+    boost = 1.0 + direct_award_boost if any(f.indicator == DIRECT_AWARD for f in findings) else 1.0
+    remaining = 1.0
+    for finding in findings:
+        weight = 1.0 if finding.indicator == DIRECT_AWARD else boost
+        remaining *= 1.0 - min(1.0, finding.score * weight)
+    return round(1.0 - remaining, 4)
+
+
+def _union(scores: Iterable[float]) -> float:
+    remaining = 1.0
+    for score in scores:
+        remaining *= 1.0 - score
+    return round(1.0 - remaining, 4)
+
+
+def rank_orgaos(orgao_findings: Mapping[tuple[str, int], Sequence[Finding]]) -> list[tuple[str, int, float]]:
+    """``(órgão, year, score)`` from the órgão-level findings, highest score first."""
+    ranked = [(orgao, year, _union(f.score for f in findings)) for (orgao, year), findings in orgao_findings.items()]
+    ranked.sort(key=lambda row: (-row[2], row[0], row[1]))
+    return ranked
