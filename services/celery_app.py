@@ -52,7 +52,11 @@ def create_app(settings: Settings, *, process: str, main: str = "vigia") -> Cele
     broker = settings.broker_url
     # Longest a task may stay unacknowledged before Redis hands it to another worker: above the
     # hard time limit and the longest countdown we use (Portal 429 waits), or it would run twice.
-    visibility_timeout = max(settings.task_time_limit * 2, 3600)
+    visibility_timeout = settings.broker_visibility_timeout_seconds or max(settings.task_time_limit * 2, 3600)
+    # Kombu scans for such abandoned messages every interval x throttle seconds (100 s by
+    # default); a short visibility timeout needs a matching scan, or redelivery lags behind it.
+    restore_interval = max(1, min(10, visibility_timeout // 10))
+    restore_throttle = 1 if visibility_timeout < 600 else 10
     app.conf.update(
         broker_url=broker,
         result_backend=broker,
@@ -62,6 +66,8 @@ def create_app(settings: Settings, *, process: str, main: str = "vigia") -> Cele
         broker_connection_max_retries=None,
         broker_transport_options={
             "visibility_timeout": visibility_timeout,
+            "unacked_restore_interval": restore_interval,
+            "unacked_restore_throttle": restore_throttle,
             "socket_timeout": 30,
             "socket_connect_timeout": 10,
             "retry_on_timeout": True,

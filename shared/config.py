@@ -103,6 +103,7 @@ class Settings(BaseSettings):
     task_time_limit: int = Field(default=660, ge=1)
     worker_soft_shutdown_timeout: int = Field(default=20, ge=0)
     result_expires_seconds: int = Field(default=3600, ge=60)
+    broker_visibility_timeout_seconds: int = Field(default=0, ge=0)
 
     # --- Flower ---
     flower_user: str = "vigia"
