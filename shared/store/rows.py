@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
@@ -39,6 +40,8 @@ from shared.store.base import (
     StoreError,
     TrainingSample,
 )
+
+_DIGITS = re.compile(r"[0-9]*")
 
 # contracts columns the backends write, in one order (the raw JSON and hash go with them)
 CONTRACT_COLUMNS: tuple[str, ...] = (
@@ -110,6 +113,22 @@ def contract_values(contract: Contract) -> dict[str, Any]:
     values["raw"] = contract.raw or {}
     values["content_hash"] = contract.content_hash or canonical_hash(values["raw"])
     return values
+
+
+def validate_contract(contract: Contract) -> None:
+    """Refuse what the schema would refuse, naming the contract, before the batch touches the database."""
+    if isinstance(contract.id, bool) or not isinstance(contract.id, int) or contract.id <= 0:
+        raise StoreError(f"contract id must be a positive integer, not {contract.id!r}")
+    if contract.fornecedor_documento is not None and not _DIGITS.fullmatch(contract.fornecedor_documento):
+        raise StoreError(f"contract {contract.id}: fornecedor_documento must hold digits only")
+    Source(contract.source)
+
+
+def validate_sanction(sanction: Sanction) -> None:
+    if sanction.lista not in {"CEIS", "CNEP"}:
+        raise StoreError(f"sanction {sanction.id}: lista must be CEIS or CNEP, not {sanction.lista!r}")
+    if not sanction.documento or not sanction.documento.isdigit():
+        raise StoreError(f"sanction {sanction.lista}/{sanction.id}: documento must hold digits only")
 
 
 def contract_from_row(row: dict[str, Any]) -> Contract:

@@ -12,7 +12,6 @@ poolers, where temporary tables (the COPY route) and prepared statements do not.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator, Sequence
 from datetime import date
 from typing import Any
@@ -29,9 +28,10 @@ from shared.store.rows import (
     peer_baseline_from_json,
     sanction_from_row,
     sanction_values,
+    validate_contract,
+    validate_sanction,
 )
 
-_DIGITS = re.compile(r"[0-9]*")
 _UPDATABLE = [c for c in CONTRACT_COLUMNS if c != "id"]
 
 # The contracts_versioning trigger copies a changed row's previous version into
@@ -57,22 +57,6 @@ ON CONFLICT (lista, id) DO UPDATE SET
 
 def _json_default(value: Any) -> str:
     return str(value)  # Decimal and date: their exact text, which PostgreSQL parses back
-
-
-def validate_contract(contract: Contract) -> None:
-    """Refuse what the schema would refuse, naming the contract, before the batch touches the database."""
-    if isinstance(contract.id, bool) or not isinstance(contract.id, int) or contract.id <= 0:
-        raise StoreError(f"contract id must be a positive integer, not {contract.id!r}")
-    if contract.fornecedor_documento is not None and not _DIGITS.fullmatch(contract.fornecedor_documento):
-        raise StoreError(f"contract {contract.id}: fornecedor_documento must hold digits only")
-    Source(contract.source)
-
-
-def validate_sanction(sanction: Sanction) -> None:
-    if sanction.lista not in {"CEIS", "CNEP"}:
-        raise StoreError(f"sanction {sanction.id}: lista must be CEIS or CNEP, not {sanction.lista!r}")
-    if not sanction.documento or not sanction.documento.isdigit():
-        raise StoreError(f"sanction {sanction.lista}/{sanction.id}: documento must hold digits only")
 
 
 def contract_filters(

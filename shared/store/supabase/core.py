@@ -1,0 +1,110 @@
+"""The Supabase backend's client and the one way every operation calls it.
+
+The ``supabase`` client (its PostgREST part, ``postgrest-py``) is built on first use, once per
+process (a forked child builds its own, as its HTTP connections belong to the parent), with the
+service role key, which bypasses row level security. :meth:`SupabaseCore._call` runs one request
+and turns what can go wrong — PostgREST's error JSON (whose ``code`` is the SQLSTATE), a proxy's
+error page, a network failure or timeout — into a :class:`~shared.store.base.StoreError` naming
+the operation and its input, the same classes the PostgreSQL backend raises.
+
+Each REST request is one transaction on the server. Rules that must hold across tables or rows
+(create-or-get, replace findings and complete, counters) are SQL functions called through
+``/rest/v1/rpc/<name>``, shared with the PostgreSQL backend.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import httpx
+from postgrest import APIError
+
+from shared.store.base import StoreError, StoreUnavailable
+from shared.store.errors import describe, error_class
+
+log = logging.getLogger("vigia.store.supabase")
+T = TypeVar("T")
+
+# URL length stays well under proxies' limits when an ``in.(...)`` filter lists this many ids
+IDS_PER_REQUEST = 200
+
+
+def rest_error(operation: str, detail: str, error: APIError) -> StoreError:
+    code = str(error.code or "")
+    message = error.message or "request failed"
+    if error.details and isinstance(error.details, str) and not error.details.lstrip().startswith("<"):
+        message = f"{message} ({error.details})"
+    if code.isdigit() and len(code) == 3:  # not PostgREST's JSON: an HTTP status from a proxy
+        cls: type[StoreError] = StoreUnavailable if code.startswith("5") else StoreError
+        return cls(describe(operation, detail, f"HTTP {code}: {message}"))
+    if code.startswith("PGRST0"):  # PostgREST cannot reach its database
+        return StoreUnavailable(describe(operation, detail, f"{code}: {message}"))
+    return error_class(code)(describe(operation, detail, message))
+
+
+class SupabaseCore:
+    """Client lifecycle and the request wrapper; the operations live in the mixins."""
+
+    def __init__(self, url: str, service_role_key: str, *, timeout: float = 30.0) -> None:
+        if not url or not url.startswith(("http://", "https://")):
+            raise StoreError(f"SupabaseStore needs the project URL (https://<ref>.supabase.co), not {url!r}")
+        if not service_role_key:
+            raise StoreError("SupabaseStore needs SUPABASE_SERVICE_ROLE_KEY")
+        self._url = url.rstrip("/")
+        self._key = service_role_key
+        self._timeout = timeout
+        self._client: Any = None
+        self._client_pid: int | None = None
+        self._lock = threading.Lock()
+
+    def _postgrest(self) -> Any:
+        pid = os.getpid()
+        client = self._client
+        if client is not None and self._client_pid == pid:
+            return client.postgrest
+        with self._lock:
+            if self._client is None or self._client_pid != pid:
+                from supabase import ClientOptions, create_client
+
+                options = ClientOptions(
+                    postgrest_client_timeout=self._timeout,
+                    auto_refresh_token=False,
+                    persist_session=False,
+                )
+                self._client = create_client(self._url, self._key, options=options)
+                self._client_pid = pid
+            return self._client.postgrest
+
+    def table(self, name: str) -> Any:
+        return self._postgrest().from_(name)
+
+    def rpc(self, function: str, params: dict[str, Any]) -> Any:
+        return self._postgrest().rpc(function, params)
+
+    def close(self) -> None:
+        with self._lock:
+            client, self._client = self._client, None
+            owned = self._client_pid == os.getpid()
+            self._client_pid = None
+        if client is not None and owned and client._postgrest is not None:
+            client._postgrest.aclose()
+
+    def _call(self, operation: str, detail: str, request: Callable[[], T]) -> T:
+        try:
+            return request()
+        except APIError as error:
+            raise rest_error(operation, detail, error) from error
+        except httpx.TimeoutException as error:
+            raise StoreUnavailable(describe(operation, detail, f"Supabase did not answer in time: {error!r}")) from error
+        except httpx.TransportError as error:
+            raise StoreUnavailable(describe(operation, detail, f"cannot reach Supabase: {error!r}")) from error
+
+    def _rpc(self, operation: str, detail: str, function: str, params: dict[str, Any]) -> Any:
+        return self._call(operation, detail, lambda: self.rpc(function, params).execute()).data
+
+    def ping(self) -> None:
+        self._call("ping", "", lambda: self.table("monitor_runs").select("id").limit(1).execute())
