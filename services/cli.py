@@ -14,19 +14,24 @@ import sys
 COMMANDS: tuple[str, ...] = ("dev", "migrate", "simulator", "schedule", "doctor")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(commands: tuple[str, ...] = COMMANDS) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="vigia",
         description="Vigia: 24/7 workers that watch Brazilian federal contracts for red flags.",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in COMMANDS:
+    for name in commands:
         importlib.import_module(f"services.commands.{name}").register(subparsers)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    # Import only the command asked for: one command module's import-time work (a process package
+    # that validates its own settings) must never stop another, e.g. `vigia doctor` or the release's
+    # `vigia migrate` in an environment that another process would refuse.
+    chosen = (argv[0],) if argv and argv[0] in COMMANDS else COMMANDS
+    parser = build_parser(chosen)
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)

@@ -77,5 +77,5 @@ def handle(args: argparse.Namespace) -> int:
             print(redactor.redact(format_check(check)))
         failed = sum(c.failed for c in results)
         skipped = sum(c.status == "skip" for c in results)
-        print(f"{len(results) - failed - skipped} checks passed, {failed} failed, {skipped} not applicable")
+        print(f"{len(results) - failed - skipped} of {len(results)} checks passed, {failed} failed, {skipped} not applicable")
     return 1 if any(c.failed for c in results) else 0
