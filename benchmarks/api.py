@@ -100,7 +100,11 @@ def load_with_httpx(url: str, connections: int, seconds: float) -> dict[str, flo
                 nonlocal failures
                 while time.perf_counter() < deadline:
                     started = time.perf_counter()
-                    response = await client.get(url)
+                    try:
+                        response = await client.get(url)
+                    except httpx.TransportError:  # e.g. a worker recycled after max_requests
+                        failures += 1
+                        continue
                     latencies.append(time.perf_counter() - started)
                     if response.status_code != 200:
                         failures += 1
@@ -117,7 +121,7 @@ def load_with_httpx(url: str, connections: int, seconds: float) -> dict[str, flo
         "rps": len(ordered) / elapsed,
         "p50_ms": statistics.median(ordered) * 1000,
         "p99_ms": ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000,
-        "non_200": failures,
+        "non_200": failures,  # includes connection errors
     }
 
 

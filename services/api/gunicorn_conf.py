@@ -20,8 +20,10 @@ worker_class = "uvicorn.workers.UvicornWorker"
 graceful_timeout = 20
 timeout = 60
 keepalive = 5
-max_requests = 2000
-max_requests_jitter = 200
+# Recycle a worker now and then as insurance against slow leaks; rarely enough that the
+# restart (a second or two of one worker's capacity) does not show in latency.
+max_requests = 20000
+max_requests_jitter = 2000
 forwarded_allow_ips = "*"
 # Access lines come from the app (services/api/middleware.py) through shared.logging, so a path
 # with quotes or newlines is still one valid JSON object; gunicorn's and uvicorn's own access
