@@ -199,8 +199,6 @@ class PortalTransport:
         if status == 429:
             header = parse_retry_after(response.headers.get("Retry-After"))
             wait = header if header is not None else self.retry.default_retry_after
-            if header is not None and header < 1:
-                wait = 1.0  # "Retry-After: 0" from a busy API still deserves a pause
             if self.limiter is not None:
                 self.limiter.penalize(wait)
             error = RateLimited(
