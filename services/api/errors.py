@@ -21,6 +21,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from services.api.schemas.fields import PATTERN_PROBLEMS
 from shared.logging import log_context, request_id_var
 from shared.store.base import Conflict, NotFound, StoreError, StoreUnavailable
 
@@ -84,6 +85,8 @@ def describe_validation_errors(errors: Sequence[Any]) -> list[FieldProblem]:
         problem = str(item.get("msg", "is invalid"))
         if item.get("type") == "json_invalid":
             problem = f"is not valid JSON ({item.get('ctx', {}).get('error', 'syntax error')})"
+        elif item.get("type") == "string_pattern_mismatch":
+            problem = PATTERN_PROBLEMS.get(str(item.get("ctx", {}).get("pattern")), problem)
         problems.append(FieldProblem(field=_field_name(item.get("loc", ()), str(item.get("type", ""))), problem=problem))
     return problems
 
@@ -120,12 +123,20 @@ async def _on_http_exception(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def _public_message(exc: Exception) -> str:
+    """A store error's sentence without the database's trailing CONTEXT/DETAIL lines."""
+    text = str(exc)
+    for marker in ("\nCONTEXT:", " CONTEXT:", "\nDETAIL:", "\nHINT:"):
+        text = text.split(marker, 1)[0]
+    return text.strip()
+
+
 async def _on_not_found(_: Request, exc: Exception) -> JSONResponse:
-    return error_response(404, "not_found", str(exc))
+    return error_response(404, "not_found", _public_message(exc))
 
 
 async def _on_conflict(_: Request, exc: Exception) -> JSONResponse:
-    return error_response(409, "conflict", str(exc))
+    return error_response(409, "conflict", _public_message(exc))
 
 
 async def _on_store_unavailable(_: Request, exc: Exception) -> JSONResponse:

@@ -35,4 +35,13 @@ OrgaoCodigo = Annotated[
 IndicatorCode = Annotated[
     str, Field(pattern=INDICATOR_PATTERN, description="An indicator code, e.g. direct_award.", examples=["direct_award"])
 ]
-Note = Annotated[str, Field(min_length=1, max_length=2000), AfterValidator(_printable)]
+# The pattern publishes the control-character rule in the schema; surrogates cannot be said there.
+NOTE_PATTERN = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F]*$"
+Note = Annotated[str, Field(min_length=1, max_length=2000, pattern=NOTE_PATTERN), AfterValidator(_printable)]
+
+# Sentences for a value that misses one of the patterns above (the regex itself helps nobody).
+PATTERN_PROBLEMS = {
+    ORGAO_PATTERN: "must be a SIAFI órgão code of 5 digits, e.g. 26000",
+    INDICATOR_PATTERN: "must be an indicator code: lowercase letters, digits and _, e.g. direct_award",
+    NOTE_PATTERN: "must not contain control characters",
+}

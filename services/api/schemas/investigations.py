@@ -111,9 +111,18 @@ class InvestigationRequest(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
+            # Exactly one of the two shapes, with no part of the other (null counts as absent).
             "oneOf": [
-                {"required": ["contract_id"]},
-                {"required": ["orgao_codigo", "window_start", "window_end"]},
+                {
+                    "required": ["contract_id"],
+                    "properties": {"contract_id": {"type": "integer"}},
+                    "not": {"anyOf": [{"required": [name]} for name in ("orgao_codigo", "window_start", "window_end")]},
+                },
+                {
+                    "required": ["orgao_codigo", "window_start", "window_end"],
+                    "properties": {name: {"type": "string"} for name in ("orgao_codigo", "window_start", "window_end")},
+                    "not": {"required": ["contract_id"]},
+                },
             ],
             "examples": [{"contract_id": 123456}, {"orgao_codigo": "26000", "window_start": "2024-01-01", "window_end": "2024-03-31"}],
         },
