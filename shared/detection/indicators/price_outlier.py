@@ -17,7 +17,7 @@ estimado compatível com o mercado) and TCU audits look for. Without item-level 
 CATSER) this compares whole contracts of one object class, so it is a screen, not a price audit.
 
 Thresholds (settings, handbook defaults): ``threshold`` = 3.5, ``min_peers`` = 20. Severity
-``medium``, ``high`` when ``M > high_threshold`` (7). Score ``0.4 + 0.6 × (M − 3.5) / 7``, in [0.4, 1].
+``medium``, ``high`` when M exceeds ``high_threshold`` = 7. Score ``0.4 + 0.6 × (M − 3.5) / 7``, in [0.4, 1].
 
 Fields read: ``valorInicialCompra``, ``objeto``, ``unidadeGestora.orgaoVinculado.codigoSIAFI``,
 ``modalidadeCompra``/``fundamentoLegal`` (modality group), ``dataAssinatura`` (year).

@@ -6,7 +6,7 @@ period contains ``dataAssinatura``.
 Formula: match when ``dataInicioSancao <= dataAssinatura <= dataFimSancao``; a sanction with no end
 date counts as ongoing. Documents are compared as digits only (14 for a CNPJ, 11 for a CPF).
 
-Why it is a red flag / legal basis: Lei 14.133/2021 art. 14 and art. 156 (impedimento de licitar e
+Legal basis (and why it is a red flag): Lei 14.133/2021 art. 14 and art. 156 (impedimento de licitar e
 contratar, declaração de inidoneidade), Lei 8.666/1993 art. 87, Lei 12.846/2013 (CNEP). A public
 body should not sign with a supplier barred on that date, though some sanctions bind only the
 órgão or sphere that imposed them, which is why the finding shows who imposed it and its reach.

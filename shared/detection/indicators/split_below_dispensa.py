@@ -17,7 +17,7 @@ of the same nature in the year by the same unit), Lei 8.666/1993 art. 24 I/II an
 
 Thresholds (settings, handbook defaults): ``window_days`` = 90, ``band_low`` = 0.80,
 ``min_contracts`` = 2. Severity ``medium``; ``high`` with 3 or more contracts or a sum above
-``high_sum_multiple`` (1.5) × L. Score ``0.5 + 0.1 × (contracts − 2) + 0.4 × max(0, sum/L − 1)``.
+``high_sum_multiple`` (2) × L. Score ``0.5 + 0.1 × (contracts − 2) + 0.4 × max(0, sum/L − 1)``.
 
 Fields read: ``modalidadeCompra``, ``fundamentoLegal``, ``unidadeGestora.codigo``, ``fornecedor``
 document, ``dataAssinatura``, ``valorInicialCompra``, ``objeto`` (for the inciso). When the text
@@ -57,7 +57,7 @@ class Config(IndicatorConfig):
     window_days: int = Field(default=90, ge=1)
     band_low: float = Field(default=0.80, gt=0, lt=1)
     min_contracts: int = Field(default=2, ge=2)
-    high_sum_multiple: float = Field(default=1.5, gt=1)
+    high_sum_multiple: float = Field(default=2.0, gt=1)
 
 
 def evaluate(batch: Batch, context: Context, config: Config) -> IndicatorResult:

@@ -255,9 +255,12 @@ class _Builder:
         self.make(org, ug, sup, cls, signed, value, kind=kind, ratio=ratio, pub_days=pub)
 
     # --- planted anomalies (fresh suppliers, so no planted pattern touches a clean contract) ---
-    def plant_contract_level(self, orgs: list[dict[str, Any]], n: int, busy: set[tuple[str, int]]) -> None:
+    def plant_contract_level(self, orgs: list[dict[str, Any]], n: int, big_years: list[int], busy: set[tuple[str, int]]) -> None:
         rng = self.rng
-        big = [(o, y) for o in orgs if o["big"] for y in YEARS if (o["codigo"], y) not in busy]
+        # Outliers need many honest peers: big órgão-years with contracts, away from the fabricated
+        # Benford values (whose spread would widen the peer groups) whenever another órgão exists.
+        big = [(o, y) for o in orgs if o["big"] and not any(o["codigo"] == b for b, _ in busy) for y in big_years]
+        big = big or [(o, y) for o in orgs if o["big"] for y in big_years if (o["codigo"], y) not in busy]
         for _ in range(n):
             org, year = rng.choice(orgs), rng.choice(YEARS)
             cls = rng.choice(_CLASS_NAMES)
@@ -267,7 +270,7 @@ class _Builder:
             # Outliers go to big órgão-years (many peers, and one huge value does not dominate the year).
             org, year = rng.choice(big)
             cls = rng.choice([c for c in _CLASS_NAMES if CLASSES[c][1] <= 250_000])
-            value = CLASSES[cls][1] * math.exp(CLASSES[cls][2] * rng.uniform(5.5, 7.0))
+            value = CLASSES[cls][1] * math.exp(CLASSES[cls][2] * rng.uniform(6.5, 8.5))
             self.plant("price_outlier", self.make(org, rng.choice(org["ugs"]), self.supplier(), cls, self.day(year), value))
             org, year = rng.choice(orgs), rng.choice(YEARS)
             if rng.random() < 0.5:
@@ -418,7 +421,7 @@ def generate_dataset(seed: int = 7, *, scale: float = 1.0) -> SimDataset:
             for _ in range(count):
                 b.clean(org, year)
     benford = [(orgs[0], big_years[1]), (orgs[1], big_years[-1])] if scale >= 0.5 else [(orgs[0], 2024)]
-    b.plant_contract_level(orgs, max(6, round(40 * scale)), {(o["codigo"], y) for o, y in benford})
+    b.plant_contract_level(orgs, max(6, round(40 * scale)), big_years, {(o["codigo"], y) for o, y in benford})
     ceis, cnep = b.plant_sanctions(orgs, max(4, round(25 * scale)))
     regular = [o for o in orgs if not o["big"]]
     for org in rng.sample(regular, k=min(3, len(regular))):
