@@ -50,7 +50,7 @@ def _in_force(sanction: Sanction, when: object) -> bool | None:
 def evaluate(batch: Batch, context: Context, config: Config) -> IndicatorResult:
     result = IndicatorResult()
     if not context.sanctions:
-        result.insufficient = len(batch)
+        result.insufficient = sum(1 for i in range(len(batch)) if batch.reportable(i))
         return result
     by_document: dict[str, list[Sanction]] = defaultdict(list)
     for sanction in context.sanctions:

@@ -1,7 +1,14 @@
 import random
 from datetime import date
 
-from shared.detection import DETECTOR_VERSION, DetectionConfig, risk_score, run_suite, summarize_template
+from shared.detection import (
+    DETECTOR_VERSION,
+    DetectionConfig,
+    rank_orgaos,
+    risk_score,
+    run_suite,
+    summarize_template,
+)
 from shared.detection.explain import CAVEAT
 from shared.domain import Finding, Severity
 from tests.unit.detection.helpers import INEXIGIBILIDADE, contract, sanction
@@ -47,6 +54,7 @@ def test_it_reports_only_on_focus_contracts_but_uses_the_rest_as_context() -> No
     b = contract(objeto="Serviço de limpeza", valor_inicial=50_000, data_assinatura=date(2024, 3, 5))
     result = run_suite([a, b], focus=[b.id])
     assert list(result.findings_by_contract) == [b.id] and result.contracts_evaluated == 1
+    assert result.insufficient["sanctioned_supplier"] == 1  # no mirror given: only the focus contract counts
     assert result.findings_by_contract[b.id][0].baseline["duplicatas"][0]["id"] == a.id
 
 
@@ -76,3 +84,13 @@ def test_it_writes_a_pt_br_summary_with_the_numbers_and_the_caveat_once() -> Non
     assert "Aditivo acima do limite legal (gravidade" in text
     empty = summarize_template(rows[3], [])
     assert "nenhum indicador" in empty and "não certifica" in empty
+
+
+def test_it_ranks_orgao_years_by_the_union_of_their_finding_scores() -> None:
+    def orgao(code: str, score: float) -> Finding:
+        return Finding(indicator=code, severity=Severity.MEDIUM, score=score, subject_type="orgao", subject_id="x", explanation="x")
+
+    ranking = rank_orgaos({("26201", 2024): [orgao("benford_deviation", 0.5)],
+                           ("36202", 2023): [orgao("benford_deviation", 0.5), orgao("supplier_concentration", 0.5)],
+                           ("11111", 2022): [orgao("supplier_concentration", 0.5)]})
+    assert ranking == [("36202", 2023, 0.75), ("11111", 2022, 0.5), ("26201", 2024, 0.5)]
