@@ -70,6 +70,9 @@ def open_resources(settings: Settings) -> ApiResources:
     from shared.store import get_store
 
     store = get_store(settings, application_name="vigia-web")
+    opener = getattr(store, "open", None)  # PostgresStore: start its pool now, without waiting on it
+    if callable(opener):
+        opener(wait=False)
     broker = _celery_client(settings)
     redis_client = _redis_client(settings)
     try:

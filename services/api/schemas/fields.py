@@ -7,9 +7,11 @@ the field instead.
 
 from __future__ import annotations
 
+import re
+from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field
 
 # Ids above JavaScript's Number.MAX_SAFE_INTEGER would lose digits in browsers; bigint holds them all.
 ID_MAX = 2**53 - 1
@@ -27,6 +29,18 @@ def _printable(value: str) -> str:
             raise ValueError("must not contain unpaired surrogate characters")
     return value
 
+
+_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?([Zz]|[+-]\d{2}:?\d{2})?$")
+
+
+def _iso_datetime_text(value: object) -> object:
+    # pydantic would also take a number (Unix time) or a bare date; the schema promises ISO 8601.
+    if isinstance(value, str) and not _DATETIME.match(value):
+        raise ValueError("must be an ISO 8601 date-time, e.g. 2025-01-31T00:00:00Z")
+    return value
+
+
+IsoDateTime = Annotated[datetime, BeforeValidator(_iso_datetime_text)]
 
 ContractId = Annotated[int, Field(ge=1, le=ID_MAX, description="A Portal da Transparência contract id.")]
 OrgaoCodigo = Annotated[
