@@ -435,3 +435,30 @@ def check_progress(investigation_id: str, progress: float) -> float:
     if not (0.0 <= value <= 1.0):
         raise StoreError(f"set_progress({investigation_id}): progress must be within [0, 1], not {progress}")
     return value
+
+
+def _strip_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {_strip_nul(k): _strip_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_strip_nul(v) for v in value]
+    return value
+
+
+def without_nul(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows with NUL characters removed from every string: PostgreSQL text and jsonb cannot hold
+    them, and one such character from the Portal would otherwise fail its whole batch, every sweep.
+    The content hash stays the one of the record as received, so the next sweep sees it unchanged."""
+    if "\\u0000" not in json.dumps(rows, default=str):
+        return rows
+    return [_strip_nul(row) for row in rows]
+
+
+def json_row(row: dict[str, Any]) -> str:
+    """One row as JSON (Decimal and dates as their exact text), NUL characters removed."""
+    text = json.dumps(row, default=str, ensure_ascii=False, separators=(",", ":"))
+    if "\\u0000" in text:
+        text = json.dumps(_strip_nul(row), default=str, ensure_ascii=False, separators=(",", ":"))
+    return text

@@ -11,7 +11,6 @@ poolers, where temporary tables (the COPY route) and prepared statements do not.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Sequence
 from datetime import date
 from typing import Any
@@ -25,6 +24,7 @@ from shared.store.rows import (
     contract_from_row,
     contract_values,
     dedupe_last,
+    json_row,
     peer_baseline_from_json,
     sanction_from_row,
     sanction_values,
@@ -53,10 +53,6 @@ SELECT {", ".join(SANCTION_COLUMNS)} FROM jsonb_populate_recordset(NULL::sanctio
 ON CONFLICT (lista, id) DO UPDATE SET
     {", ".join(f"{c} = excluded.{c}" for c in SANCTION_COLUMNS if c not in {"lista", "id"})}
 """
-
-
-def _json_default(value: Any) -> str:
-    return str(value)  # Decimal and date: their exact text, which PostgreSQL parses back
 
 
 def contract_filters(
@@ -103,6 +99,7 @@ class ContractsMixin(PostgresCore):
         batch = dedupe_last(list(contracts), key=lambda c: c.id)
         values = [contract_values(c) for c in batch]
         ids = [v["id"] for v in values]
+        texts = {v["id"]: json_row(v) for v in values}  # serialised before the transaction holds row locks
         with self._op("upsert_contracts", f"{len(batch)} contracts") as conn:
             # Lock the existing rows (in id order, so concurrent batches cannot deadlock) and learn
             # which changed; nobody can change them until this transaction ends.
@@ -115,8 +112,7 @@ class ContractsMixin(PostgresCore):
             }
             changed = [v["id"] for v in values if v["id"] in previous and previous[v["id"]] != v["content_hash"]]
             unchanged = [v["id"] for v in values if previous.get(v["id"]) == v["content_hash"]]
-            to_write = [v for v in values if previous.get(v["id"]) != v["content_hash"]]
-            rows_json = json.dumps(to_write, default=_json_default, ensure_ascii=False, separators=(",", ":"))
+            rows_json = "[" + ",".join(texts[v["id"]] for v in values if previous.get(v["id"]) != v["content_hash"]) + "]"
             written = conn.execute(_UPSERT_CONTRACTS, {"unchanged": unchanged, "rows": rows_json}).fetchall()
         inserted = {row["id"] for row in written if row["inserted"]}
         updated = {row["id"] for row in written if not row["inserted"]}
@@ -198,7 +194,7 @@ class ContractsMixin(PostgresCore):
         for sanction in sanctions:
             validate_sanction(sanction)
         batch = dedupe_last(list(sanctions), key=lambda s: (s.lista, s.id))
-        rows_json = json.dumps([sanction_values(s) for s in batch], default=_json_default, ensure_ascii=False)
+        rows_json = "[" + ",".join(json_row(sanction_values(s)) for s in batch) + "]"
         with self._op("upsert_sanctions", f"{len(batch)} sanctions") as conn:
             return conn.execute(_UPSERT_SANCTIONS, (rows_json,)).rowcount
 

@@ -29,6 +29,7 @@ from shared.store.rows import (
     sanction_values,
     validate_contract,
     validate_sanction,
+    without_nul,
 )
 from shared.store.supabase.core import IDS_PER_REQUEST, SupabaseCore
 
@@ -66,7 +67,7 @@ class ContractsMixin(SupabaseCore):
                 lambda chunk=chunk: self.table("contracts").select("id,content_hash").in_("id", list(chunk)).execute(),
             )
             previous.update({int(row["id"]): row["content_hash"] for row in response.data})
-        to_write = [v for v in values if previous.get(v["id"]) != v["content_hash"]]
+        to_write = without_nul([v for v in values if previous.get(v["id"]) != v["content_hash"]])
         unchanged = [v["id"] for v in values if previous.get(v["id"]) == v["content_hash"]]
         if to_write:
             self._call(
@@ -171,7 +172,7 @@ class ContractsMixin(SupabaseCore):
         for sanction in sanctions:
             validate_sanction(sanction)
         batch = dedupe_last(list(sanctions), key=lambda s: (s.lista, s.id))
-        rows = [{k: _json_value(v) for k, v in sanction_values(s).items()} for s in batch]
+        rows = without_nul([{k: _json_value(v) for k, v in sanction_values(s).items()} for s in batch])
         self._call(
             "upsert_sanctions", f"{len(rows)} sanctions",
             lambda: self.table("sanctions").upsert(rows, on_conflict="lista,id", returning="minimal").execute(),

@@ -156,3 +156,16 @@ def test_it_mirrors_sanctions_and_finds_them_by_document(store: Store, db: psyco
     assert store.sanctions_for([]) == []
     with pytest.raises(StoreError, match="lista must be CEIS or CNEP"):
         store.upsert_sanctions([sanction("9", "1", lista="XYZ")])
+
+
+def test_it_drops_nul_characters_postgresql_cannot_store_instead_of_failing_the_batch(store: Store) -> None:
+    dirty = make_contract(3, objeto="Serviço\x00 de limpeza")
+    dirty = dataclasses.replace(dirty, raw={**dirty.raw, "objeto": "Serviço\x00 de limpeza"})
+    result = store.upsert_contracts([make_contract(1), dirty])
+    assert result.new == [1, 3]
+    stored = store.get_contract(3)
+    assert stored is not None and stored.objeto == "Serviço de limpeza" and stored.raw["objeto"] == "Serviço de limpeza"
+    assert stored.content_hash == dirty.content_hash  # the hash of the record as received
+    assert store.upsert_contracts([dirty]).unchanged == [3]
+    assert store.upsert_sanctions([sanction("7", "1234", nome="Nome\x00")]) == 1
+    assert store.sanctions_for(["1234"])[0].nome == "Nome"
