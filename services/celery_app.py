@@ -29,7 +29,12 @@ TASK_ROUTES: dict[str, dict[str, str]] = {
     "vigia.system.*": {"queue": "default"},
 }
 
-TASK_MODULES: tuple[str, ...] = ("services.worker.tasks.system",)
+TASK_MODULES: tuple[str, ...] = (
+    "services.worker.tasks.system",
+    "services.worker.tasks.monitoring",
+    "services.worker.tasks.analysis",
+    "services.worker.tasks.maintenance",
+)
 
 
 def _ssl_options(settings: Settings) -> dict[str, Any] | None:

@@ -1,0 +1,101 @@
+"""Maintenance tasks: sanctions mirror, health check, stuck work, training dataset, metrics."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from celery import shared_task
+
+from services.worker.tasks.common import TASK_OPTIONS, budget, context, follow_up, retry_if_worth_it
+from shared.pipeline import health, maintenance, runs, sanctions
+from shared.pipeline.context import PipelineContext
+from shared.pipeline.errors import describe
+
+log = logging.getLogger("vigia.tasks.maintenance")
+
+HEALTH_CHECK = "vigia.maintenance.health_check"
+
+
+@shared_task(name="vigia.maintenance.refresh_sanctions", max_retries=6, **TASK_OPTIONS)
+def refresh_sanctions(self: Any, run_id: int | None = None) -> dict[str, Any]:
+    """Refresh the CEIS/CNEP mirror, continuing in a new task when the budget runs out."""
+    ctx = context()
+    if run_id is None:
+        run_id = sanctions.start_refresh(ctx, task=self.name, task_id=self.request.id)
+        if run_id is None:
+            return {"status": "already_done"}
+    owner = self.request.id or f"inline-{run_id}"
+    try:
+        status = sanctions.refresh(ctx, run_id=run_id, owner=owner, budget=budget(self))
+    except Exception as error:
+        retry_if_worth_it(self, error)
+        # The list being read failed for good: record it, go on with the next one.
+        status = sanctions.refresh(ctx, run_id=run_id, owner=owner, budget=budget(self), error=describe(error))
+    if status == "continue":
+        follow_up(self, run_id=run_id)
+    return {"status": status, "run_id": run_id}
+
+
+@shared_task(name=HEALTH_CHECK, max_retries=0, **TASK_OPTIONS)
+def health_check(self: Any) -> dict[str, Any]:
+    """Check Redis, the database, the Portal, Groq and the schedules; store and log the report."""
+    from services.beat.schedule import expected_periods
+
+    ctx = context()
+    checks = health.run_health_checks(redis=ctx.redis, store=ctx.store, portal=_portal_or_none(ctx),
+                                      groq=ctx.summaries.chat, periods=expected_periods(ctx.settings),
+                                      now=ctx.clock())
+    report = health.report(checks)
+    level = logging.INFO if report["status"] == "healthy" else logging.WARNING
+    log.log(level, "health check", extra=report)
+    if checks["database"].status == "ok":
+        try:
+            run = runs.begin(ctx, self.name, self.request.id, {})
+            if run is not None:
+                runs.succeed(ctx, run.id, result=report)
+        except Exception as error:  # the report is logged; storing it is best effort
+            log.error("health report not stored: %s", describe(error))
+    return report
+
+
+def _portal_or_none(ctx: PipelineContext) -> Any | None:
+    try:
+        return ctx.portal
+    except Exception as error:  # e.g. production refusing the simulator: the check says so
+        log.error("no Portal client: %s", describe(error))
+        return None
+
+
+def _recorded(task: Any, work: Callable[[PipelineContext], tuple[dict[str, int], dict[str, Any]]]) -> dict[str, Any]:
+    ctx = context()
+    run = runs.begin(ctx, task.name, task.request.id, {})
+    if run is None:
+        return {"status": "already_done"}
+    try:
+        counters, result = work(ctx)
+    except Exception as error:
+        retry_if_worth_it(task, error)
+        runs.fail(ctx, run.id, describe(error))
+        raise
+    runs.succeed(ctx, run.id, counters=counters, result=result)
+    return {"status": "succeeded", "run_id": run.id, **counters}
+
+
+@shared_task(name="vigia.maintenance.cleanup_stuck", max_retries=3, **TASK_OPTIONS)
+def cleanup_stuck(self: Any) -> dict[str, Any]:
+    """Fail investigations and runs stuck past their threshold, with the reason."""
+    return _recorded(self, maintenance.cleanup_stuck)
+
+
+@shared_task(name="vigia.maintenance.build_training_dataset", max_retries=3, **TASK_OPTIONS)
+def build_training_dataset(self: Any) -> dict[str, Any]:
+    """Snapshot feedback-labelled findings with their features into ml_training_datasets."""
+    return _recorded(self, maintenance.build_training_dataset)
+
+
+@shared_task(name="vigia.maintenance.metrics_report", max_retries=3, **TASK_OPTIONS)
+def metrics_report(self: Any) -> dict[str, Any]:
+    """Runs, investigations by status, findings by indicator and success rate of the last day."""
+    return _recorded(self, maintenance.metrics_report)

@@ -1,0 +1,254 @@
+"""Analyse stored contracts: detection with peer context, then one investigation per flagged contract.
+
+Detection compares a contract with its peers, so the targets are analysed together with the
+contracts of their órgão signed in the same years (read from the store), with ``focus`` on the
+targets: peers inform baselines, concentration and Benford, only targets get findings. The
+órgão-level findings of those complete years are replaced as well.
+
+Each flagged contract gets one investigation per detector version (``create_or_get`` makes a
+redelivered batch find the one it already wrote). An investigation whose stored findings equal
+the new ones is left alone — no second Groq call for a redelivery or an unchanged re-analysis —
+and a changed contract that no longer trips any indicator has its investigation completed again
+with no findings, so the API never shows a stale flag. Whatever fails after an investigation was
+created marks it failed before the error propagates: none is left pending.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import suppress
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Protocol
+
+from shared.detection import DETECTOR_VERSION, run_suite
+from shared.domain import Contract, Finding, InvestigationStatus, Trigger
+from shared.pipeline.context import Budget, PipelineContext
+from shared.pipeline.errors import describe
+from shared.store.base import Conflict, Investigation, InvestigationFilter, StoreError
+
+log = logging.getLogger("vigia.pipeline.analysis")
+
+# Investigations written between two progress records (and budget checks).
+CHUNK = 100
+# Ids per ``iter_contracts(ids=...)`` query.
+ID_QUERY_CHUNK = 1000
+
+
+class Recorder(Protocol):
+    def record_analysis(self, analyzed: Iterable[int], flagged: Iterable[int], written: Iterable[str],
+                        created: Iterable[str]) -> None: ...
+
+
+@dataclass
+class AnalysisOutcome:
+    complete: bool = True
+    analyzed: int = 0
+    flagged: int = 0
+    written: int = 0
+    created: int = 0
+    unchanged: int = 0
+    cleared: int = 0
+    missing: int = 0
+    summaries: dict[str, int] = field(default_factory=dict)  # by source
+
+    def counters(self) -> dict[str, int]:
+        base = {"analyzed": self.analyzed, "flagged": self.flagged, "investigations_written": self.written,
+                "investigations_created": self.created, "investigations_unchanged": self.unchanged,
+                "investigations_cleared": self.cleared, "contracts_missing": self.missing}
+        return base | {f"summaries_{k.replace('-', '_').replace('.', '_')}": v for k, v in self.summaries.items()}
+
+
+def _chunks(values: Sequence[int], size: int) -> Iterable[list[int]]:
+    for start in range(0, len(values), size):
+        yield list(values[start : start + size])
+
+
+def load_contracts(ctx: PipelineContext, ids: Sequence[int]) -> dict[int, Contract]:
+    found: dict[int, Contract] = {}
+    for chunk in _chunks(sorted(set(ids)), ID_QUERY_CHUNK):
+        for contract in ctx.store.iter_contracts(ids=chunk, batch_size=ID_QUERY_CHUNK):
+            found[contract.id] = contract
+    return found
+
+
+def peer_context(ctx: PipelineContext, orgao: str | None, targets: Sequence[Contract]) -> list[Contract]:
+    """The targets plus every stored contract of their órgão signed in the targets' years."""
+    contracts = {c.id: c for c in targets}
+    years = sorted({c.data_assinatura.year for c in targets if c.data_assinatura is not None})
+    if orgao:
+        for year in years:
+            for peer in ctx.store.iter_contracts(orgao_codigo=orgao, signed_from=date(year, 1, 1),
+                                                  signed_to=date(year, 12, 31), source=ctx.source):
+                contracts.setdefault(peer.id, peer)
+    return list(contracts.values())
+
+
+def _finding_key(finding: Finding) -> tuple[object, ...]:
+    return (finding.indicator, finding.subject_type, finding.subject_id, finding.severity.value,
+            round(finding.score, 6), finding.value, finding.threshold)
+
+
+def _same_findings(stored: Iterable[Finding], fresh: Iterable[Finding]) -> bool:
+    return sorted(map(_finding_key, stored), key=repr) == sorted(map(_finding_key, fresh), key=repr)
+
+
+def write_investigation(
+    ctx: PipelineContext,
+    contract: Contract,
+    findings: Sequence[Finding],
+    risk: float | None,
+    *,
+    trigger: Trigger,
+    outcome: AnalysisOutcome,
+) -> tuple[Investigation, bool] | None:
+    """Create or refresh the contract's investigation; None when it was cancelled by a person."""
+    investigation, created = ctx.store.create_or_get_investigation(
+        contract_id=contract.id, orgao_codigo=contract.orgao_codigo, trigger=trigger,
+        detector_version=DETECTOR_VERSION,
+    )
+    if investigation.status is InvestigationStatus.CANCELLED:
+        return None
+    if not created and investigation.status is InvestigationStatus.COMPLETED:
+        detail = ctx.store.get_investigation(investigation.id)
+        if detail is not None and _same_findings((s.finding for s in detail.findings), findings):
+            outcome.unchanged += 1
+            return investigation, False
+    try:
+        if investigation.status is InvestigationStatus.PENDING:
+            ctx.store.mark_running(investigation.id)
+        summary = ctx.summaries.write(contract, findings)
+        outcome.summaries[summary.source] = outcome.summaries.get(summary.source, 0) + 1
+        done = ctx.store.complete_investigation(
+            investigation.id, findings=findings, risk_score=risk, summary=summary.text,
+            summary_source=summary.source,
+        )
+    except Conflict as error:
+        # Cancelled by a person while we analysed: their decision stands.
+        log.info("investigation changed state during analysis", extra={"investigation_id": investigation.id,
+                                                                         "reason": str(error)})
+        return None
+    except Exception as error:
+        # Leave a terminal state with the reason; a later attempt may still complete it.
+        with suppress(StoreError):
+            if investigation.status is not InvestigationStatus.COMPLETED:
+                ctx.store.fail_investigation(investigation.id, error=f"analysis failed: {describe(error)}")
+        raise
+    return done, created
+
+
+def _clear_if_flagged(ctx: PipelineContext, contract: Contract, outcome: AnalysisOutcome) -> None:
+    """A changed contract no longer flagged: its current-version investigation says so."""
+    page = ctx.store.list_investigations(InvestigationFilter(contract_id=contract.id), limit=20)
+    for investigation in page.items:
+        if (investigation.trigger is not Trigger.ON_DEMAND and investigation.detector_version == DETECTOR_VERSION
+                and investigation.status is InvestigationStatus.COMPLETED and investigation.findings_count > 0):
+            _clear(ctx, contract, investigation, outcome)
+
+
+def _flagged_investigations(ctx: PipelineContext, orgao: str) -> dict[int, Investigation]:
+    """The órgão's completed current-version automatic investigations that carry findings."""
+    found: dict[int, Investigation] = {}
+    offset, size = 0, 500
+    while True:
+        page = ctx.store.list_investigations(
+            InvestigationFilter(orgao_codigo=orgao, status=InvestigationStatus.COMPLETED),
+            sort="created_at", limit=size, offset=offset)
+        for investigation in page.items:
+            if (investigation.contract_id is not None and investigation.trigger is not Trigger.ON_DEMAND
+                    and investigation.detector_version == DETECTOR_VERSION and investigation.findings_count > 0):
+                found[investigation.contract_id] = investigation
+        offset += size
+        if offset >= page.total or not page.items:
+            return found
+
+
+def _clear(ctx: PipelineContext, contract: Contract, investigation: Investigation, outcome: AnalysisOutcome) -> None:
+    summary = ctx.summaries.write(contract, [])
+    ctx.store.complete_investigation(investigation.id, findings=[], risk_score=0.0,
+                                     summary=summary.text, summary_source=summary.source)
+    outcome.cleared += 1
+
+
+def _save_orgao_findings(ctx: PipelineContext, orgao: str, years: Iterable[int],
+                         found: dict[tuple[str, int], list[Finding]]) -> None:
+    for year in sorted(set(years)):
+        ctx.store.save_orgao_findings(orgao, year, found.get((orgao, year), []), DETECTOR_VERSION)
+
+
+def analyze_contracts(
+    ctx: PipelineContext,
+    ids: Iterable[int],
+    *,
+    trigger: Trigger,
+    changed: Iterable[int] = (),
+    budget: Budget | None = None,
+    recorder: Recorder | None = None,
+    on_done: Callable[[list[int]], None] | None = None,
+    clear_unflagged: bool = False,
+) -> AnalysisOutcome:
+    """Analyse the stored contracts ``ids``; ``complete`` is False when the budget ran out first.
+
+    ``on_done`` receives each chunk of ids once its investigations are written (the caller's
+    queue forgets them then); ``recorder`` receives what each chunk produced. Changed contracts
+    (``changed``) that no longer trip an indicator have their investigation cleared; with
+    ``clear_unflagged`` every target is checked that way (a re-analysis), with one query per órgão.
+    """
+    budget = budget or Budget.unlimited()
+    outcome = AnalysisOutcome()
+    wanted = sorted(set(ids))
+    changed_ids = set(changed)
+    targets = load_contracts(ctx, wanted)
+    missing = [cid for cid in wanted if cid not in targets]
+    if missing:
+        # Ids queued for analysis that the store does not hold (e.g. a rolled-back batch): the
+        # sweep that stores them queues them again.
+        log.warning("contracts to analyse are not stored", extra={"count": len(missing), "ids": missing[:20]})
+        outcome.missing = len(missing)
+        if on_done:
+            on_done(missing)
+    by_orgao: dict[str, list[Contract]] = defaultdict(list)
+    for contract in targets.values():
+        by_orgao[contract.orgao_codigo or ""].append(contract)
+    for orgao in sorted(by_orgao):
+        group = sorted(by_orgao[orgao], key=lambda c: c.id)
+        context = peer_context(ctx, orgao or None, group)
+        documents = sorted({c.fornecedor_documento for c in group if c.fornecedor_documento})
+        sanctions = ctx.store.sanctions_for(documents) if documents else []
+        suite = run_suite(context, sanctions=sanctions, focus=[c.id for c in group])
+        if orgao:
+            _save_orgao_findings(ctx, orgao, (c.data_assinatura.year for c in group if c.data_assinatura),
+                                 suite.orgao_findings)
+        flagged_before = _flagged_investigations(ctx, orgao) if clear_unflagged and orgao else {}
+        for chunk in _chunks([c.id for c in group], CHUNK):
+            flagged, written, created = [], [], []
+            for cid in chunk:
+                contract = targets[cid]
+                findings = suite.findings_by_contract.get(cid, [])
+                if findings:
+                    flagged.append(cid)
+                    result = write_investigation(ctx, contract, findings, suite.risk_scores.get(cid),
+                                                 trigger=trigger, outcome=outcome)
+                    if result is not None:
+                        written.append(result[0].id)
+                        if result[1]:
+                            created.append(result[0].id)
+                elif cid in flagged_before:
+                    _clear(ctx, contract, flagged_before[cid], outcome)
+                elif cid in changed_ids:
+                    _clear_if_flagged(ctx, contract, outcome)
+            outcome.analyzed += len(chunk)
+            outcome.flagged += len(flagged)
+            outcome.written += len(written)
+            outcome.created += len(created)
+            if recorder is not None:
+                recorder.record_analysis(chunk, flagged, written, created)
+            if on_done is not None:
+                on_done(chunk)
+            if budget.exhausted() and outcome.analyzed < len(targets):
+                outcome.complete = False
+                return outcome
+    log.info("contracts analysed", extra=outcome.counters())
+    return outcome

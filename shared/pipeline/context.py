@@ -1,0 +1,73 @@
+"""What a pipeline step works with: one process's store, Portal client, Redis and summary writer.
+
+Workers build one :class:`PipelineContext` per pool process (``services.worker.resources``); the
+Portal client is built on first use, since many maintenance steps never call the Portal.
+:class:`Budget` is how long a step may keep going before it hands the rest to a fresh task:
+half the soft time limit, so a sweep of a huge órgão never meets the hard limit.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from shared.domain import Source, utcnow
+
+if TYPE_CHECKING:
+    from shared.config import Settings
+    from shared.llm import SummaryWriter
+    from shared.portal.client import PortalClient
+    from shared.store.base import Store
+
+
+@dataclass
+class PipelineContext:
+    settings: Settings
+    store: Store
+    redis: Any
+    summaries: SummaryWriter
+    portal_factory: Callable[[], PortalClient]
+    clock: Callable[[], datetime] = utcnow
+    _portal: PortalClient | None = field(default=None, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def portal(self) -> PortalClient:
+        with self._lock:
+            if self._portal is None:
+                self._portal = self.portal_factory()
+            return self._portal
+
+    @property
+    def source(self) -> Source:
+        """Which data this deployment reads: simulated contracts are never analysed with real ones."""
+        return Source.SIMULATOR if self.settings.uses_simulator else Source.PORTAL
+
+    def close(self) -> None:
+        with self._lock:
+            portal, self._portal = self._portal, None
+        if portal is not None:
+            portal.close()
+
+
+class Budget:
+    """Seconds a step may run before handing over; ``None`` seconds never runs out (inline runs)."""
+
+    def __init__(self, seconds: float | None, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._deadline = None if seconds is None else clock() + seconds
+
+    @classmethod
+    def for_task(cls, settings: Settings) -> Budget:
+        return cls(max(1.0, settings.task_soft_time_limit * 0.5))
+
+    @classmethod
+    def unlimited(cls) -> Budget:
+        return cls(None)
+
+    def exhausted(self) -> bool:
+        return self._deadline is not None and self._clock() >= self._deadline

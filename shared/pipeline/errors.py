@@ -1,0 +1,37 @@
+"""Which failures are worth retrying, and after how long.
+
+Retry only what may succeed next time: the Portal busy or down (:class:`RateLimited`, waited out
+exactly; :class:`PortalUnavailable`, including an open circuit) and the database unreachable
+(:class:`StoreUnavailable`). A 400/403, a malformed answer or a bug fails at once, with its reason.
+"""
+
+from __future__ import annotations
+
+import random
+
+from shared.portal.errors import CircuitOpen, PortalUnavailable, RateLimited
+from shared.store.base import StoreUnavailable
+
+RETRYABLE: tuple[type[BaseException], ...] = (PortalUnavailable, RateLimited, StoreUnavailable)
+# Longest wait between two attempts; must stay below the broker's visibility timeout.
+MAX_COUNTDOWN = 600.0
+
+
+def is_retryable(error: BaseException) -> bool:
+    return isinstance(error, RETRYABLE)
+
+
+def retry_countdown(error: BaseException, attempt: int) -> float:
+    """Seconds before attempt ``attempt + 1``: what the Portal asked for, else jittered backoff."""
+    if isinstance(error, RateLimited):
+        return min(MAX_COUNTDOWN, max(1.0, float(error.retry_after)))
+    if isinstance(error, CircuitOpen):
+        return min(MAX_COUNTDOWN, max(1.0, float(error.retry_in)) + random.uniform(0, 5))
+    base = min(MAX_COUNTDOWN, 15.0 * (2**attempt))
+    return base * random.uniform(0.8, 1.2)
+
+
+def describe(error: BaseException) -> str:
+    """A one-line reason for a run or an investigation: the class and the message."""
+    text = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    return f"{type(error).__name__}: {text}"[:500] if text else type(error).__name__

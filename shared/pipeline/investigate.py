@@ -1,0 +1,136 @@
+"""On-demand investigations (``POST /api/v1/investigations``): one contract, or one órgão over a window.
+
+A contract is fetched fresh from the Portal (its stored copy is used when the Portal is down),
+stored, and analysed with its órgão's contracts of the same year as peers. An órgão request
+sweeps that órgão's contracts in force during the window, stores them, and gathers every finding
+of those contracts plus the órgão-level findings of the window's years into the one
+investigation. Either way the investigation ends completed or failed with a reason; a retryable
+error propagates so the task can retry, and the task fails the investigation when it gives up.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from shared.detection import risk_score, run_suite
+from shared.domain import Contract, Finding
+from shared.pipeline.analysis import load_contracts, peer_context
+from shared.pipeline.context import PipelineContext
+from shared.pipeline.errors import RETRYABLE, describe
+from shared.pipeline.portal_pages import contract_pages
+from shared.pipeline.windows import Window
+from shared.store.base import Conflict, Investigation, NotFound
+
+log = logging.getLogger("vigia.pipeline.investigate")
+
+# Findings rewritten in an órgão investigation's summary; the rest are listed, not summarised.
+SUMMARY_FINDINGS = 10
+UPSERT_BATCH = 500
+
+
+def _only(findings: Sequence[Finding], indicators: Sequence[str]) -> list[Finding]:
+    wanted = set(indicators)
+    return [f for f in findings if not wanted or f.indicator in wanted]
+
+
+def fail(ctx: PipelineContext, investigation_id: str, reason: str) -> Investigation | None:
+    """Fail an open investigation; a terminal one keeps its state."""
+    try:
+        return ctx.store.fail_investigation(investigation_id, error=reason[:1000])
+    except (Conflict, NotFound) as error:
+        log.info("investigation not failed: %s", error, extra={"investigation_id": investigation_id})
+        return None
+
+
+def run_investigation(ctx: PipelineContext, investigation_id: str) -> Investigation | None:
+    detail = ctx.store.get_investigation(investigation_id)
+    if detail is None:
+        log.warning("on-demand investigation does not exist", extra={"investigation_id": investigation_id})
+        return None
+    investigation = detail.investigation
+    if investigation.status.is_terminal:
+        return investigation  # a redelivery after the end
+    try:
+        ctx.store.mark_running(investigation_id)
+    except Conflict:
+        return None  # cancelled or finished meanwhile
+    if investigation.contract_id is not None:
+        return _contract(ctx, investigation, investigation.contract_id)
+    if investigation.orgao_codigo and investigation.window_start and investigation.window_end:
+        return _orgao(ctx, investigation, investigation.orgao_codigo,
+                      Window(investigation.window_start, investigation.window_end))
+    return fail(ctx, investigation_id, "an on-demand investigation needs a contract id, or an órgão code with "
+                                       "window_start and window_end")
+
+
+def _fresh_contract(ctx: PipelineContext, contract_id: int) -> Contract | None:
+    try:
+        fetched = ctx.portal.get_contract(contract_id)
+    except RETRYABLE as error:
+        stored = ctx.store.get_contract(contract_id)
+        if stored is None:
+            raise
+        log.warning("Portal unavailable; analysing the stored copy", extra={"contract_id": contract_id,
+                                                                              "reason": describe(error)})
+        return stored
+    if fetched is None:
+        return None
+    ctx.store.upsert_contracts([fetched])
+    return fetched
+
+
+def _contract(ctx: PipelineContext, investigation: Investigation, contract_id: int) -> Investigation | None:
+    contract = _fresh_contract(ctx, contract_id)
+    if contract is None:
+        return fail(ctx, investigation.id, f"contrato {contract_id} não encontrado no Portal da Transparência "
+                                           "(GET /contratos/id respondeu sem registro)")
+    ctx.store.set_progress(investigation.id, 0.4)
+    context = peer_context(ctx, contract.orgao_codigo, [contract])
+    documents = [contract.fornecedor_documento] if contract.fornecedor_documento else []
+    suite = run_suite(context, sanctions=ctx.store.sanctions_for(documents) if documents else [],
+                      focus=[contract.id])
+    findings = _only(suite.findings_by_contract.get(contract.id, []), investigation.indicators)
+    ctx.store.set_progress(investigation.id, 0.8)
+    summary = ctx.summaries.write(contract, findings)
+    return ctx.store.complete_investigation(investigation.id, findings=findings, risk_score=risk_score(findings),
+                                            summary=summary.text, summary_source=summary.source)
+
+
+def _orgao(ctx: PipelineContext, investigation: Investigation, orgao: str, window: Window) -> Investigation | None:
+    seen: list[int] = []
+    batch: list[Contract] = []
+    for number, page in enumerate(contract_pages(ctx.portal, orgao, window), start=1):
+        batch.extend(page.contracts)
+        if len(batch) >= UPSERT_BATCH:
+            ctx.store.upsert_contracts(batch)
+            seen.extend(c.id for c in batch)
+            batch = []
+        # Paging has no known end: progress approaches 0.6 as pages arrive.
+        ctx.store.set_progress(investigation.id, round(0.6 * number / (number + 10), 3))
+    if batch:
+        ctx.store.upsert_contracts(batch)
+        seen.extend(c.id for c in batch)
+    targets = list(load_contracts(ctx, seen).values())
+    context = peer_context(ctx, orgao, targets)
+    documents = sorted({c.fornecedor_documento for c in targets if c.fornecedor_documento})
+    suite = run_suite(context, sanctions=ctx.store.sanctions_for(documents) if documents else [],
+                      focus=[c.id for c in targets])
+    ctx.store.set_progress(investigation.id, 0.8)
+    years = set(range(window.data_inicial.year, window.data_final.year + 1))
+    findings: list[Finding] = [f for cid in sorted(suite.findings_by_contract) for f in suite.findings_by_contract[cid]]
+    findings += [f for (code, year), found in suite.orgao_findings.items() if code == orgao and year in years
+                 for f in found]
+    findings = _only(findings, investigation.indicators)
+    top = sorted(findings, key=lambda f: (-f.score, f.indicator, f.subject_id))[:SUMMARY_FINDINGS]
+    summary = ctx.summaries.write(None, top)
+    text = summary.text
+    if len(findings) > len(top):
+        text += f" Outros {len(findings) - len(top)} alertas estão listados nos achados desta investigação."
+    log.info("órgão investigated", extra={"orgao": orgao, "contracts": len(targets), "findings": len(findings),
+                                          "window_start": window.data_inicial.isoformat()})
+    scores = [suite.risk_scores[c] for c in suite.findings_by_contract if c in suite.risk_scores]
+    return ctx.store.complete_investigation(investigation.id, findings=findings,
+                                            risk_score=max(scores) if scores else 0.0,
+                                            summary=text, summary_source=summary.source)
+

@@ -1,0 +1,239 @@
+"""A monitoring cycle: open a run, sweep each órgão's contracts, analyse what is new, close the run.
+
+:func:`start_cycle` opens the run (once per task id, so a redelivered fan-out reuses it), picks
+the window and the órgãos, and records the plan in Redis. The task layer then sends one sweep
+per órgão. :func:`sweep` pages ``/contratos`` through the shared rate limiter and upserts in
+batches, writing each batch's ids to the órgão's write-ahead set first; then it analyses what
+the upserts reported new or changed. Both phases stop when their time budget is spent and say
+so (:class:`SweepStep` ``continue``); the cursor in Redis lets the next task resume at the next
+page. The sweep that finishes last closes the run: *failed* when every sweep failed or when
+nothing was read and something failed, never a silent zero-contract success.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from shared.domain import Contract, RunStatus, Trigger
+from shared.pipeline import state
+from shared.pipeline.analysis import analyze_contracts
+from shared.pipeline.context import Budget, PipelineContext
+from shared.pipeline.portal_pages import contract_pages
+from shared.pipeline.runs import close_if_complete
+from shared.pipeline.state import OrgaoQueue, RunState, SweepState
+from shared.pipeline.windows import Window, sweep_window
+from shared.store.base import Run
+
+log = logging.getLogger("vigia.pipeline.monitoring")
+
+# Contracts per upsert transaction.
+UPSERT_BATCH = 500
+ORGAOS_CACHE_KEY = "vigia:cache:orgaos-siafi"
+ORGAOS_CACHE_SECONDS = 24 * 3600
+
+
+class NothingToSweep(RuntimeError):
+    """The cycle has no valid órgão (none listed by the Portal, or every configured code unknown)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CyclePlan:
+    run_id: int
+    orgaos: list[str]
+    window: Window
+    trigger: Trigger
+    closed: bool = False  # the run was already closed (a redelivery after the end)
+    unknown: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class SweepStep:
+    status: str  # "done" | "continue" | "busy" | "already_done"
+    counters: dict[str, int] = field(default_factory=dict)
+    run: Run | None = None
+
+
+def portal_orgaos(ctx: PipelineContext) -> dict[str, str | None]:
+    """``/orgaos-siafi`` as code -> name, cached in Redis for a day (every process shares it)."""
+    cached = ctx.redis.get(ORGAOS_CACHE_KEY)
+    if cached:
+        return dict(json.loads(cached))
+    listed = {str(o["codigo"]): o.get("descricao") for o in ctx.portal.iter_orgaos()}
+    if listed:
+        ctx.redis.set(ORGAOS_CACHE_KEY, json.dumps(listed), ex=ORGAOS_CACHE_SECONDS)
+    return listed
+
+
+def resolve_orgaos(ctx: PipelineContext, configured: list[str]) -> tuple[list[str], list[str]]:
+    """(órgãos to sweep, configured codes the Portal does not list). Empty ``configured`` = all."""
+    listed = portal_orgaos(ctx)
+    if not configured:
+        return sorted(listed), []
+    unknown = [code for code in configured if code not in listed]
+    if unknown:
+        log.error("configured órgão codes are not in /orgaos-siafi; they are skipped",
+                  extra={"unknown": unknown, "fix": "check WATCHED_ORGAOS / PRIORITY_ORGAOS"})
+    return [code for code in dict.fromkeys(configured) if code in listed], unknown
+
+
+def start_cycle(
+    ctx: PipelineContext,
+    *,
+    task: str,
+    task_id: str | None,
+    trigger: Trigger,
+    lookback_hours: int,
+    configured: list[str],
+) -> CyclePlan:
+    """Open (or find again) the task's run and fix its plan. Portal errors propagate (retry them);
+    :class:`NothingToSweep` closes the run as failed before it propagates."""
+    run_id = state.task_run(ctx.redis, task_id)
+    if run_id is not None:
+        run = ctx.store.get_run(run_id)
+        saved = RunState(ctx.redis, run_id)
+        plan_orgaos, plan_window = saved.field("orgaos"), saved.field("window")
+        if run is not None and plan_orgaos is not None and plan_window is not None:
+            return CyclePlan(run_id, list(plan_orgaos), Window.from_params(plan_window), trigger,
+                             closed=run.status is not RunStatus.RUNNING)
+    else:
+        last = ctx.store.last_runs(task=task, status=RunStatus.SUCCEEDED, limit=1)
+        window = sweep_window(ctx.clock(), lookback_hours=lookback_hours, timezone=ctx.settings.timezone,
+                              last_success_started=last[0].started_at if last else None)
+        params: dict[str, Any] = {"lookback_hours": lookback_hours, "trigger": str(trigger), **window.as_params(),
+                                  "configured_orgaos": configured[:100], "task_id": task_id}
+        opened = ctx.store.open_run(task, params)
+        run_id = state.remember_task_run(ctx.redis, task_id, opened.id)
+        if run_id != opened.id:
+            ctx.store.close_run(opened.id, status=RunStatus.FAILED, error=f"duplicate delivery of task {task_id}")
+    run = ctx.store.get_run(run_id)
+    assert run is not None
+    window = Window.from_params(run.parameters)
+    orgaos, unknown = resolve_orgaos(ctx, configured)
+    if not orgaos:
+        reason = (f"no configured órgão is listed by /orgaos-siafi: {unknown}" if unknown
+                  else "/orgaos-siafi listed no órgão")
+        if RunState(ctx.redis, run_id).claim_close():
+            ctx.store.close_run(run_id, status=RunStatus.FAILED, error=reason, result={"unknown_orgaos": unknown})
+        raise NothingToSweep(reason)
+    RunState(ctx.redis, run_id).plan(orgaos, orgaos=orgaos, window=window.as_params(), trigger=str(trigger),
+                                     unknown=unknown)
+    log.info("monitoring cycle planned", extra={"run_id": run_id, "orgaos": len(orgaos), **window.as_params()})
+    return CyclePlan(run_id, orgaos, window, trigger, unknown=unknown)
+
+
+def fail_cycle(ctx: PipelineContext, run_id: int, error: str) -> None:
+    """The fan-out itself failed for good (e.g. the Portal never listed the órgãos)."""
+    if RunState(ctx.redis, run_id).claim_close():
+        ctx.store.close_run(run_id, status=RunStatus.FAILED, error=error)
+
+
+def _lease_seconds(ctx: PipelineContext) -> int:
+    # Longer than any one task may run: a lease outliving a killed worker frees itself.
+    return int(ctx.settings.task_time_limit) + 30
+
+
+def _page(ctx: PipelineContext, sweep_state: SweepState, queue: OrgaoQueue, orgao: str, window: Window,
+          budget: Budget) -> bool:
+    """Fetch and store pages from the cursor on; True when the last page was stored."""
+    first = sweep_state.cursor()
+    batch: dict[int, Contract] = {}
+    counters = {"pages": 0, "contracts_seen": 0, "rejected": 0, "duplicates": 0}
+    batch_first = first
+    next_page = first
+
+    def flush() -> None:
+        nonlocal batch, counters, batch_first
+        ids = sorted(batch)
+        queue.before_upsert(ids)
+        result = ctx.store.upsert_contracts([batch[i] for i in ids]) if ids else None
+        new, changed = (result.new, result.changed) if result else ([], [])
+        queue.after_upsert(ids, [*new, *changed], changed)
+        sweep_state.record_batch(batch_first, next_page, counters | {
+            "contracts_new": len(new), "contracts_changed": len(changed),
+            "contracts_unchanged": len(result.unchanged) if result else 0,
+        })
+        batch, batch_first = {}, next_page
+        counters = {"pages": 0, "contracts_seen": 0, "rejected": 0, "duplicates": 0}
+
+    for page in contract_pages(ctx.portal, orgao, window, first_page=first):
+        counters["pages"] += 1
+        counters["contracts_seen"] += page.raw_count
+        counters["rejected"] += len(page.rejected)
+        counters["duplicates"] += page.duplicates
+        for rejected in page.rejected:
+            log.warning("contract record rejected", extra={"orgao": orgao, "page": page.number,
+                                                           "reason": rejected.reason})
+        for contract in page.contracts:
+            batch[contract.id] = contract
+        next_page = page.number + 1
+        log.debug("page stored", extra={"orgao": orgao, "page": page.number})
+        if len(batch) >= UPSERT_BATCH or budget.exhausted():
+            flush()
+            log.info("sweep progress", extra={"orgao": orgao, "next_page": next_page})
+            if budget.exhausted():
+                return False
+    if counters["pages"] or batch:
+        flush()
+    return True
+
+
+def sweep(
+    ctx: PipelineContext,
+    *,
+    run_id: int,
+    orgao: str,
+    window: Window,
+    trigger: Trigger,
+    owner: str,
+    budget: Budget,
+    error: str | None = None,
+) -> SweepStep:
+    """Advance one órgão's sweep as far as ``budget`` allows.
+
+    ``error`` (retries exhausted) skips the remaining pages: what was stored is still analysed,
+    then the part finishes as failed with that reason.
+    """
+    runs = RunState(ctx.redis, run_id)
+    if runs.is_done(orgao):
+        return SweepStep("already_done", run=close_if_complete(ctx, run_id))
+    sweep_state = SweepState(ctx.redis, run_id, orgao)
+    if not sweep_state.acquire(owner, _lease_seconds(ctx)):
+        log.info("another copy of this sweep is running; leaving it to finish", extra={"orgao": orgao})
+        return SweepStep("busy")
+    try:
+        queue = OrgaoQueue(ctx.redis, ctx.source.value, orgao)
+        recovered = queue.recover()
+        if recovered:
+            log.warning("contracts of an interrupted upsert queued for analysis",
+                        extra={"orgao": orgao, "count": recovered})
+        if error is not None:
+            sweep_state.set_phase("analysis", error=error)
+        if sweep_state.phase() == "paging":
+            if not _page(ctx, sweep_state, queue, orgao, window, budget):
+                return SweepStep("continue")
+            sweep_state.set_phase("analysis")
+        outcome = analyze_contracts(ctx, queue.pending(), trigger=trigger, changed=queue.changed(), budget=budget,
+                                    recorder=sweep_state, on_done=queue.done)
+        if not outcome.complete:
+            return SweepStep("continue")
+        return _finish(ctx, runs, sweep_state, orgao)
+    finally:
+        sweep_state.release(owner)
+
+
+def _finish(ctx: PipelineContext, runs: RunState, sweep_state: SweepState, orgao: str) -> SweepStep:
+    counters = sweep_state.counters()
+    error = sweep_state.error()
+    counters["orgaos_done"] = 1
+    counters["orgaos_failed"] = 1 if error else 0
+    # Mark the part done before adding its counters: a crash between the two loses one sweep's
+    # counters rather than counting them twice on redelivery.
+    first, done, total = runs.finish_part(orgao, error)
+    if first:
+        ctx.store.add_run_counters(runs.run_id, counters)
+        log.info("sweep finished", extra={"orgao": orgao, "parts_done": done, "parts": total, "error": error,
+                                          **counters})
+    return SweepStep("done", counters, close_if_complete(ctx, runs.run_id))
