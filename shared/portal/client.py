@@ -96,9 +96,11 @@ class PortalClient:
         policy = retry or RetryPolicy(max_retries=max_retries)
         self.breaker = breaker or CircuitBreaker()
         self.limiter = limiter
+        # Simulated rows must never be stored as real ones: a client for the real Portal (or any
+        # production client) refuses an answer that carries the simulator's header.
         self.transport = PortalTransport(
             self._http, api_key=api_key, limiter=limiter, breaker=self.breaker, retry=policy,
-            allow_simulator=allow_simulator,
+            allow_simulator=allow_simulator and source is Source.SIMULATOR,
         )
 
     @classmethod

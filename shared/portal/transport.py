@@ -172,7 +172,8 @@ class PortalTransport:
             ) from None
         if not self.allow_simulator and response.headers.get(SIMULATOR_HEADER):
             raise PermanentRequestError(
-                f"{what} was answered by the Vigia simulator, which a production process refuses: "
+                f"{what} was answered by the Vigia simulator, which this client refuses (a production "
+                "process, or one configured with a real key, must never store simulated rows as real): "
                 "set TRANSPARENCY_API_URL to the real Portal",
                 **context,
             )

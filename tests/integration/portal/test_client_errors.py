@@ -184,3 +184,11 @@ def test_it_refuses_the_simulator_in_production(simulator: SimulatorServer) -> N
     with pytest.raises(PermanentRequestError, match="answered by the Vigia simulator"):
         list(client.iter_orgaos())
     client.close()
+
+
+def test_it_never_marks_simulated_rows_as_real_even_outside_production(simulator: SimulatorServer) -> None:
+    with PortalClient(base_url=simulator.base_url, api_key=TEST_KEY, source=Source.PORTAL,
+                      retry=RetryPolicy(max_retries=0)) as client, pytest.raises(
+        PermanentRequestError, match="answered by the Vigia simulator"
+    ):
+        list(client.iter_orgaos())
