@@ -5,7 +5,8 @@ Generates ``--contracts`` contracts spread over ``--orgaos`` órgãos with the s
 amendments, six years), turns them into :class:`shared.domain.Contract` with a lean converter
 (dates and Decimal money as the Portal parser makes them, but without keeping the raw JSON or
 hashing it, as a loader reading the store's columns would), builds a CEIS/CNEP mirror where one
-supplier in fifty is sanctioned, then runs :func:`shared.detection.run_suite` once over all of
+supplier in fifty is sanctioned (plus 20 000 sanctions of
+others), then runs :func:`shared.detection.run_suite` once over all of
 them in this single process (one core). Prints wall and CPU seconds, contracts per second, the
 time of each indicator, and peak RSS before and after the suite.
 
@@ -19,6 +20,7 @@ import random
 import resource
 import sys
 import time
+from collections import Counter
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -96,6 +98,11 @@ def main() -> None:
         sanctions.append(Sanction(id=str(n), lista=rng.choice(["CEIS", "CNEP"]), documento=doc, nome=None,
                                   tipo="Impedimento", data_inicio=start, data_fim=start + timedelta(days=rng.randint(180, 900)),
                                   orgao_sancionador="Controladoria-Geral da União", nacional=rng.random() < 0.3))
+    # The real CEIS + CNEP hold tens of thousands of records, most about companies not in the batch.
+    for n in range(20_000):
+        start = date(2015, 1, 1) + timedelta(days=rng.randint(0, 4000))
+        sanctions.append(Sanction(id=f"x{n}", lista="CEIS", documento=f"{rng.randrange(10**13, 10**14)}", nome=None,
+                                  tipo="Suspensão", data_inicio=start, data_fim=None, orgao_sancionador="Prefeitura"))
     generated = time.perf_counter() - started
     before_rss, before_peak = rss_mb(), peak_rss_mb()
     print(f"generated {len(contracts):,} contracts, {len(suppliers):,} suppliers, {len(sanctions):,} sanctions "
@@ -111,6 +118,8 @@ def main() -> None:
     print(f"peak RSS {after_peak:.0f} MB for the whole process (contracts in memory: {before_rss:.0f} MB; "
           f"the suite added at most {after_peak - max(before_rss, before_peak):.0f} MB over the earlier peak)")
     print("seconds per step: " + ", ".join(f"{k} {v:.2f}" for k, v in result.timings.items()))
+    per_code = Counter(f.indicator for findings in result.findings_by_contract.values() for f in findings)
+    print("contracts flagged per indicator: " + ", ".join(f"{k} {v:,}" for k, v in sorted(per_code.items())))
     flagged = len(result.findings_by_contract)
     print(f"{flagged:,} contracts flagged, {sum(len(v) for v in result.findings_by_contract.values()):,} findings, "
           f"{len(result.orgao_findings):,} órgão-years flagged; detector {result.detector_version}")
