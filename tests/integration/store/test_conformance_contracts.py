@@ -14,7 +14,7 @@ import pytest
 
 from shared.domain import Sanction, Source, canonical_hash
 from shared.store.base import Store, StoreError
-from tests.integration.store.conftest import make_contract
+from tests.integration.store.factories import make_contract
 
 pytestmark = pytest.mark.integration
 

@@ -10,7 +10,7 @@ import pytest
 
 from shared.domain import FeedbackLabel, InvestigationStatus, Severity, Trigger
 from shared.store.base import Conflict, InvestigationFilter, NotFound, Store, StoreError
-from tests.integration.store.conftest import make_contract, make_finding
+from tests.integration.store.factories import make_contract, make_finding
 
 pytestmark = pytest.mark.integration
 

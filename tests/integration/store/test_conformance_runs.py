@@ -10,7 +10,7 @@ import pytest
 
 from shared.domain import FeedbackLabel, RunStatus, Severity, Trigger
 from shared.store.base import NotFound, Store, StoreError
-from tests.integration.store.conftest import make_contract, make_finding
+from tests.integration.store.factories import make_contract, make_finding
 
 pytestmark = pytest.mark.integration
 

@@ -21,7 +21,7 @@ import pytest
 
 from shared.domain import canonical_hash
 from shared.store.base import Store, StoreError, StoreUnavailable
-from tests.integration.store.conftest import make_contract
+from tests.integration.store.factories import make_contract
 from tests.support.postgrest import PostgrestStandIn
 from tests.support.processes import wait_for
 
