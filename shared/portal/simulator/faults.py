@@ -7,7 +7,8 @@
   ``"429:2"`` = 429 with ``Retry-After: 2``, ``"empty"``, ``"html"``, ``"slow:1.5"``, ``"403"``,
   ``"400"``, ``"ok"``), so a test knows exactly what happens and in what order;
 - *random*: ratios (5xx, empty body, non-JSON, slow) drawn from a seeded generator, and
-  ``malformed_ratio``, which corrupts the same records every time (chosen by id, not by draw).
+  ``malformed_ratio`` / ``malformed_ids``, which corrupt the same contract records every time
+  (chosen by id, not by draw; see :func:`corrupt`).
 
 The per-key limit is a sliding window (at most ``rate_limit`` accepted requests in any
 ``rate_window_seconds``), the strictest reading of "N requests per minute". Refused requests do
