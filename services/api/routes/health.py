@@ -1,7 +1,8 @@
 """``GET /health`` (liveness) and ``GET /health/ready`` (readiness), at the root for platform probes.
 
 Liveness says only that the process answers, so a slow database never gets the web restarted.
-Readiness needs Redis and the database to answer now; it also reports the last scheduled health
+Readiness needs Redis and the database to answer now (the checks of
+:mod:`shared.pipeline.health`, shared with the hourly task and ``vigia doctor``); it also reports the last scheduled health
 check (the Portal, the workers) for people, without letting it decide readiness: a Portal outage
 is no reason to take the API out of rotation. Both stay public even when reads need a key.
 """
@@ -9,9 +10,7 @@ is no reason to take the API out of rotation. Both stay public even when reads n
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
@@ -20,21 +19,21 @@ from services.api.deps import get_resources
 from services.api.resources import ApiResources
 from services.api.schemas.reports import CheckOut, HealthOut, LastHealthCheckOut, ReadyOut
 from shared.logging import RedactingFilter
+from shared.pipeline.health import Check, check_database, check_redis
 
 log = logging.getLogger("vigia.api.health")
 
 HEALTH_CHECK_TASK = "vigia.maintenance.health_check"
 
 
-def _timed(check: Callable[[], Any], redactor: RedactingFilter) -> CheckOut:
-    started = time.perf_counter()
-    try:
-        check()
-    except Exception as error:
-        # Driver errors may quote a URL; the body is public, so it goes through the log redactor.
-        message = redactor.redact(str(error))[:300]
-        return CheckOut(ok=False, latency_ms=round((time.perf_counter() - started) * 1000, 2), error=message)
-    return CheckOut(ok=True, latency_ms=round((time.perf_counter() - started) * 1000, 2))
+def _as_out(check: Check, redactor: RedactingFilter) -> CheckOut:
+    # Driver errors may quote a URL; the body is public, so the detail goes through the log redactor.
+    return CheckOut(
+        ok=check.status in ("ok", "skipped"),
+        status=check.status,
+        detail=redactor.redact(check.detail),
+        latency_ms=check.latency_ms,
+    )
 
 
 def _last_health_check(resources: ApiResources) -> LastHealthCheckOut | None:
@@ -69,7 +68,10 @@ def build_router() -> APIRouter:
     )
     def ready(resources: Annotated[ApiResources, Depends(get_resources)]) -> JSONResponse:
         redactor = RedactingFilter(resources.settings.secret_values())
-        checks = {"redis": _timed(resources.redis.ping, redactor), "database": _timed(resources.store.ping, redactor)}
+        checks = {
+            "redis": _as_out(check_redis(resources.redis), redactor),
+            "database": _as_out(check_database(resources.store), redactor),
+        }
         is_ready = all(check.ok for check in checks.values())
         body = ReadyOut(
             status="ready" if is_ready else "not_ready",
@@ -77,7 +79,7 @@ def build_router() -> APIRouter:
             last_health_check=_last_health_check(resources) if checks["database"].ok else None,
         )
         if not is_ready:
-            log.warning("not ready", extra={"checks": {k: v.error for k, v in checks.items() if not v.ok}})
+            log.warning("not ready", extra={"checks": {k: v.detail for k, v in checks.items() if not v.ok}})
         return JSONResponse(body.model_dump(mode="json"), status_code=200 if is_ready else 503)
 
     return router

@@ -48,8 +48,9 @@ class HealthOut(BaseModel):
 
 class CheckOut(BaseModel):
     ok: bool
+    status: Literal["ok", "degraded", "unhealthy", "skipped"]
+    detail: str = Field(description="What answered, or the error.")
     latency_ms: float | None = None
-    error: str | None = None
 
 
 class LastHealthCheckOut(BaseModel):

@@ -153,4 +153,6 @@ def test_it_fails_the_investigation_and_answers_503_when_the_broker_is_down(
         ready = client.get("/health/ready")
         assert ready.status_code == 503
         assert ready.json()["checks"]["redis"]["ok"] is False
+        assert ready.json()["checks"]["redis"]["status"] == "unhealthy"
+        assert "Connection" in ready.json()["checks"]["redis"]["detail"]
         assert ready.json()["checks"]["database"]["ok"] is True
