@@ -462,3 +462,11 @@ def json_row(row: dict[str, Any]) -> str:
     if "\\u0000" in text:
         text = json.dumps(_strip_nul(row), default=str, ensure_ascii=False, separators=(",", ":"))
     return text
+
+
+def json_rows(rows: list[dict[str, Any]]) -> str:
+    """Many rows as one JSON array (one encoder call), NUL characters removed."""
+    text = json.dumps(rows, default=str, ensure_ascii=False, separators=(",", ":"))
+    if "\\u0000" in text:
+        text = json.dumps([_strip_nul(row) for row in rows], default=str, ensure_ascii=False, separators=(",", ":"))
+    return text

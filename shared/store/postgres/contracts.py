@@ -24,7 +24,7 @@ from shared.store.rows import (
     contract_from_row,
     contract_values,
     dedupe_last,
-    json_row,
+    json_rows,
     peer_baseline_from_json,
     sanction_from_row,
     sanction_values,
@@ -99,7 +99,6 @@ class ContractsMixin(PostgresCore):
         batch = dedupe_last(list(contracts), key=lambda c: c.id)
         values = [contract_values(c) for c in batch]
         ids = [v["id"] for v in values]
-        texts = {v["id"]: json_row(v) for v in values}  # serialised before the transaction holds row locks
         with self._op("upsert_contracts", f"{len(batch)} contracts") as conn:
             # Lock the existing rows (in id order, so concurrent batches cannot deadlock) and learn
             # which changed; nobody can change them until this transaction ends.
@@ -112,7 +111,8 @@ class ContractsMixin(PostgresCore):
             }
             changed = [v["id"] for v in values if v["id"] in previous and previous[v["id"]] != v["content_hash"]]
             unchanged = [v["id"] for v in values if previous.get(v["id"]) == v["content_hash"]]
-            rows_json = "[" + ",".join(texts[v["id"]] for v in values if previous.get(v["id"]) != v["content_hash"]) + "]"
+            # only what must be written is serialised: a re-run of unchanged contracts sends ids only
+            rows_json = json_rows([v for v in values if previous.get(v["id"]) != v["content_hash"]])
             written = conn.execute(_UPSERT_CONTRACTS, {"unchanged": unchanged, "rows": rows_json}).fetchall()
         inserted = {row["id"] for row in written if row["inserted"]}
         updated = {row["id"] for row in written if not row["inserted"]}
@@ -194,7 +194,7 @@ class ContractsMixin(PostgresCore):
         for sanction in sanctions:
             validate_sanction(sanction)
         batch = dedupe_last(list(sanctions), key=lambda s: (s.lista, s.id))
-        rows_json = "[" + ",".join(json_row(sanction_values(s)) for s in batch) + "]"
+        rows_json = json_rows([sanction_values(s) for s in batch])
         with self._op("upsert_sanctions", f"{len(batch)} sanctions") as conn:
             return conn.execute(_UPSERT_SANCTIONS, (rows_json,)).rowcount
 
