@@ -9,9 +9,8 @@ A contract id seen twice keeps its last version, so re-sent records are not coun
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
 
 from shared.detection.legal import AwardInfo, award_info
 from shared.detection.text import ObjectInfo, object_info
@@ -57,14 +56,3 @@ def prepare(contracts: Iterable[Contract], *, focus: Iterable[int] | None = None
     reportable = [c.id in focus_set for c in ordered] if focus_set is not None else []
     return Batch(ordered, values, years, objs, awards, focus_set, reportable)
 
-
-def positive(value: float | None) -> bool:
-    return value is not None and value > 0
-
-
-def signed_on(batch: Batch, index: int) -> date | None:
-    return batch.contracts[index].data_assinatura
-
-
-def ids(batch: Batch, indexes: Sequence[int]) -> list[int]:
-    return [batch.contracts[i].id for i in indexes]
