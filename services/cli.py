@@ -11,7 +11,7 @@ import argparse
 import importlib
 import sys
 
-COMMANDS: tuple[str, ...] = ("dev", "migrate", "simulator", "schedule", "doctor")
+COMMANDS: tuple[str, ...] = ("dev", "migrate", "simulator", "schedule", "doctor", "run")
 
 
 def build_parser(commands: tuple[str, ...] = COMMANDS) -> argparse.ArgumentParser:

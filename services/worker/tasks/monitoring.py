@@ -58,13 +58,14 @@ def _cycle(task: Any, trigger: Trigger, lookback_hours: int, configured: list[st
     if plan.closed:
         return {"status": "already_closed", "run_id": plan.run_id}
     runs = RunState(ctx.redis, plan.run_id)
+    sweep = task.app.tasks[sweep_orgao.name]  # this task's app, whichever is current in this thread
     sent = 0
     for orgao in plan.orgaos:
         # Sent before marked: a crash in between sends one sweep twice (harmless), never none.
         if runs.was_dispatched(orgao):
             continue
-        sweep_orgao.apply_async(kwargs={"run_id": plan.run_id, "orgao": orgao, "trigger": str(trigger),
-                                        **plan.window.as_params()})
+        sweep.apply_async(kwargs={"run_id": plan.run_id, "orgao": orgao, "trigger": str(trigger),
+                                  **plan.window.as_params()})
         runs.mark_dispatched(orgao)
         sent += 1
     log.info("sweeps sent", extra={"run_id": plan.run_id, "orgaos": len(plan.orgaos), "sent": sent})
