@@ -10,7 +10,7 @@ from psycopg.types.json import Jsonb
 from shared.domain import Finding, RunStatus
 from shared.store.base import Dataset, OrgaoRanking, Run, Stats, StoreError, TrainingSample
 from shared.store.postgres.core import PostgresCore
-from shared.store.rows import (
+from shared.store.records import (
     counters_json,
     dataset_from_row,
     dataset_payload,

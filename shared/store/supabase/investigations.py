@@ -24,17 +24,21 @@ from shared.store.base import (
     SortKey,
     StoreError,
 )
-from shared.store.rows import (
-    OPEN_STATUSES,
-    TRANSITIONS,
-    check_progress,
-    contract_from_row,
+from shared.store.records import (
     feedback_from_row,
     finding_to_json,
     investigation_from_row,
-    is_uuid,
-    refused_transition,
     stored_finding_from_row,
+)
+from shared.store.rows import (
+    contract_from_row,
+    is_uuid,
+)
+from shared.store.rules import (
+    OPEN_STATUSES,
+    TRANSITIONS,
+    check_progress,
+    refused_transition,
 )
 from shared.store.supabase.contracts import CONTRACT_SELECT
 from shared.store.supabase.core import SupabaseCore

@@ -7,7 +7,7 @@ from typing import Any
 
 from shared.domain import Finding, RunStatus
 from shared.store.base import Dataset, OrgaoRanking, Run, Stats, StoreError, TrainingSample
-from shared.store.rows import (
+from shared.store.records import (
     counters_json,
     dataset_from_row,
     dataset_payload,

@@ -9,16 +9,18 @@ import pytest
 
 from shared.domain import FeedbackLabel, Severity, Source
 from shared.store.base import StoreError, TrainingSample
+from shared.store.records import (
+    dataset_payload,
+    finding_to_json,
+    investigation_from_row,
+    run_from_row,
+    training_sample_to_json,
+)
 from shared.store.rows import (
     contract_from_row,
     contract_values,
-    dataset_payload,
     dedupe_last,
-    finding_to_json,
-    investigation_from_row,
-    json_row,
-    run_from_row,
-    training_sample_to_json,
+    json_rows,
     without_nul,
 )
 from tests.integration.store.factories import make_contract, make_finding
@@ -79,5 +81,5 @@ def test_it_removes_nul_characters_only_where_they_are() -> None:
     clean = [{"a": "x"}]
     assert without_nul(clean) is clean
     assert without_nul([{"a": "x\x00y", "b": {"c": ["\x00"]}}]) == [{"a": "xy", "b": {"c": [""]}}]
-    assert json_row({"v": Decimal("1.10"), "d": date(2024, 2, 3), "s": "a\x00"}) == '{"v":"1.10","d":"2024-02-03","s":"a"}'
+    assert json_rows([{"v": Decimal("1.10"), "d": date(2024, 2, 3), "s": "a\x00"}]) == '[{"v":"1.10","d":"2024-02-03","s":"a"}]'
     assert contract_values(make_contract(1, source=Source.PORTAL))["source"] == "portal"
