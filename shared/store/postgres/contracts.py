@@ -110,9 +110,11 @@ class ContractsMixin(PostgresCore):
                 )
             }
             changed = [v["id"] for v in values if v["id"] in previous and previous[v["id"]] != v["content_hash"]]
-            unchanged = [v["id"] for v in values if previous.get(v["id"]) == v["content_hash"]]
-            # only what must be written is serialised: a re-run of unchanged contracts sends ids only
-            rows_json = json_rows([v for v in values if previous.get(v["id"]) != v["content_hash"]])
+            unchanged = sorted(v["id"] for v in values if previous.get(v["id"]) == v["content_hash"])
+            # Only what must be written is serialised (a re-run of unchanged contracts sends ids
+            # only), in id order, so concurrent batches insert new ids in one order and cannot deadlock.
+            rows_json = json_rows(sorted((v for v in values if previous.get(v["id"]) != v["content_hash"]),
+                                         key=lambda v: v["id"]))
             written = conn.execute(_UPSERT_CONTRACTS, {"unchanged": unchanged, "rows": rows_json}).fetchall()
         inserted = {row["id"] for row in written if row["inserted"]}
         updated = {row["id"] for row in written if not row["inserted"]}

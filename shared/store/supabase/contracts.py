@@ -67,7 +67,9 @@ class ContractsMixin(SupabaseCore):
                 lambda chunk=chunk: self.table("contracts").select("id,content_hash").in_("id", list(chunk)).execute(),
             )
             previous.update({int(row["id"]): row["content_hash"] for row in response.data})
-        to_write = without_nul([v for v in values if previous.get(v["id"]) != v["content_hash"]])
+        # in id order, so concurrent batches insert new ids in one order and cannot deadlock
+        to_write = without_nul(sorted((v for v in values if previous.get(v["id"]) != v["content_hash"]),
+                                      key=lambda v: v["id"]))
         unchanged = [v["id"] for v in values if previous.get(v["id"]) == v["content_hash"]]
         if to_write:
             self._call(
