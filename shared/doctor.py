@@ -7,6 +7,11 @@ the Portal and Groq keys accepted, has monitoring run, are there investigations 
 reason, and the fix. A check never raises: whatever goes wrong becomes its ``fail`` with the error.
 Every call out has a short timeout, so the whole list finishes in seconds even with Redis down.
 
+Redis's PING and the Supabase ping are :mod:`shared.pipeline.health`'s own probes. The rest is
+made for a person at a shell: one direct call each with a short timeout and no retries, so a
+rejected key reads as such (the hourly health check goes through the shared rate limiter and
+retries, and folds everything into healthy/degraded/unhealthy instead).
+
 The heartbeat and lock keys are the worker's and the beat's (``services.worker.signals``,
 ``services.beat``); they are repeated here because ``shared`` never imports ``services`` (a test
 keeps the two equal).
@@ -14,13 +19,13 @@ keeps the two equal).
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from shared.config import PORTAL_DEFAULT_URL, Process, Settings
+from shared.pipeline import health
 
 HEARTBEAT_PATTERN = "vigia:heartbeat:worker:*"
 HEARTBEAT_TTL_SECONDS = 60
@@ -106,15 +111,17 @@ class _Context:
 def check_redis(ctx: _Context) -> Check:
     title = "Redis reachable"
     where = safe_url(ctx.settings.broker_url)
-    started = time.perf_counter()
     try:
         client = ctx.redis()
-        client.ping()
-    except Exception as error:
-        return Check("redis", title, "fail", f"{where} did not answer PING: {error}",
+    except ValueError as error:  # not a redis:// or rediss:// URL
+        return Check("redis", title, "fail", f"REDIS_URL is not a Redis URL: {error}",
+                     "set REDIS_URL to redis://host:6379/0 (rediss:// for TLS)")
+    ping = health.check_redis(client)  # the hourly health check's own probe
+    if ping.status != "ok":
+        return Check("redis", title, "fail", f"{where} did not answer PING: {ping.detail}",
                      "check REDIS_URL (Render: fromService keyvalue; Railway: ${{Redis.REDIS_URL}}; "
                      "VPS: systemctl status redis-server)")
-    ms = (time.perf_counter() - started) * 1000
+    ms = ping.latency_ms or 0.0
     try:
         policy = client.config_get("maxmemory-policy").get("maxmemory-policy")
     except Exception:  # managed Redis (Upstash, some Key Value plans) may refuse CONFIG
@@ -146,12 +153,12 @@ def check_database(ctx: _Context) -> Check:
             return Check("database", title, "fail", f"{safe_url(url)}: {error}".strip(),
                          "check DATABASE_URL, the database's IP allow list and that it is running")
         return Check("database", title, "pass", f"PostgreSQL {row[0] if row else '?'} at {safe_url(url)} answered")
-    try:
-        ctx.store().ping()
-    except Exception as error:
-        return Check("database", title, "fail", f"Supabase {ctx.settings.supabase_url}: {error}",
+    answer = health.check_database(ctx.store())
+    if answer.status != "ok":
+        return Check("database", title, "fail", f"Supabase {ctx.settings.supabase_url}: {answer.detail}",
                      "check SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY")
-    return Check("database", title, "pass", f"Supabase {ctx.settings.supabase_url} answered")
+    return Check("database", title, "pass",
+                 f"Supabase {ctx.settings.supabase_url} answered in {answer.latency_ms or 0:.0f} ms")
 
 
 def check_migrations(ctx: _Context) -> Check:
@@ -322,7 +329,7 @@ def check_first_run(ctx: _Context) -> Check:
         detail = f"; the last one ({last.task}, run {last.id}) is {last.status}" + (f": {last.error}" if last.error else "")
     return Check("first_run", title, "fail", "no monitoring run has succeeded yet" + detail,
                  "the beat starts monitor_new_contracts every 6 h and monitor_priority_orgs every 4 h; "
-                 "read the worker's log, or start one now (see `vigia --help`)")
+                 "read the worker's log, or start one now: `vigia run monitor_new_contracts`")
 
 
 def check_investigations(ctx: _Context) -> Check:
