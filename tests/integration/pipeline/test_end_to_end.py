@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from shared.domain import InvestigationStatus, RunStatus
+from shared.detection import DETECTOR_VERSION
+from shared.domain import InvestigationStatus, RunStatus, Trigger
 from shared.store import get_store
 from shared.store.base import InvestigationFilter
 from tests.integration.pipeline.conftest import EVERYTHING_HOURS, pipeline_settings
@@ -75,7 +76,21 @@ def test_it_turns_planted_anomalies_into_investigations_through_beat_and_worker(
         assert second.counters.get("investigations_created", 0) == 0
         again = store.list_investigations(InvestigationFilter(), limit=5000).items
         assert sorted(i.id for i in again) == sorted(i.id for i in investigations)
-        assert "monitoring run closed" in worker.output or "run closed" in worker.output
+        assert '"message": "run closed"' in worker.output
+
+        # The hourly health check, through the worker: stored as a run and logged.
+        report = client.send_task("vigia.maintenance.health_check").get(timeout=60)
+        assert report["status"] == "healthy", report
+        stored = store.last_runs(task="vigia.maintenance.health_check", limit=1)[0]
+        assert stored.result["status"] == "healthy" and {"redis", "database", "portal"} <= set(stored.result["checks"])
+
+        # An on-demand request, as the API enqueues it, ends completed.
+        planted = next(iter(sim_dataset.ground_truth.contracts["price_outlier"]))
+        investigation, _ = store.create_or_get_investigation(
+            contract_id=planted, orgao_codigo=None, trigger=Trigger.ON_DEMAND, detector_version=DETECTOR_VERSION)
+        client.send_task("vigia.analysis.investigate", kwargs={"investigation_id": investigation.id}).get(timeout=60)
+        detail = store.get_investigation(investigation.id)
+        assert detail is not None and detail.investigation.status is InvestigationStatus.COMPLETED
     finally:
         beat.stop()
         worker.stop()
