@@ -1,27 +1,51 @@
-"""The beat process: ``celery -A services.beat beat``; the only scheduler of a deployment.
+"""The beat process: ``celery -A services.beat -q beat``; the only scheduler of a deployment.
 
 RedBeat keeps the schedule and a lock in Redis, so when an old and a new beat overlap during a
 deploy only the lock holder fires, and a restart keeps each entry's last run (no file on disk).
 Entries are crontabs (see :mod:`services.beat.schedule`), so a redeploy never starves them.
+
+Celery asks this package for ``app``; only then are the beat's settings validated (exiting with
+one message if something is missing). Importing :mod:`services.beat.schedule` alone — as
+``vigia schedule`` and the tests do — runs no start-up check.
 """
 
-from services.beat.schedule import build_schedule
-from services.bootstrap import bootstrap
-from services.celery_app import create_app
+from __future__ import annotations
 
-settings = bootstrap("beat")
-app = create_app(settings, process="beat")
-app.conf.update(
-    beat_scheduler="redbeat.RedBeatScheduler",
-    redbeat_redis_url=settings.broker_url,
-    redbeat_key_prefix="vigia:redbeat:",
-    # The lock outlives a missed tick by a little; a dead beat frees it within this many seconds.
-    redbeat_lock_key="vigia:redbeat::lock",
-    redbeat_lock_timeout=60,
-    beat_max_loop_interval=5,
-    beat_schedule=build_schedule(settings),
-)
-if settings.broker_url.startswith("rediss://"):
-    app.conf.redbeat_redis_use_ssl = app.conf.broker_use_ssl
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["app", "settings"]
+if TYPE_CHECKING:
+    from celery import Celery
+
+# Redis keys of the schedule and of the lock that makes one beat the only one firing.
+REDBEAT_KEY_PREFIX = "vigia:redbeat:"
+REDBEAT_LOCK_KEY = "vigia:redbeat::lock"
+
+
+@lru_cache(maxsize=1)
+def build_app() -> Celery:
+    from services.beat.schedule import build_schedule
+    from services.bootstrap import bootstrap
+    from services.celery_app import create_app
+
+    settings = bootstrap("beat")
+    app = create_app(settings, process="beat")
+    app.conf.update(
+        beat_scheduler="redbeat.RedBeatScheduler",
+        redbeat_redis_url=settings.broker_url,
+        redbeat_key_prefix=REDBEAT_KEY_PREFIX,
+        redbeat_lock_key=REDBEAT_LOCK_KEY,
+        # A dead beat frees the lock within this many seconds; the standby then takes over.
+        redbeat_lock_timeout=60,
+        beat_max_loop_interval=5,
+        beat_schedule=build_schedule(settings),
+    )
+    if settings.broker_url.startswith("rediss://"):
+        app.conf.redbeat_redis_use_ssl = app.conf.broker_use_ssl
+    return app
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("app", "celery"):
+        return build_app()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

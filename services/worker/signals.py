@@ -26,6 +26,7 @@ HEARTBEAT_TTL_SECONDS = 60
 
 _task_tokens: dict[str, tuple[Any, Any]] = {}
 _heartbeat_stop = threading.Event()
+_heartbeat_thread: threading.Thread | None = None
 
 
 @signals.worker_process_init.connect
@@ -83,9 +84,14 @@ def _start_heartbeat(sender: Any = None, **_: Any) -> None:
         client.close()
 
     del app
-    threading.Thread(target=beat, name="vigia-heartbeat", daemon=True).start()
+    global _heartbeat_thread
+    _heartbeat_thread = threading.Thread(target=beat, name="vigia-heartbeat", daemon=True)
+    _heartbeat_thread.start()
 
 
 @signals.worker_shutdown.connect
 def _stop_heartbeat(**_: Any) -> None:
+    # Join, so the key is deleted before the process exits: a stopped worker must not look alive.
     _heartbeat_stop.set()
+    if _heartbeat_thread is not None:
+        _heartbeat_thread.join(timeout=5)

@@ -269,5 +269,7 @@ def test_it_reads_the_keys_the_worker_and_the_beat_write() -> None:
     from shared.doctor import HEARTBEAT_TTL_SECONDS as DOCTOR_TTL
 
     assert DOCTOR_TTL == HEARTBEAT_TTL_SECONDS
-    source = (REPO_ROOT / "services" / "beat" / "__init__.py").read_text()
-    assert f'redbeat_lock_key="{BEAT_LOCK_KEY}"' in source
+    from services.beat import REDBEAT_LOCK_KEY, build_app
+
+    assert BEAT_LOCK_KEY == REDBEAT_LOCK_KEY
+    assert build_app().conf.redbeat_lock_key == BEAT_LOCK_KEY
