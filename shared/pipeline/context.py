@@ -71,3 +71,15 @@ class Budget:
 
     def exhausted(self) -> bool:
         return self._deadline is not None and self._clock() >= self._deadline
+
+
+def visibility_timeout(settings: Settings) -> int:
+    """Seconds before Redis hands an unacknowledged task to another worker (as the Celery app sets it)."""
+    return settings.broker_visibility_timeout_seconds or max(settings.task_time_limit * 2, 3600)
+
+
+def lease_seconds(settings: Settings) -> int:
+    """How long a sweep's lease lasts: past the hard time limit (so two copies never overlap),
+    yet short of the visibility timeout (so a lost holder's work is free before redelivery)."""
+    margin = min(30, max(1, (visibility_timeout(settings) - settings.task_time_limit) // 2))
+    return int(settings.task_time_limit + margin)

@@ -20,7 +20,7 @@ from typing import Any
 from shared.domain import Contract, RunStatus, Trigger
 from shared.pipeline import state
 from shared.pipeline.analysis import analyze_contracts
-from shared.pipeline.context import Budget, PipelineContext
+from shared.pipeline.context import Budget, PipelineContext, lease_seconds
 from shared.pipeline.portal_pages import contract_pages
 from shared.pipeline.runs import close_if_complete
 from shared.pipeline.state import OrgaoQueue, RunState, SweepState
@@ -54,6 +54,7 @@ class SweepStep:
     status: str  # "done" | "continue" | "busy" | "already_done"
     counters: dict[str, int] = field(default_factory=dict)
     run: Run | None = None
+    retry_in: int = 0  # "busy": seconds until the other copy's lease expires
 
 
 def portal_orgaos(ctx: PipelineContext) -> dict[str, str | None]:
@@ -130,11 +131,6 @@ def fail_cycle(ctx: PipelineContext, run_id: int, error: str) -> None:
         ctx.store.close_run(run_id, status=RunStatus.FAILED, error=error)
 
 
-def _lease_seconds(ctx: PipelineContext) -> int:
-    # Longer than any one task may run: a lease outliving a killed worker frees itself.
-    return int(ctx.settings.task_time_limit) + 30
-
-
 def _page(ctx: PipelineContext, sweep_state: SweepState, queue: OrgaoQueue, orgao: str, window: Window,
           budget: Budget) -> bool:
     """Fetch and store pages from the cursor on; True when the last page was stored."""
@@ -200,9 +196,10 @@ def sweep(
     if runs.is_done(orgao):
         return SweepStep("already_done", run=close_if_complete(ctx, run_id))
     sweep_state = SweepState(ctx.redis, run_id, orgao)
-    if not sweep_state.acquire(owner, _lease_seconds(ctx)):
-        log.info("another copy of this sweep is running; leaving it to finish", extra={"orgao": orgao})
-        return SweepStep("busy")
+    if not sweep_state.acquire(owner, lease_seconds(ctx.settings)):
+        log.info("another copy of this sweep holds its lease; checking again when it expires",
+                 extra={"orgao": orgao})
+        return SweepStep("busy", retry_in=sweep_state.lease_left())
     try:
         queue = OrgaoQueue(ctx.redis, ctx.source.value, orgao)
         recovered = queue.recover()

@@ -18,7 +18,7 @@ from shared.detection import DETECTOR_VERSION
 from shared.domain import Trigger
 from shared.pipeline import runs
 from shared.pipeline.analysis import analyze_contracts
-from shared.pipeline.context import Budget, PipelineContext
+from shared.pipeline.context import Budget, PipelineContext, lease_seconds
 from shared.pipeline.state import RunState, SweepState
 
 log = logging.getLogger("vigia.pipeline.reanalysis")
@@ -57,7 +57,7 @@ def reanalyze(ctx: PipelineContext, *, run_id: int, owner: str, budget: Budget) 
         if state.is_done(part):
             continue
         progress = SweepState(ctx.redis, run_id, f"window-{index}")
-        if not progress.acquire(owner, int(ctx.settings.task_time_limit) + 30):
+        if not progress.acquire(owner, lease_seconds(ctx.settings)):
             return "busy"
         try:
             start, end = date.fromisoformat(start_text), date.fromisoformat(end_text)

@@ -12,7 +12,7 @@ import logging
 
 from shared.domain import Sanction
 from shared.pipeline import runs
-from shared.pipeline.context import Budget, PipelineContext
+from shared.pipeline.context import Budget, PipelineContext, lease_seconds
 from shared.pipeline.portal_pages import sanction_pages
 from shared.pipeline.state import RunState, SweepState
 
@@ -74,7 +74,7 @@ def refresh(ctx: PipelineContext, *, run_id: int, owner: str, budget: Budget, er
         if state.is_done(lista):
             continue
         progress = SweepState(ctx.redis, run_id, lista)
-        if not progress.acquire(owner, int(ctx.settings.task_time_limit) + 30):
+        if not progress.acquire(owner, lease_seconds(ctx.settings)):
             return "busy"
         try:
             if error is None and not _refresh_list(ctx, progress, lista, budget):

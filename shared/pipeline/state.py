@@ -138,6 +138,10 @@ class SweepState:
             return True
         return False
 
+    def lease_left(self) -> int:
+        """Seconds until the lease expires (0 when free)."""
+        return max(0, int(self.redis.ttl(self.lease_key)))
+
     def release(self, owner: str) -> None:
         self.redis.eval(_RELEASE, 1, self.lease_key, owner)
 

@@ -45,6 +45,13 @@ def retry_if_worth_it(task: Any, error: BaseException) -> None:
     raise task.retry(exc=error, countdown=countdown)
 
 
-def follow_up(task: Any, **kwargs: Any) -> None:
+def follow_up(task: Any, *, countdown: float | None = None, **kwargs: Any) -> None:
     """Continue this task's work in a fresh message (its budget is spent, or a step remains)."""
-    task.signature(kwargs=kwargs).apply_async()
+    task.signature(kwargs=kwargs).apply_async(countdown=countdown)
+
+
+def lease_wait(settings: Any) -> int:
+    """How long a step that found another copy busy waits before it looks again."""
+    from shared.pipeline.context import lease_seconds
+
+    return lease_seconds(settings) + 1

@@ -8,7 +8,14 @@ from typing import Any
 
 from celery import shared_task
 
-from services.worker.tasks.common import TASK_OPTIONS, budget, context, follow_up, retry_if_worth_it
+from services.worker.tasks.common import (
+    TASK_OPTIONS,
+    budget,
+    context,
+    follow_up,
+    lease_wait,
+    retry_if_worth_it,
+)
 from shared.pipeline import health, maintenance, runs, sanctions
 from shared.pipeline.context import PipelineContext
 from shared.pipeline.errors import describe
@@ -35,6 +42,8 @@ def refresh_sanctions(self: Any, run_id: int | None = None) -> dict[str, Any]:
         status = sanctions.refresh(ctx, run_id=run_id, owner=owner, budget=budget(self), error=describe(error))
     if status == "continue":
         follow_up(self, run_id=run_id)
+    elif status == "busy":
+        follow_up(self, countdown=lease_wait(ctx.settings), run_id=run_id)
     return {"status": status, "run_id": run_id}
 
 

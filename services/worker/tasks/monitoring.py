@@ -100,4 +100,8 @@ def sweep_orgao(self: Any, run_id: int, orgao: str, data_inicial: str, data_fina
             raise
     if step.status == "continue":
         follow_up(self, **kwargs)
+    elif step.status == "busy":
+        # The holder may have died past its time limit (its message acknowledged): look again
+        # once its lease has expired; if it finished meanwhile, that look ends at "already_done".
+        follow_up(self, countdown=step.retry_in + 1, **kwargs)
     return {"status": step.status, "orgao": orgao, **step.counters}

@@ -46,3 +46,13 @@ def test_it_ends_a_budget_and_never_ends_an_unlimited_one() -> None:
     now[0] = 10.0
     assert budget.exhausted()
     assert not Budget.unlimited().exhausted()
+
+
+def test_it_keeps_a_lease_between_the_time_limit_and_the_visibility_timeout() -> None:
+    from shared.config import Settings
+    from shared.pipeline.context import lease_seconds, visibility_timeout
+
+    for limit, visibility in ((660, 0), (8, 12), (100, 103), (3000, 0)):
+        settings = Settings(_env_file=None, task_time_limit=limit, task_soft_time_limit=limit - 1,
+                            broker_visibility_timeout_seconds=visibility)
+        assert limit < lease_seconds(settings) < visibility_timeout(settings)
