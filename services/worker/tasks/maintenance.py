@@ -53,9 +53,14 @@ def health_check(self: Any) -> dict[str, Any]:
     from services.beat.schedule import expected_periods
 
     ctx = context()
-    checks = health.run_health_checks(redis=ctx.redis, store=ctx.store, portal=_portal_or_none(ctx),
-                                      groq=ctx.summaries.chat, periods=expected_periods(ctx.settings),
-                                      now=ctx.clock())
+    portal = _portal_or_none(ctx)
+    try:
+        checks = health.run_health_checks(redis=ctx.redis, store=ctx.store, portal=portal,
+                                          groq=ctx.summaries.chat, periods=expected_periods(ctx.settings),
+                                          now=ctx.clock())
+    finally:
+        if portal is not None:
+            portal.close()
     report = health.report(checks)
     level = logging.INFO if report["status"] == "healthy" else logging.WARNING
     log.log(level, "health check", extra=report)
@@ -70,8 +75,11 @@ def health_check(self: Any) -> dict[str, Any]:
 
 
 def _portal_or_none(ctx: PipelineContext) -> Any | None:
+    """A client for one probe: short timeout, one retry, so a Portal outage reports in seconds."""
+    from shared.portal.client import PortalClient
+
     try:
-        return ctx.portal
+        return PortalClient.from_settings(ctx.settings, ctx.redis, timeout=10, max_retries=1)
     except Exception as error:  # e.g. production refusing the simulator: the check says so
         log.error("no Portal client: %s", describe(error))
         return None
