@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import date
@@ -25,6 +25,7 @@ from typing import Protocol
 
 from shared.detection import DETECTOR_VERSION, run_suite
 from shared.domain import Contract, Finding, InvestigationStatus, Trigger
+from shared.llm import TEMPLATE_SOURCE
 from shared.pipeline.context import Budget, PipelineContext
 from shared.pipeline.errors import describe
 from shared.store.base import Conflict, Investigation, InvestigationFilter, StoreError
@@ -39,7 +40,12 @@ ID_QUERY_CHUNK = 1000
 
 class Recorder(Protocol):
     def record_analysis(self, analyzed: Iterable[int], flagged: Iterable[int], written: Iterable[str],
-                        created: Iterable[str]) -> None: ...
+                        created: Iterable[str], summarized: Mapping[str, Iterable[str]] | None = None) -> None: ...
+
+
+def summary_kind(source: str) -> str:
+    """"template", or "groq" for any model name: the run counts summaries by who wrote them."""
+    return TEMPLATE_SOURCE if source == TEMPLATE_SOURCE else "groq"
 
 
 @dataclass
@@ -52,13 +58,13 @@ class AnalysisOutcome:
     unchanged: int = 0
     cleared: int = 0
     missing: int = 0
-    summaries: dict[str, int] = field(default_factory=dict)  # by source
+    summaries: dict[str, int] = field(default_factory=dict)  # "groq" / "template"
 
     def counters(self) -> dict[str, int]:
         base = {"analyzed": self.analyzed, "flagged": self.flagged, "investigations_written": self.written,
                 "investigations_created": self.created, "investigations_unchanged": self.unchanged,
                 "investigations_cleared": self.cleared, "contracts_missing": self.missing}
-        return base | {f"summaries_{k.replace('-', '_').replace('.', '_')}": v for k, v in self.summaries.items()}
+        return base | {f"summaries_{kind}": n for kind, n in self.summaries.items()}
 
 
 def _chunks(values: Sequence[int], size: int) -> Iterable[list[int]]:
@@ -103,8 +109,9 @@ def write_investigation(
     *,
     trigger: Trigger,
     outcome: AnalysisOutcome,
-) -> tuple[Investigation, bool] | None:
-    """Create or refresh the contract's investigation; None when it was cancelled by a person."""
+) -> tuple[Investigation, bool, str | None] | None:
+    """Create or refresh the contract's investigation: (investigation, created, summary source,
+    None when it was already up to date); None when a person cancelled it."""
     investigation, created = ctx.store.create_or_get_investigation(
         contract_id=contract.id, orgao_codigo=contract.orgao_codigo, trigger=trigger,
         detector_version=DETECTOR_VERSION,
@@ -115,12 +122,13 @@ def write_investigation(
         detail = ctx.store.get_investigation(investigation.id)
         if detail is not None and _same_findings((s.finding for s in detail.findings), findings):
             outcome.unchanged += 1
-            return investigation, False
+            return investigation, False, None
     try:
         if investigation.status is InvestigationStatus.PENDING:
             ctx.store.mark_running(investigation.id)
         summary = ctx.summaries.write(contract, findings)
-        outcome.summaries[summary.source] = outcome.summaries.get(summary.source, 0) + 1
+        kind = summary_kind(summary.source)
+        outcome.summaries[kind] = outcome.summaries.get(kind, 0) + 1
         done = ctx.store.complete_investigation(
             investigation.id, findings=findings, risk_score=risk, summary=summary.text,
             summary_source=summary.source,
@@ -136,7 +144,7 @@ def write_investigation(
             if investigation.status is not InvestigationStatus.COMPLETED:
                 ctx.store.fail_investigation(investigation.id, error=f"analysis failed: {describe(error)}")
         raise
-    return done, created
+    return done, created, summary.source
 
 
 def _clear_if_flagged(ctx: PipelineContext, contract: Contract, outcome: AnalysisOutcome) -> None:
@@ -224,6 +232,7 @@ def analyze_contracts(
         flagged_before = _flagged_investigations(ctx, orgao) if clear_unflagged and orgao else {}
         for chunk in _chunks([c.id for c in group], CHUNK):
             flagged, written, created = [], [], []
+            summarized: dict[str, list[str]] = {}
             for cid in chunk:
                 contract = targets[cid]
                 findings = suite.findings_by_contract.get(cid, [])
@@ -235,6 +244,8 @@ def analyze_contracts(
                         written.append(result[0].id)
                         if result[1]:
                             created.append(result[0].id)
+                        if result[2] is not None:
+                            summarized.setdefault(summary_kind(result[2]), []).append(result[0].id)
                 elif cid in flagged_before:
                     _clear(ctx, contract, flagged_before[cid], outcome)
                 elif cid in changed_ids:
@@ -244,7 +255,7 @@ def analyze_contracts(
             outcome.written += len(written)
             outcome.created += len(created)
             if recorder is not None:
-                recorder.record_analysis(chunk, flagged, written, created)
+                recorder.record_analysis(chunk, flagged, written, created, summarized)
             if on_done is not None:
                 on_done(chunk)
             if budget.exhausted() and outcome.analyzed < len(targets):

@@ -18,10 +18,11 @@ Three kinds of state, all with a TTL so nothing accumulates:
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 STATE_TTL_SECONDS = 7 * 24 * 3600
+SUMMARY_KINDS = ("groq", "template")
 QUEUE_TTL_SECONDS = 30 * 24 * 3600
 
 _FINISH_PART = """
@@ -176,10 +177,12 @@ class SweepState:
 
     # -- analysis ---------------------------------------------------------------------------
     def record_analysis(self, analyzed: Iterable[int], flagged: Iterable[int], written: Iterable[str],
-                        created: Iterable[str]) -> None:
+                        created: Iterable[str], summarized: Mapping[str, Iterable[str]] | None = None) -> None:
+        """Sets, not sums: a chunk analysed twice (a redelivery) is counted once."""
         pipe = self.redis.pipeline()
+        summaries = [(f"{self.key}:summaries:{kind}", list(ids)) for kind, ids in (summarized or {}).items()]
         for key, values in ((self.analyzed_key, list(analyzed)), (self.flagged_key, list(flagged)),
-                            (self.written_key, list(written)), (self.created_key, list(created))):
+                            (self.written_key, list(written)), (self.created_key, list(created)), *summaries):
             if values:
                 pipe.sadd(key, *values)
             pipe.expire(key, STATE_TTL_SECONDS)
@@ -212,9 +215,12 @@ class SweepState:
         pipe = self.redis.pipeline()
         for key in (self.analyzed_key, self.flagged_key, self.written_key, self.created_key):
             pipe.scard(key)
-        analyzed, flagged, written, created = pipe.execute()
+        for kind in SUMMARY_KINDS:
+            pipe.scard(f"{self.key}:summaries:{kind}")
+        analyzed, flagged, written, created, *summaries = pipe.execute()
         totals.update(analyzed=analyzed, flagged=flagged, investigations_written=written,
                       investigations_created=created)
+        totals.update({f"summaries_{kind}": n for kind, n in zip(SUMMARY_KINDS, summaries, strict=True) if n})
         return totals
 
 

@@ -59,6 +59,7 @@ def test_it_turns_planted_anomalies_into_investigations_through_beat_and_worker(
         investigations = store.list_investigations(InvestigationFilter(), limit=5000).items
         assert {i.contract_id for i in investigations} == set(expected)
         assert len(investigations) == len(expected) == first.counters["investigations_created"]
+        assert first.counters["summaries_template"] == len(expected)  # no GROQ_API_KEY here
         assert all(i.status is InvestigationStatus.COMPLETED and i.summary and i.findings_count for i in investigations)
         flagged_by = {code for codes in expected.values() for code in codes}
         for code, planted in sim_dataset.ground_truth.contracts.items():

@@ -200,3 +200,22 @@ def test_it_records_one_run_per_task_id(make_context: Any) -> None:
     runs.succeed(ctx, first.id)
     assert runs.begin(ctx, "vigia.maintenance.metrics_report", "task-1", {}) is None
     assert len(ctx.store.last_runs(task="vigia.maintenance.metrics_report")) == 1
+
+
+def test_it_writes_groq_summaries_and_falls_back_to_the_template_when_rate_limited(make_context: Any) -> None:
+    from tests.support.groq import KEY, MODEL, Reply, groq_standin
+
+    with groq_standin() as groq:
+        ctx = make_context(groq_api_key=KEY, groq_api_url=groq.url, groq_model=MODEL)
+        groq.queue(Reply(content="Este contrato tem sinais de alerta que merecem verificação."),
+                   Reply(kind="rate_limited", retry_after="120"))
+        run_id = _cycle(ctx, ["30204"])
+        run = ctx.store.get_run(run_id)
+        assert run is not None and run.status is RunStatus.SUCCEEDED
+        investigations = ctx.store.list_investigations(InvestigationFilter(), limit=500).items
+        sources = [i.summary_source for i in investigations]
+        # The first summary came from Groq; the 429 paused it, and the rest used the template.
+        assert sources.count(MODEL) == 1 and sources.count("template") == len(investigations) - 1
+        assert len(groq.completions) == 2
+        assert run.counters["summaries_groq"] == 1 and run.counters["summaries_template"] == len(investigations) - 1
+        assert all(i.status is InvestigationStatus.COMPLETED for i in investigations)
