@@ -110,7 +110,3 @@ def expected_periods(settings: Settings) -> dict[str, timedelta]:
     if not settings.priority_orgaos:
         periods.pop("vigia.monitoring.monitor_priority_orgs", None)
     return periods
-
-
-# Where RedBeat keeps each entry (``<prefix><name>``); services.beat configures the same prefix.
-REDBEAT_KEY_PREFIX = "vigia:redbeat:"

@@ -9,7 +9,8 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from services.beat.schedule import REDBEAT_KEY_PREFIX, scheduled_entries
+from services.beat import REDBEAT_KEY_PREFIX
+from services.beat.schedule import scheduled_entries
 from shared.config import Settings, get_settings
 
 

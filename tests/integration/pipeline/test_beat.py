@@ -93,6 +93,8 @@ def test_it_fires_each_slot_exactly_once_with_two_beats(service_env: dict[str, s
         messages = [json.loads(raw) for raw in client.lrange(PROBE_QUEUE, 0, -1)]
         assert len({m["headers"]["id"] for m in messages}) == SLOTS
         assert {m["headers"]["task"] for m in messages} == {"vigia.system.ping"}
+        # RedBeat is configured explicitly (its own Redis options), not by falling back to the broker's.
+        assert not any("falling back" in beat.output for beat in beats)
     finally:
         for beat in beats:
             beat.stop()
