@@ -38,8 +38,10 @@ def schedule_once(redis_url: str, name: str, task: str, kwargs: dict[str, Any], 
     from redbeat import RedBeatSchedulerEntry
     from redbeat.schedules import rrule
 
+    from services.beat import REDBEAT_KEY_PREFIX
+
     app = Celery("probe")
-    app.conf.update(redbeat_redis_url=redis_url, redbeat_key_prefix="vigia:redbeat:", timezone="UTC")
+    app.conf.update(redbeat_redis_url=redis_url, redbeat_key_prefix=REDBEAT_KEY_PREFIX, timezone="UTC")
     start = (datetime.now(UTC) + timedelta(seconds=in_seconds)).replace(microsecond=0)
     RedBeatSchedulerEntry(name, task, rrule("SECONDLY", dtstart=start, count=1, app=app), kwargs=kwargs,
                           app=app).save()

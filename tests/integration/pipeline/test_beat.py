@@ -40,9 +40,10 @@ def _probe_entry(redis_url: str, dtstart: datetime) -> None:
     from redbeat import RedBeatSchedulerEntry
     from redbeat.schedules import rrule
 
+    from services.beat import REDBEAT_KEY_PREFIX
+
     app = Celery("probe")
-    # The same key prefix as services.beat: a mismatch would make the beats never fire it.
-    app.conf.update(redbeat_redis_url=redis_url, redbeat_key_prefix="vigia:redbeat:", timezone="UTC")
+    app.conf.update(redbeat_redis_url=redis_url, redbeat_key_prefix=REDBEAT_KEY_PREFIX, timezone="UTC")
     schedule = rrule("SECONDLY", dtstart=dtstart, interval=INTERVAL, count=SLOTS, app=app)
     RedBeatSchedulerEntry(
         "test-probe", "vigia.system.ping", schedule, kwargs={"payload": "slot"},
