@@ -84,20 +84,26 @@ def test_it_reports_invalid_values_by_name() -> None:
 
 
 @pytest.mark.parametrize(
-    ("process", "argv", "expected"),
+    ("process", "entry", "expected"),
     [
-        ("worker", ["-c", "import services.worker as w; w.app"], ["REDIS_URL", "DATABASE_URL", "TRANSPARENCY_API_KEY"]),
-        ("beat", ["-c", "import services.beat as b; b.app"], ["REDIS_URL"]),
-        ("flower", ["-c", "import services.flower"], ["REDIS_URL", "FLOWER_PASSWORD"]),
-        ("web", ["-c", "import services.api.main"], ["REDIS_URL", "DATABASE_URL", "API_KEYS"]),
-        ("release", ["-m", "services.cli", "migrate"], ["DATABASE_URL"]),
+        ("worker", "worker", ["REDIS_URL", "DATABASE_URL", "TRANSPARENCY_API_KEY"]),
+        ("beat", "beat", ["REDIS_URL"]),
+        ("flower", "flower", ["REDIS_URL", "FLOWER_PASSWORD"]),
+        ("web", "web", ["REDIS_URL", "DATABASE_URL", "API_KEYS"]),
+        ("release", "release", ["DATABASE_URL"]),
     ],
 )
 def test_it_exits_with_one_readable_message_in_an_empty_production_environment(
-    process: str, argv: list[str], expected: list[str]
+    process: str, entry: str, expected: list[str]
 ) -> None:
-    env = {"PATH": os.environ["PATH"], "ENVIRONMENT": "production", "VIGIA_ENV_FILE": ""}
-    result = subprocess.run([sys.executable, *argv], env=env, capture_output=True, text=True, cwd=REPO_ROOT, timeout=60)
+    """The Procfile's own commands, as a platform runs them, with nothing configured."""
+    from services.dev.procfile import expand, read_procfile
+    from tests.support.processes import venv_bin
+
+    env = {"PATH": os.environ["PATH"], "ENVIRONMENT": "production", "VIGIA_ENV_FILE": "", "PORT": "5999"}
+    argv = expand(read_procfile()[entry], env)
+    argv[0] = venv_bin(argv[0])
+    result = subprocess.run(argv, env=env, capture_output=True, text=True, cwd=REPO_ROOT, timeout=60)
     assert result.returncode == 2
     assert "Traceback" not in result.stdout + result.stderr
     lines = [line for line in result.stdout.splitlines() if line.strip()]
