@@ -94,8 +94,8 @@ def evaluate(batch: Batch, context: Context, config: Config) -> IndicatorResult:
             if batch.reportable(i):
                 result.insufficient += 1
             continue
-        x = logs[i] = math.log(value)
-        groups.add(peer_keys(contracts[i].orgao_codigo, cls, years[i], awards[i].modality_group), x)
+        log_value = logs[i] = math.log(value)
+        groups.add(peer_keys(contracts[i].orgao_codigo, cls, years[i], awards[i].modality_group), log_value)
     # Second pass: keys are rebuilt rather than kept, which saves ~0.5 KB per contract at scale.
     for i, x in enumerate(logs):
         if x is None or not batch.reportable(i):
@@ -116,14 +116,14 @@ def evaluate(batch: Batch, context: Context, config: Config) -> IndicatorResult:
             continue
         if m <= config.threshold:
             continue
-        contract = batch.contracts[i]
+        contract, amount = batch.contracts[i], batch.value[i] or 0.0
         median_brl = math.exp(stats.median)
         sentence = (
-            f"O valor de {brl(batch.value[i] or 0.0)} está muito acima do típico para contratos de "
+            f"O valor de {brl(amount)} está muito acima do típico para contratos de "
             f"{_LEVEL_PT[LEVELS[level]]} (classe '{batch.obj[i].object_class}', {stats.n} contratos, mediana "
             f"{brl(median_brl)}, quartis {brl(math.exp(stats.q1))} a {brl(math.exp(stats.q3))}): escore robusto "
             f"{number(m, 1)} contra o limite de {number(config.threshold, 1)} (Iglewicz–Hoaglin, sobre o logaritmo do "
-            f"valor), cerca de {number(batch.value[i] / median_brl if batch.value[i] else 0.0, 1)} vezes a mediana."
+            f"valor), cerca de {number(amount / median_brl if amount else 0.0, 1)} vezes a mediana."
         )
         result.contract_findings.append(
             contract_finding(

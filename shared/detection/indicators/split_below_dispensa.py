@@ -69,14 +69,14 @@ def evaluate(batch: Batch, context: Context, config: Config) -> IndicatorResult:
         if not award.value_based_dispensa:
             continue
         signed, value = contract.data_assinatura, batch.value[i]
-        limit = dispensa_limit(award, signed, batch.obj[i].works) if signed is not None else None
-        if not contract.ug_codigo or not contract.fornecedor_documento or value is None or value <= 0 or limit is None:
+        rule_limit = dispensa_limit(award, signed, batch.obj[i].works) if signed is not None else None
+        if not contract.ug_codigo or not contract.fornecedor_documento or value is None or value <= 0 or rule_limit is None:
             if batch.reportable(i):
                 result.insufficient += 1
             continue
         assert signed is not None
-        limits[i] = limit
-        groups[(contract.ug_codigo, contract.fornecedor_documento, signed.year, limit.law, limit.inciso)].append((signed, i))
+        limits[i] = rule_limit
+        groups[(contract.ug_codigo, contract.fornecedor_documento, signed.year, rule_limit.law, rule_limit.inciso)].append((signed, i))
     # i -> (rule, window members); the sum rule outranks the band rule, a bigger window a smaller one.
     flagged: dict[int, tuple[str, list[int]]] = {}
     for members in groups.values():
