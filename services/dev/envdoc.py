@@ -18,7 +18,8 @@ _VAR = re.compile(r"^([A-Z][A-Z0-9_]*)=(.*)$")
 
 def env_table(example: str) -> str:
     rows = ["| variable | group | default | secret | meaning |", "|---|---|---|---|---|"]
-    group, comment = "", []
+    group = ""
+    comment: list[str] = []
     for line in example.splitlines():
         if line.startswith("# ---"):
             group, comment = line.strip("# -"), []

@@ -214,7 +214,7 @@ def parse_sanction(raw: object, lista: str, *, source: Source = Source.PORTAL) -
         orgao_sancionador=_text(orgao, "nome", record=raw, prefix="orgaoSancionador."),
         orgao_sancionador_uf=_text(orgao, "siglaUf", record=raw, prefix="orgaoSancionador."),
         abrangencia=abrangencia,
-        nacional=bool(abrangencia) and any(word in abrangencia.lower() for word in _NATIONWIDE),
+        nacional=bool(abrangencia and any(word in abrangencia.lower() for word in _NATIONWIDE)),
         source=source,
         raw=raw,
     )

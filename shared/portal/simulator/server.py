@@ -229,7 +229,9 @@ class SimulatorServer:
 
     @property
     def url(self) -> str:
-        return f"http://{self._server.server_address[0]}:{self.port}"
+        host = self._server.server_address[0]
+        # typeshed allows bytes (AF_UNIX); this is a TCP server, whose host is always str.
+        return f"http://{host.decode() if isinstance(host, bytes) else host}:{self.port}"
 
     @property
     def base_url(self) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from datetime import date
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from postgrest.types import CountMethod
@@ -61,10 +62,12 @@ class ContractsMixin(SupabaseCore):
         ids = [v["id"] for v in values]
         detail = f"{len(batch)} contracts"
         previous: dict[int, str] = {}
+        # partial binds each chunk's ids when the request is built (a lambda would see the loop variable).
         for chunk in _chunks(ids):
             response = self._call(
                 "upsert_contracts", detail,
-                lambda chunk=chunk: self.table("contracts").select("id,content_hash").in_("id", list(chunk)).execute(),
+                partial(lambda chunk_ids: self.table("contracts").select("id,content_hash").in_("id", chunk_ids).execute(),
+                        list(chunk)),
             )
             previous.update({int(row["id"]): row["content_hash"] for row in response.data})
         # in id order, so concurrent batches insert new ids in one order and cannot deadlock
@@ -80,8 +83,8 @@ class ContractsMixin(SupabaseCore):
         for chunk in _chunks(unchanged):
             self._call(
                 "upsert_contracts", detail,
-                lambda chunk=chunk: self.table("contracts").update({"last_seen_at": seen_at}, returning="minimal")
-                .in_("id", list(chunk)).execute(),
+                partial(lambda chunk_ids: self.table("contracts").update({"last_seen_at": seen_at}, returning="minimal")
+                        .in_("id", chunk_ids).execute(), list(chunk)),
             )
         result = UpsertResult()
         same = set(unchanged)
@@ -187,7 +190,8 @@ class ContractsMixin(SupabaseCore):
         for chunk in _chunks(wanted):
             response = self._call(
                 "sanctions_for", f"{len(wanted)} documents",
-                lambda chunk=chunk: self.table("sanctions").select("*").in_("documento", list(chunk)).execute(),
+                partial(lambda documents: self.table("sanctions").select("*").in_("documento", documents).execute(),
+                        list(chunk)),
             )
             found.extend(sanction_from_row(row) for row in response.data)
         return sorted(found, key=lambda s: (s.documento, s.lista, s.id))
