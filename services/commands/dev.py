@@ -10,7 +10,7 @@ from shared.config import get_settings
 from shared.logging import configure_logging
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "dev",
         help="run Vigia locally: embedded Redis/PostgreSQL when not configured, then web, worker, beat, flower",

@@ -20,7 +20,7 @@ from shared.logging import RedactingFilter, configure_logging
 SYMBOLS = {"pass": "✓", "fail": "✗", "skip": "–"}
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "doctor",
         help="check this deployment: Redis, database and migrations, worker, beat, environment, keys, first run",
@@ -60,7 +60,7 @@ def handle(args: argparse.Namespace) -> int:
         return 1
     # Only warnings from libraries; the report is this command's output.
     configure_logging("cli", level="WARNING")
-    results = run_checks(settings, processes=processes, timeout=args.timeout)  # type: ignore[arg-type]
+    results = run_checks(settings, processes=processes, timeout=args.timeout)
     redactor = RedactingFilter(settings.secret_values())
     if args.json:
         document = {

@@ -11,7 +11,7 @@ from shared.store.migrate import MigrationError, migrate
 log = logging.getLogger("vigia.migrate")
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("migrate", help="apply supabase/migrations/*.sql to DATABASE_URL")
     parser.set_defaults(func=handle)
 

@@ -26,7 +26,7 @@ from services.bootstrap import bootstrap
 DEFAULT_TIMEOUT = 6 * 3600.0
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("run", help="run a task now (queued, or --inline here) with a progress bar")
     parser.add_argument("task", nargs="?", help="task name, e.g. monitor_new_contracts or vigia.maintenance.health_check")
     parser.add_argument("args", nargs="*", metavar="key=value", help="task keyword arguments")

@@ -14,7 +14,7 @@ from services.beat.schedule import scheduled_entries
 from shared.config import Settings, get_settings
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("schedule", help="print the beat schedule with each entry's next run")
     parser.add_argument("--json", action="store_true", help="one JSON object per entry")
     parser.add_argument("--why", action="store_true", help="also print why each entry runs when it does")

@@ -21,7 +21,7 @@ from shared.logging import configure_logging
 log = logging.getLogger("vigia.simulator")
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("simulator", help="the local Portal da Transparência simulator")
     commands = parser.add_subparsers(dest="simulator_command", metavar="ACTION", required=True)
     serve = commands.add_parser("serve", help="serve the seeded data set under /api-de-dados")

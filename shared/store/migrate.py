@@ -83,7 +83,7 @@ def migrate(database_url: str, *, directory: Path = MIGRATIONS_DIR, connect_time
                 started = time.perf_counter()
                 try:
                     with conn.transaction():
-                        conn.execute(migration.sql)  # type: ignore[arg-type]
+                        conn.execute(migration.sql)
                         conn.execute(
                             "INSERT INTO vigia_schema_migrations (version, name, checksum) VALUES (%s, %s, %s)",
                             (migration.version, migration.name, migration.checksum),

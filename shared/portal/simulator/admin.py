@@ -39,27 +39,27 @@ class SimulatorAdmin:
         return response.json()
 
     def health(self) -> dict[str, Any]:
-        return self._json(self._http.get("/health"))  # type: ignore[no-any-return]
+        return self._json(self._http.get("/health"))
 
     def configure(self, **faults: Any) -> dict[str, Any]:
         """Merge fault settings (see FaultConfig), e.g. ``configure(rate_limit=100, script=["503"])``."""
-        return self._json(self._http.post("/config", json=faults))  # type: ignore[no-any-return]
+        return self._json(self._http.post("/config", json=faults))
 
     def config(self) -> dict[str, Any]:
-        return self._json(self._http.get("/config"))  # type: ignore[no-any-return]
+        return self._json(self._http.get("/config"))
 
     def reset(self) -> None:
         self._json(self._http.post("/reset", json={}))
 
     def stats(self) -> dict[str, Any]:
-        return self._json(self._http.get("/stats"))  # type: ignore[no-any-return]
+        return self._json(self._http.get("/stats"))
 
     def requests(self, since: int = 0) -> list[dict[str, Any]]:
-        return self._json(self._http.get("/requests", params={"since": since}))["requests"]  # type: ignore[no-any-return]
+        return self._json(self._http.get("/requests", params={"since": since}))["requests"]
 
     def amend(self, contract_id: int, **fields: Any) -> dict[str, Any]:
         """Change a contract as a termo aditivo would (e.g. ``valorFinalCompra=123456.78``)."""
-        return self._json(self._http.post(f"/contracts/{contract_id}/amend", json=fields))  # type: ignore[no-any-return]
+        return self._json(self._http.post(f"/contracts/{contract_id}/amend", json=fields))
 
     def ground_truth(self) -> dict[str, Any]:
-        return self._json(self._http.get("/ground-truth"))  # type: ignore[no-any-return]
+        return self._json(self._http.get("/ground-truth"))

@@ -140,9 +140,9 @@ class PostgresCore:
 
     def _one(self, operation: str, detail: str, query: str, params: Any = None) -> Row | None:
         with self._op(operation, detail) as conn:
-            row: Row | None = conn.execute(query, params).fetchone()  # type: ignore[arg-type]
+            row: Row | None = conn.execute(query, params).fetchone()
             return row
 
     def _all(self, operation: str, detail: str, query: str, params: Any = None) -> list[Row]:
         with self._op(operation, detail) as conn:
-            return list(conn.execute(query, params).fetchall())  # type: ignore[arg-type]
+            return list(conn.execute(query, params).fetchall())
