@@ -114,7 +114,7 @@ def check_zero_contract_runs(store: Any, tasks: tuple[str, ...] = MONITOR_TASKS)
 
 def overall(checks: Mapping[str, Check]) -> Literal["healthy", "degraded", "unhealthy"]:
     worst = max((_RANK[c.status] for c in checks.values()), default=0)
-    return ("healthy", "degraded", "unhealthy")[worst]  # type: ignore[return-value]
+    return ("healthy", "degraded", "unhealthy")[worst]
 
 
 def report(checks: Mapping[str, Check]) -> dict[str, Any]:

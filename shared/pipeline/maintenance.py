@@ -58,9 +58,9 @@ def metrics_report(ctx: PipelineContext, *, hours: int = 24) -> tuple[dict[str, 
     stats = ctx.store.stats()
     recent = [r for r in ctx.store.last_runs(limit=1000) if r.started_at >= since]
     by_status = Counter(str(r.status) for r in recent)
-    by_task: dict[str, dict[str, int]] = {}
+    by_task: dict[str, Counter[str]] = {}
     for run in recent:
-        by_task.setdefault(run.task, Counter())[str(run.status)] += 1  # type: ignore[index]
+        by_task.setdefault(run.task, Counter())[str(run.status)] += 1
     finished = by_status.get("succeeded", 0) + by_status.get("failed", 0)
     report = {
         "period_hours": hours,

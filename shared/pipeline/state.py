@@ -181,8 +181,11 @@ class SweepState:
         """Sets, not sums: a chunk analysed twice (a redelivery) is counted once."""
         pipe = self.redis.pipeline()
         summaries = [(f"{self.key}:summaries:{kind}", list(ids)) for kind, ids in (summarized or {}).items()]
-        for key, values in ((self.analyzed_key, list(analyzed)), (self.flagged_key, list(flagged)),
-                            (self.written_key, list(written)), (self.created_key, list(created)), *summaries):
+        sets: list[tuple[str, list[int] | list[str]]] = [
+            (self.analyzed_key, list(analyzed)), (self.flagged_key, list(flagged)),
+            (self.written_key, list(written)), (self.created_key, list(created)), *summaries,
+        ]
+        for key, values in sets:
             if values:
                 pipe.sadd(key, *values)
             pipe.expire(key, STATE_TTL_SECONDS)
