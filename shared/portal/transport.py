@@ -202,14 +202,14 @@ class PortalTransport:
             wait = header if header is not None else self.retry.default_retry_after
             if self.limiter is not None:
                 self.limiter.penalize(wait)
-            error = RateLimited(
+            limited = RateLimited(
                 f"{what} answered 429 (over the per-key budget); Retry-After "
                 f"{response.headers.get('Retry-After') or 'missing'} -> waiting {wait:.0f} s",
                 retry_after=wait, **context,
             )
             if wait > self.retry.max_retry_after:
-                raise error
-            raise _Retryable(error)
+                raise limited
+            raise _Retryable(limited)
         if status in PERMANENT_STATUSES or 400 <= status < 500:
             hint = _HINTS.get(status, "the API refused the request")
             raise PermanentRequestError(
