@@ -43,7 +43,7 @@ from shared.domain import Contract, Finding, Severity, Source, Trigger  # noqa: 
 from shared.store.migrate import migrate  # noqa: E402
 from tests.support.processes import ManagedProcess, venv_bin, wait_for  # noqa: E402
 
-API_KEY = "benchmark-key-0123456789"
+API_KEY = "benchmark-key-0123456789"  # pragma: allowlist secret
 LIST_PATH = "/api/v1/investigations"
 
 

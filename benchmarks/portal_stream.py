@@ -49,7 +49,7 @@ def main() -> int:
         rss_warm = 0
         seen = rejected = pages = 0
         started = time.perf_counter()
-        with PortalClient(base_url=f"http://127.0.0.1:{port}/api-de-dados", api_key="benchmark-key-0001",
+        with PortalClient(base_url=f"http://127.0.0.1:{port}/api-de-dados", api_key="benchmark-key-0001",  # pragma: allowlist secret
                           source=Source.SIMULATOR) as client:
             for page in client.iter_contract_pages(CODE):
                 pages += 1

@@ -22,7 +22,7 @@ from shared.config import Settings
 
 log = logging.getLogger("vigia.api.auth")
 
-API_KEY_HEADER = "X-API-Key"
+API_KEY_HEADER = "X-API-Key"  # pragma: allowlist secret
 
 api_key_header = APIKeyHeader(
     name=API_KEY_HEADER,

@@ -11,7 +11,7 @@ import re
 from datetime import date, datetime
 
 PAGE_SIZE = 15  # the API has no page-size parameter; every full page holds 15 records
-API_KEY_HEADER = "chave-api-dados"
+API_KEY_HEADER = "chave-api-dados"  # pragma: allowlist secret
 # The simulator stamps every answer with this header so a production client can refuse it.
 SIMULATOR_HEADER = "X-Vigia-Simulator"
 

@@ -77,7 +77,7 @@ def production(redis_url: str, database_url: str, portal_url: str, groq_url: str
         "ENVIRONMENT": "production", "REDIS_URL": redis_url, "DATABASE_URL": database_url,
         "TRANSPARENCY_API_KEY": PORTAL_KEY, "TRANSPARENCY_API_URL": portal_url,
         "GROQ_API_KEY": groq.KEY, "GROQ_API_URL": groq_url, "GROQ_MODEL": groq.MODEL,
-        "API_KEYS": "write-key-0123456789", "FLOWER_PASSWORD": "flower-pass-0123456789",
+        "API_KEYS": "write-key-0123456789", "FLOWER_PASSWORD": "flower-pass-0123456789",  # pragma: allowlist secret
     }
     env.update({k: str(v) for k, v in extra.items()})
     return env
@@ -185,7 +185,7 @@ def test_it_names_the_migrations_not_applied(clean_redis: str, fresh_database_ur
 def test_it_reports_an_unreachable_database_and_the_checks_that_depend_on_it(clean_redis: str) -> None:
     from services.dev.embedded import free_port
 
-    url = f"postgresql://vigia:pg-secret-pass@127.0.0.1:{free_port()}/vigia"
+    url = f"postgresql://vigia:pg-secret-pass@127.0.0.1:{free_port()}/vigia"  # pragma: allowlist secret
     results = by_key(run_checks(settings_from({"REDIS_URL": clean_redis, "DATABASE_URL": url}), timeout=2))
     assert results["database"].failed and "pg-secret-pass" not in results["database"].reason
     for key in ("migrations", "first_run", "investigations"):

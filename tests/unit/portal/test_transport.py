@@ -27,7 +27,7 @@ def test_it_reads_retry_after_as_seconds_or_an_http_date() -> None:
 
 
 def test_it_never_shows_more_than_the_start_of_a_key() -> None:
-    key = "0123456789abcdef0123"
+    key = "0123456789abcdef0123"  # pragma: allowlist secret
     assert mask_key(key) == "0123***"
     assert mask_key("short") == "***"
     text = describe_request("/contratos", {"codigoOrgao": "26000", "pagina": 2}, key)
