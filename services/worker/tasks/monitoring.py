@@ -7,6 +7,7 @@ windows, send the sweeps, continue a sweep whose budget ran out, and decide retr
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import Any
 
 from celery import shared_task
@@ -78,13 +79,13 @@ def sweep_orgao(self: Any, run_id: int, orgao: str, data_inicial: str, data_fina
                 trigger: str = "scheduled") -> dict[str, Any]:
     """Page one órgão's contracts for the window, store them, analyse the new and changed ones."""
     ctx = context()
-    kwargs = {"run_id": run_id, "orgao": orgao, "data_inicial": data_inicial, "data_final": data_final,
-              "trigger": trigger}
-    window = Window.from_params(kwargs)
-    options = {"run_id": int(run_id), "orgao": orgao, "window": window, "trigger": Trigger(trigger),
-               "owner": self.request.id or f"inline-{run_id}-{orgao}"}
+    kwargs: dict[str, Any] = {"run_id": run_id, "orgao": orgao, "data_inicial": data_inicial,
+                              "data_final": data_final, "trigger": trigger}
+    window = Window.from_params({"data_inicial": data_inicial, "data_final": data_final})
+    advance = partial(monitoring.sweep, ctx, run_id=int(run_id), orgao=orgao, window=window, trigger=Trigger(trigger),
+                      owner=self.request.id or f"inline-{run_id}-{orgao}")
     try:
-        step = monitoring.sweep(ctx, budget=budget(self), **options)
+        step = advance(budget=budget(self))
     except SoftTimeLimitExceeded:
         follow_up(self, **kwargs)  # the cursor is in Redis: the next task resumes at the next page
         return {"status": "continued"}
@@ -93,7 +94,7 @@ def sweep_orgao(self: Any, run_id: int, orgao: str, data_inicial: str, data_fina
         reason = describe(error)
         log.error("sweep gives up reading; analysing what it stored", extra={"orgao": orgao, "reason": reason})
         try:
-            step = monitoring.sweep(ctx, budget=budget(self), error=reason, **options)
+            step = advance(budget=budget(self), error=reason)
         except Exception as second:
             RunState(ctx.redis, run_id).finish_part(orgao, f"{reason}; then {describe(second)}")
             close_if_complete(ctx, int(run_id))
