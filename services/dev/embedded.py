@@ -21,6 +21,7 @@ import subprocess
 import tempfile
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -173,7 +174,7 @@ def _pg_system_user() -> str | None:
     return user
 
 
-def _demote(user: str | None):  # type: ignore[no-untyped-def]
+def _demote(user: str | None) -> Callable[[], None] | None:
     if user is None:
         return None
     import pwd
