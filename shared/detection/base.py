@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -64,9 +65,11 @@ class IndicatorSpec:
 def _plain(value: object) -> object:
     if isinstance(value, date):
         return value.isoformat()
+    if isinstance(value, Decimal):  # money: a JSON-ready number
+        return float(value)
     if value is None or isinstance(value, str | int | float | bool):
         return value
-    return float(value)  # type: ignore[arg-type]  # Decimal money: JSON-ready number
+    raise TypeError(f"a contract field of type {type(value).__name__} has no JSON form")
 
 
 def contract_fields(contract: Contract, names: tuple[str, ...]) -> dict[str, Any]:

@@ -75,6 +75,8 @@ class GroqChat:
         try:
             response = self._client.chat.completions.create(
                 model=self.model,
+                # groq types this as a union of per-role TypedDicts (role a Literal); prompt.py's plain
+                # {"role", "content"} dicts are exactly that on the wire but cannot be proven so.
                 messages=list(messages),  # type: ignore[arg-type]
                 temperature=0,
                 max_tokens=self.max_tokens,

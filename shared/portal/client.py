@@ -15,6 +15,7 @@ import logging
 import re
 from collections.abc import Iterator
 from datetime import date, timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -248,7 +249,7 @@ class PortalClient:
             end = min(data_final, add_months(start, 1) - timedelta(days=1))
             params = {"codigoOrgao": code, **_window(start, end)}
             pages = iter_pages(
-                lambda n, p=params: self.transport.get_json("/licitacoes", {**p, "pagina": n}, expect=list),  # type: ignore[misc]
+                partial(lambda p, n: self.transport.get_json("/licitacoes", {**p, "pagina": n}, expect=list), params),
                 lambda raw: parse_licitacao(raw, source=self.source),
                 lambda licitacao: licitacao.id,
             )

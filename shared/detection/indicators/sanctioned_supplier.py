@@ -25,6 +25,7 @@ compare with), or matching sanctions none of which has a start date.
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import date
 
 from shared.detection.base import Context, IndicatorConfig, IndicatorResult, IndicatorSpec, contract_finding
 from shared.detection.batch import Batch
@@ -41,10 +42,10 @@ class Config(IndicatorConfig):
     score_critical: float = 1.0
 
 
-def _in_force(sanction: Sanction, when: object) -> bool | None:
+def _in_force(sanction: Sanction, when: date) -> bool | None:
     if sanction.data_inicio is None:
         return None
-    return sanction.data_inicio <= when and (sanction.data_fim is None or when <= sanction.data_fim)  # type: ignore[operator]
+    return sanction.data_inicio <= when and (sanction.data_fim is None or when <= sanction.data_fim)
 
 
 def evaluate(batch: Batch, context: Context, config: Config) -> IndicatorResult:
