@@ -21,16 +21,15 @@ import argparse
 import os
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import httpx
-import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks._memory import Sampler, tree_memory_mb  # noqa: E402
 from services.dev.embedded import EmbeddedPostgres, EmbeddedRedis, free_port  # noqa: E402
 from services.dev.procfile import expand, read_procfile  # noqa: E402
 from shared.store.migrate import migrate  # noqa: E402
@@ -39,43 +38,6 @@ from tests.support.processes import ManagedProcess, venv_bin, wait_for  # noqa: 
 
 MONITOR = "vigia.monitoring.monitor_new_contracts"
 EVERYTHING_HOURS = 24 * 365 * 8
-
-
-def tree_memory_mb(pid: int) -> tuple[float, float]:
-    root = psutil.Process(pid)
-    rss = pss = 0
-    for proc in [root, *root.children(recursive=True)]:
-        try:
-            info = proc.memory_full_info()
-        except psutil.NoSuchProcess:
-            continue
-        rss += info.rss
-        pss += getattr(info, "pss", info.rss)
-    return rss / 2**20, pss / 2**20
-
-
-class Sampler:
-    """Peak RSS/PSS of a process tree, sampled every half second in the background."""
-
-    def __init__(self, pid: int) -> None:
-        self.pid, self.peak = pid, (0.0, 0.0)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                rss, pss = tree_memory_mb(self.pid)
-                self.peak = (max(self.peak[0], rss), max(self.peak[1], pss))
-            except psutil.Error:
-                pass
-            self._stop.wait(0.5)
-
-    def stop(self) -> tuple[float, float]:
-        self._stop.set()
-        self._thread.join(2)
-        return self.peak
 
 
 def settings_for(database_url: str, redis_url: str, portal_url: str) -> Any:

@@ -21,32 +21,14 @@ import time
 from pathlib import Path
 
 import httpx
-import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks._memory import tree_memory_mb  # noqa: E402
 from services.dev.embedded import EmbeddedPostgres, EmbeddedRedis, free_port  # noqa: E402
 from services.dev.procfile import expand, read_procfile  # noqa: E402
 from shared.store.migrate import migrate  # noqa: E402
 from tests.support.processes import ManagedProcess, venv_bin, wait_for  # noqa: E402
-
-
-def tree_memory_mb(pid: int) -> tuple[float, float]:
-    """(RSS, PSS) of a process and its children, in MB.
-
-    RSS counts pages shared by forked children once per process; PSS splits them, which is what a
-    container's memory limit actually sees for a prefork worker.
-    """
-    root = psutil.Process(pid)
-    rss = pss = 0
-    for proc in [root, *root.children(recursive=True)]:
-        try:
-            info = proc.memory_full_info()
-        except psutil.NoSuchProcess:
-            continue
-        rss += info.rss
-        pss += getattr(info, "pss", info.rss)
-    return rss / 1024 / 1024, pss / 1024 / 1024
 
 
 def measure(name: str, env: dict[str, str]) -> tuple[float, float, float]:
