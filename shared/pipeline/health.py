@@ -6,8 +6,9 @@ chat, run history) and returns a :class:`Check` — it never raises. Statuses ar
 
 * Redis or the database not answering: **unhealthy** (nothing can run).
 * The Portal or Groq not answering: **degraded** (sweeps retry later; summaries fall back).
-* A schedule whose last successful run is older than its period plus a grace, or a monitoring
-  run that succeeded having read zero contracts: **degraded**.
+* A schedule whose last successful run is older than its period plus a grace, a monitoring run
+  that succeeded having read zero contracts, or a latest monitoring run that failed or lost an
+  órgão (a Portal storm it did not weather): **degraded**, until a cycle reads everything again.
 
 :func:`run_health_checks` runs them all and :func:`overall` folds them into the report stored by
 the ``vigia.maintenance.health_check`` task: ``{"status": ..., "checks": {name: {...}}}``.
@@ -22,6 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from shared.domain import RunStatus
+from shared.pipeline.runs import DUPLICATE_DELIVERY
 
 Status = Literal["ok", "degraded", "unhealthy", "skipped"]
 _RANK = {"ok": 0, "skipped": 0, "degraded": 1, "unhealthy": 2}
@@ -112,6 +114,31 @@ def check_zero_contract_runs(store: Any, tasks: tuple[str, ...] = MONITOR_TASKS)
     return Check("zero_contract_runs", "ok", "the last monitoring runs read contracts")
 
 
+def check_monitoring_runs(store: Any, tasks: tuple[str, ...] = MONITOR_TASKS) -> Check:
+    """The latest finished monitoring run of each kind neither failed nor lost an órgão.
+
+    Without this a cycle that every sweep failed (a revoked key, a Portal answering garbage)
+    reads as healthy as soon as the Portal answers the hourly probe again, for the hours until
+    the schedule counts as stale. Rows closed only to discard a duplicate delivery are skipped.
+    """
+    problems = []
+    for task in tasks:
+        last = next((run for run in store.last_runs(task=task, limit=10)
+                     if run.status is not RunStatus.RUNNING and not (run.error or "").startswith(DUPLICATE_DELIVERY)),
+                    None)
+        if last is None:
+            continue
+        failed = int(last.counters.get("orgaos_failed", 0))
+        if last.status is RunStatus.FAILED:
+            problems.append(f"{task} run {last.id} failed: {(last.error or 'no reason recorded')[:200]}")
+        elif failed:
+            lost = ", ".join(sorted(last.result.get("parts_failed", {}))[:5])
+            problems.append(f"{task} run {last.id}: {failed} of {last.result.get('parts', '?')} órgãos failed ({lost})")
+    if problems:
+        return Check("monitoring_runs", "degraded", "; ".join(problems))
+    return Check("monitoring_runs", "ok", "the latest monitoring runs read every órgão")
+
+
 def overall(checks: Mapping[str, Check]) -> Literal["healthy", "degraded", "unhealthy"]:
     worst = max((_RANK[c.status] for c in checks.values()), default=0)
     return ("healthy", "degraded", "unhealthy")[worst]
@@ -147,6 +174,7 @@ def run_health_checks(
         checks["schedules"] = _guarded("schedules", lambda: check_schedules(
             store, periods, now=now, first_seen=first_seen(redis, now)))
         checks["zero_contract_runs"] = _guarded("zero_contract_runs", lambda: check_zero_contract_runs(store))
+        checks["monitoring_runs"] = _guarded("monitoring_runs", lambda: check_monitoring_runs(store))
     return checks
 
 

@@ -22,7 +22,7 @@ from shared.pipeline import state
 from shared.pipeline.analysis import analyze_contracts
 from shared.pipeline.context import Budget, PipelineContext, lease_seconds
 from shared.pipeline.portal_pages import contract_pages
-from shared.pipeline.runs import close_if_complete
+from shared.pipeline.runs import DUPLICATE_DELIVERY, close_if_complete
 from shared.pipeline.state import OrgaoQueue, RunState, SweepState
 from shared.pipeline.windows import Window, sweep_window
 from shared.store.base import Run
@@ -108,7 +108,7 @@ def start_cycle(
         opened = ctx.store.open_run(task, params)
         run_id = state.remember_task_run(ctx.redis, task_id, opened.id)
         if run_id != opened.id:
-            ctx.store.close_run(opened.id, status=RunStatus.FAILED, error=f"duplicate delivery of task {task_id}")
+            ctx.store.close_run(opened.id, status=RunStatus.FAILED, error=f"{DUPLICATE_DELIVERY} {task_id}")
     run = ctx.store.get_run(run_id)
     assert run is not None
     window = Window.from_params(run.parameters)

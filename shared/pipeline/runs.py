@@ -18,6 +18,9 @@ from shared.pipeline.state import RunState
 from shared.store.base import Run
 
 log = logging.getLogger("vigia.pipeline.runs")
+# The error of a run row opened by a second delivery of a task and closed at once: not a failure
+# of the work (the first delivery's run carries on), so the health check looks past it.
+DUPLICATE_DELIVERY = "duplicate delivery of task"
 
 
 def begin(ctx: PipelineContext, task: str, task_id: str | None, parameters: dict[str, Any]) -> Run | None:
@@ -30,7 +33,7 @@ def begin(ctx: PipelineContext, task: str, task_id: str | None, parameters: dict
     run = ctx.store.open_run(task, {**parameters, "task_id": task_id})
     bound = state.remember_task_run(ctx.redis, task_id, run.id)
     if bound != run.id:
-        ctx.store.close_run(run.id, status=RunStatus.FAILED, error=f"duplicate delivery of task {task_id}")
+        ctx.store.close_run(run.id, status=RunStatus.FAILED, error=f"{DUPLICATE_DELIVERY} {task_id}")
         other = ctx.store.get_run(bound)
         return other if other is not None and other.status is RunStatus.RUNNING else None
     return run
