@@ -45,15 +45,19 @@ def _ssl_options(settings: Settings) -> dict[str, Any] | None:
     return {"ssl_cert_reqs": reqs[settings.redis_ssl_cert_reqs]}
 
 
-def create_app(settings: Settings, *, process: str, main: str = "vigia") -> Celery:
-    """The Celery app for one process role (``worker``, ``beat``, ``flower``, ``web``, ``cli``)."""
+def create_app(settings: Settings, *, process: str, main: str = "vigia", include_tasks: bool = True) -> Celery:
+    """The Celery app for one process role (``worker``, ``beat``, ``flower``, ``web``, ``cli``).
+
+    ``include_tasks=False`` leaves the task modules unimported: a process that only sends tasks
+    by name (beat) needs neither them nor what they import (pipeline, detection, store).
+    """
 
     def use_our_logging(**_: Any) -> None:
         # Connecting this signal stops Celery from installing its own handlers: ours print JSON.
         configure_logging(process)
 
     signals.setup_logging.connect(use_our_logging, weak=False)
-    app = Celery(main, include=list(TASK_MODULES))
+    app = Celery(main, include=list(TASK_MODULES) if include_tasks else [])
     broker = settings.broker_url
     # Longest a task may stay unacknowledged before Redis hands it to another worker: above the
     # hard time limit and the longest countdown we use (Portal 429 waits), or it would run twice.
@@ -103,6 +107,9 @@ def create_app(settings: Settings, *, process: str, main: str = "vigia") -> Cele
         result_extended=False,
         worker_concurrency=settings.worker_concurrency,
         worker_max_tasks_per_child=200,
+        # A pool process grown past this (in KiB) is replaced once its task ends, so a slow leak
+        # cannot creep up to a small plan's memory limit (a big sweep peaks near 130 MB).
+        worker_max_memory_per_child=256 * 1024,
         worker_soft_shutdown_timeout=settings.worker_soft_shutdown_timeout,
         worker_enable_soft_shutdown_on_idle=True,
         worker_hijack_root_logger=False,

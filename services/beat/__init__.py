@@ -29,9 +29,12 @@ def build_app() -> Celery:
     from services.celery_app import create_app
 
     settings = bootstrap("beat")
-    app = create_app(settings, process="beat")
+    # Beat sends every entry by name (routed by TASK_ROUTES), so it imports no task module: the
+    # pipeline, detection and store code they pull in would only cost memory here.
+    app = create_app(settings, process="beat", include_tasks=False)
     app.conf.update(
-        beat_scheduler="redbeat.RedBeatScheduler",
+        # RedBeat, riding out a Redis restart instead of exiting (see services.beat.scheduler).
+        beat_scheduler="services.beat.scheduler:ReconnectingRedBeatScheduler",
         redbeat_redis_url=settings.broker_url,
         redbeat_key_prefix=REDBEAT_KEY_PREFIX,
         redbeat_lock_key=REDBEAT_LOCK_KEY,
