@@ -12,7 +12,7 @@ import json
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -122,17 +122,26 @@ def rrule_secondly(redis_url: str, dtstart: datetime, *, interval: int, count: i
 
 def entry_meta(client: redis.Redis, name: str) -> dict[str, Any]:
     """RedBeat's record of an entry: ``last_run_at`` (aware datetime) and ``total_run_count``."""
+    from redbeat.decoder import RedBeatJSONDecoder
+
     from services.beat import REDBEAT_KEY_PREFIX
 
     raw = client.hget(REDBEAT_KEY_PREFIX + name, "meta")
-    if not raw:
-        return {}
-    meta = json.loads(raw)
-    last = meta.get("last_run_at")
-    if isinstance(last, dict):  # RedBeat's encoding of a datetime
-        last = datetime(last["year"], last["month"], last["day"], last["hour"], last["minute"],
-                        last["second"], last["microsecond"], tzinfo=UTC)
-    return {"last_run_at": last, "total_run_count": int(meta.get("total_run_count") or 0)}
+    meta = json.loads(raw, cls=RedBeatJSONDecoder) if raw else {}
+    return {"last_run_at": meta.get("last_run_at"), "total_run_count": int(meta.get("total_run_count") or 0)}
+
+
+def entry_score(client: redis.Redis, name: str) -> float | None:
+    """When RedBeat will next look at an entry (a UNIX time; -1 once a finite rule is exhausted)."""
+    from services.beat import REDBEAT_KEY_PREFIX
+
+    return client.zscore(REDBEAT_KEY_PREFIX + ":schedule", REDBEAT_KEY_PREFIX + name)
+
+
+def lock_waiters(client: redis.Redis, known: set[int]) -> list[dict[str, Any]]:
+    """Connections opened since ``known`` whose last command was a SET: a beat that has written
+    its schedule and now polls for the lock (its only SET is the lock's ``SET NX``)."""
+    return [c for c in client.client_list() if int(c["id"]) not in known and c.get("cmd") == "set"]
 
 
 class Firings:
