@@ -58,7 +58,11 @@ def _celery_client(settings: Settings) -> Celery:
 
     app = create_app(settings, process="web")
     # The web process only publishes: give up on a dead broker after a few seconds, not forever.
+    # It never reads a task's result, so it keeps no result backend: the Redis one subscribes to
+    # every sent task's result channel, and during a Redis outage spent five more seconds per POST
+    # reconnecting that subscription before logging that the process "must be restarted".
     app.conf.update(
+        result_backend=None,
         broker_connection_timeout=REDIS_TIMEOUT_SECONDS,
         broker_connection_max_retries=2,
         task_publish_retry_policy={"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5, "interval_max": 1},

@@ -5,6 +5,13 @@ countdown the error asks for, a bounded number of times; otherwise the caller re
 failure (a failed run, a failed investigation) and gives up. Inline runs (``vigia run
 --inline``, where Celery executes tasks eagerly) have no time budget and wait out a retry's
 countdown in-process instead of scheduling it.
+
+Redis unreachable is different: a retry is a new message on the broker that cannot be reached
+(Celery then drops the task), and a failure would be acknowledged once Redis is back — the task
+lost either way. So a Redis outage anywhere in a task (:class:`VigiaTask`) rejects the message
+with requeue: it goes back to its queue when the worker reaches Redis again (or, if Redis is
+still away then, comes back after the visibility timeout), and the task resumes from the state it
+kept in Redis.
 """
 
 from __future__ import annotations
@@ -13,14 +20,50 @@ import logging
 import time
 from typing import Any
 
+import redis
+from celery import Task
+from celery.exceptions import Reject
+from kombu.exceptions import OperationalError
+
 from services.worker import resources
 from shared.pipeline.context import Budget, PipelineContext
 from shared.pipeline.errors import describe, is_retryable, retry_countdown
 
 log = logging.getLogger("vigia.tasks")
 
+# Redis did not answer: a connection refused or cut, a timeout, Redis still loading its data after
+# a restart (a ConnectionError too), or a publish that gave up. Wrong credentials are no outage.
+BROKER_OUTAGE: tuple[type[BaseException], ...] = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError,
+                                                  OperationalError)
+_NOT_OUTAGE = (redis.exceptions.AuthenticationError, redis.exceptions.AuthorizationError)
+
+
+def is_broker_outage(error: BaseException) -> bool:
+    return isinstance(error, BROKER_OUTAGE) and not isinstance(error, _NOT_OUTAGE)
+
+
+def requeue_if_broker_down(task: Any, error: BaseException) -> None:
+    """Raise :class:`Reject` (requeue) when ``error`` is a Redis outage; return otherwise."""
+    if not is_broker_outage(error) or task.request.is_eager:
+        return
+    log.warning("Redis is unreachable; the task goes back to its queue",
+                extra={"reason": describe(error), "attempt": task.request.retries + 1})
+    raise Reject(describe(error), requeue=True) from error
+
+
+class VigiaTask(Task):  # type: ignore[misc]
+    """Every Vigia task: a Redis outage that escapes the task requeues its message."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().__call__(*args, **kwargs)
+        except BROKER_OUTAGE as error:
+            requeue_if_broker_down(self, error)
+            raise
+
+
 # Options every task shares; retry counts are per task.
-TASK_OPTIONS: dict[str, Any] = {"bind": True, "acks_late": True, "reject_on_worker_lost": True}
+TASK_OPTIONS: dict[str, Any] = {"bind": True, "acks_late": True, "reject_on_worker_lost": True, "base": VigiaTask}
 
 
 def context() -> PipelineContext:
@@ -34,7 +77,10 @@ def budget(task: Any) -> Budget:
 
 
 def retry_if_worth_it(task: Any, error: BaseException) -> None:
-    """Raise ``task.retry`` when ``error`` may pass and attempts remain; return to give up."""
+    """Raise ``task.retry`` when ``error`` may pass and attempts remain; return to give up.
+
+    A Redis outage raises :class:`Reject` instead (see the module docstring)."""
+    requeue_if_broker_down(task, error)
     if not is_retryable(error) or task.request.retries >= task.max_retries:
         return
     countdown = retry_countdown(error, task.request.retries)

@@ -36,6 +36,7 @@ MONITOR = "vigia.monitoring.monitor_new_contracts"
 # 10, the API tests 7); a test flushes its own before it starts.
 SIGTERM_REDIS_DB = 11
 POSTGRES_OUTAGE_REDIS_DB = 12
+BEAT_LOCK_REDIS_DB = 13
 
 
 def redis_db(url: str, number: int) -> str:
@@ -108,9 +109,12 @@ def terminate_main(process: ManagedProcess) -> float:
     return sent
 
 
-def closed_run(store: Any, task: str = MONITOR) -> Any | None:
-    """The latest run of ``task`` once it is no longer running."""
-    runs = store.last_runs(task=task, limit=5)
+def closed_run(store: Any, task: str = MONITOR, **parameters: Any) -> Any | None:
+    """The latest run of ``task`` with these parameters (e.g. ``lookback_hours``) once it closed.
+
+    Matching parameters keeps a run the test started apart from one beat's own schedule fires."""
+    runs = [r for r in store.last_runs(task=task, limit=10)
+            if all(r.parameters.get(name) == value for name, value in parameters.items())]
     return runs[0] if runs and runs[0].status is not RunStatus.RUNNING else None
 
 
