@@ -9,7 +9,6 @@ rows in PostgreSQL, RedBeat entries and queues in Redis, and the simulator's req
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -145,32 +144,35 @@ def lock_waiters(client: redis.Redis, known: set[int]) -> list[dict[str, Any]]:
 
 
 class Firings:
-    """Arrival times of the messages a beat sends to :data:`PROBE_QUEUE` (polled, 50 ms)."""
+    """The messages beats send to :data:`PROBE_QUEUE`, which no worker consumes."""
 
     def __init__(self, client: redis.Redis, queue: str = PROBE_QUEUE) -> None:
         self.client, self.queue = client, queue
-        self.times: list[float] = []
 
-    def poll(self) -> int:
-        length = int(self.client.llen(self.queue))
-        while len(self.times) < length:
-            self.times.append(time.time())
-        return length
+    def count(self) -> int:
+        return int(self.client.llen(self.queue))
 
     def wait(self, count: int, *, timeout: float, what: str) -> None:
-        wait_for(lambda: self.poll() >= count, timeout=timeout, interval=0.05, what=what)
-
-    def slots(self, start: float, interval: float) -> list[int]:
-        """The slot each firing falls in (0 = the one at ``start``); a duplicate repeats a number."""
-        return [int((t - start + 0.01) // interval) for t in self.times]
+        wait_for(lambda: self.count() >= count, timeout=timeout, interval=0.05, what=what)
 
     def messages(self) -> list[dict[str, Any]]:
         return [json.loads(raw) for raw in self.client.lrange(self.queue, 0, -1)]
 
 
+def sent_times(process: ManagedProcess, entry: str) -> list[float]:
+    """When this beat sent ``entry``, from the timestamps of its own JSON log lines."""
+    return [datetime.fromisoformat(line["timestamp"]).timestamp() for line in process.json_lines()
+            if str(line.get("message", "")).startswith(f"Scheduler: Sending due task {entry} ")]
+
+
 def sent_by(process: ManagedProcess, entry: str) -> int:
     """How many times this beat logged sending ``entry``."""
-    return sum(1 for line in process.lines if f"Sending due task {entry} " in line)
+    return len(sent_times(process, entry))
+
+
+def slots_of(times: list[float], start: float, interval: float) -> list[int]:
+    """The slot each firing falls in (0 = the one at ``start``); a duplicate repeats a number."""
+    return [int((t - start + 0.01) // interval) for t in sorted(times)]
 
 
 def closed_runs(store: Any, task: str, limit: int = 20) -> list[Any]:
