@@ -23,6 +23,7 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy shared services
 	$(BIN)/python .ci/scan_secrets.py
 	$(BIN)/python -m pytest
 

@@ -20,7 +20,7 @@ from redbeat import RedBeatScheduler
 log = logging.getLogger("vigia.beat")
 
 
-class ReconnectingRedBeatScheduler(RedBeatScheduler):  # type: ignore[misc]
+class ReconnectingRedBeatScheduler(RedBeatScheduler):
     """A RedBeat scheduler whose tick survives Redis being unreachable or restarted."""
 
     _unreachable = False

@@ -51,7 +51,7 @@ def requeue_if_broker_down(task: Any, error: BaseException) -> None:
     raise Reject(describe(error), requeue=True) from error
 
 
-class VigiaTask(Task):  # type: ignore[misc]
+class VigiaTask(Task):
     """Every Vigia task: a Redis outage that escapes the task requeues its message."""
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
