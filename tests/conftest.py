@@ -8,15 +8,18 @@ database of its own (created here, dropped at the end), so runs never see each o
 from __future__ import annotations
 
 import os
-import secrets
 import shutil
 import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+
+# Re-exported: tests and benchmarks import create_database / drop_database from here.
+from tests.support.databases import create_database as create_database
+from tests.support.databases import drop_database as drop_database
+from tests.support.databases import temporary_database
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -69,50 +72,18 @@ def postgres_admin_url(tmp_root: Path) -> Iterator[str]:
         server.stop()
 
 
-def _with_database(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
-
-
-def create_database(admin_url: str, prefix: str = "vigia_test") -> str:
-    """A new empty database on the test server; returns its URL."""
-    import psycopg
-
-    name = f"{prefix}_{os.getpid()}_{secrets.token_hex(4)}"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return _with_database(admin_url, name)
-
-
-def drop_database(admin_url: str, url: str) -> None:
-    import psycopg
-
-    name = urlsplit(url).path.lstrip("/")
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 @pytest.fixture(scope="session")
 def database_url(postgres_admin_url: str) -> Iterator[str]:
     """A migrated database of this test run's own."""
-    from shared.store.migrate import migrate
-
-    url = create_database(postgres_admin_url)
-    migrate(url)
-    try:
+    with temporary_database(postgres_admin_url, migrated=True) as url:
         yield url
-    finally:
-        drop_database(postgres_admin_url, url)
 
 
 @pytest.fixture
 def fresh_database_url(postgres_admin_url: str) -> Iterator[str]:
     """An empty, unmigrated database for one test."""
-    url = create_database(postgres_admin_url, prefix="vigia_fresh")
-    try:
+    with temporary_database(postgres_admin_url, prefix="vigia_fresh") as url:
         yield url
-    finally:
-        drop_database(postgres_admin_url, url)
 
 
 @pytest.fixture

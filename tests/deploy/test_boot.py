@@ -32,9 +32,9 @@ import pytest
 from services.dev.embedded import EmbeddedRedis, free_port
 from shared.portal.simulator.faults import FaultConfig
 from shared.portal.simulator.server import running_simulator
-from tests.conftest import create_database, drop_database
 from tests.deploy import boot
 from tests.deploy.manifests import render_services
+from tests.support.databases import temporary_database
 from tests.support.processes import REPO_ROOT, ManagedProcess, venv_bin, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -68,11 +68,8 @@ def phase_redis(tmp_path: Path) -> Iterator[str]:
 
 @pytest.fixture
 def phase_database(postgres_admin_url: str) -> Iterator[str]:
-    url = create_database(postgres_admin_url, prefix="vigia_boot")
-    try:
+    with temporary_database(postgres_admin_url, prefix="vigia_boot") as url:
         yield url
-    finally:
-        drop_database(postgres_admin_url, url)
 
 
 def _check_flower(port: int, user: str, password: str, procs: tuple[ManagedProcess, ...]) -> None:

@@ -22,8 +22,8 @@ from shared.doctor import BEAT_LOCK_KEY, HEARTBEAT_PATTERN, Check, run_checks
 from shared.domain import RunStatus, Trigger
 from shared.portal.simulator.faults import FaultConfig
 from shared.portal.simulator.server import running_simulator
-from tests.conftest import create_database, drop_database
 from tests.support import groq
+from tests.support.databases import temporary_database
 from tests.support.processes import REPO_ROOT
 
 pytestmark = pytest.mark.integration
@@ -50,14 +50,8 @@ def clean_redis(own_redis: str) -> str:
 
 @pytest.fixture
 def migrated_db(postgres_admin_url: str) -> Iterator[str]:
-    from shared.store.migrate import migrate
-
-    url = create_database(postgres_admin_url, prefix="vigia_doctor")
-    migrate(url)
-    try:
+    with temporary_database(postgres_admin_url, prefix="vigia_doctor", migrated=True) as url:
         yield url
-    finally:
-        drop_database(postgres_admin_url, url)
 
 
 @pytest.fixture

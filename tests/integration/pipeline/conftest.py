@@ -16,6 +16,7 @@ import redis
 
 from shared.config import Settings
 from shared.portal.simulator.data import SimDataset
+from tests.support.databases import temporary_database
 
 SEED, SCALE = 3, 0.04
 # Redis database numbers of their own, flushed per test: other suites use database 0.
@@ -49,15 +50,8 @@ def simulator(sim_dataset: SimDataset) -> Iterator[Any]:
 
 @pytest.fixture
 def pipeline_database(postgres_admin_url: str) -> Iterator[str]:
-    from shared.store.migrate import migrate
-    from tests.conftest import create_database, drop_database
-
-    url = create_database(postgres_admin_url, prefix="vigia_pipeline")
-    migrate(url)
-    try:
+    with temporary_database(postgres_admin_url, prefix="vigia_pipeline", migrated=True) as url:
         yield url
-    finally:
-        drop_database(postgres_admin_url, url)
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import psycopg
 import pytest
 
 from shared.store.base import Store
-from tests.conftest import create_database, drop_database
+from tests.support.databases import temporary_database
 from tests.support.postgrest import PostgrestStandIn, running_postgrest
 
 # children first; DELETE rather than TRUNCATE: on a few rows it is milliseconds, not a file swap per table
@@ -26,14 +26,8 @@ TABLES = (
 
 @pytest.fixture(scope="package")
 def store_database_url(postgres_admin_url: str) -> Iterator[str]:
-    from shared.store.migrate import migrate
-
-    url = create_database(postgres_admin_url, prefix="vigia_store")
-    migrate(url)
-    try:
+    with temporary_database(postgres_admin_url, prefix="vigia_store", migrated=True) as url:
         yield url
-    finally:
-        drop_database(postgres_admin_url, url)
 
 
 @pytest.fixture(scope="package")
