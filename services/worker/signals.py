@@ -112,9 +112,15 @@ def sigterm_starts_soft_shutdown(controller: Any) -> None:
         return  # Celery already does it
 
     def cold(worker: Any) -> None:
+        from celery.worker import state
+
         # A second SIGTERM during the wait cancels the running tasks at once, as with REMAP_SIGTERM.
         celery_worker.install_worker_term_hard_handler(worker, sig="SIGTERM",
                                                        callback=celery_worker.during_soft_shutdown)
+        if not state.reserved_requests and not state.scheduled_requests:
+            # Nothing running, waiting or held for a countdown: the grace would be a plain
+            # sleep, which the soft shutdown takes even when idle (for held tasks' sake).
+            worker.app.conf.worker_soft_shutdown_timeout = 0
         celery_worker.on_cold_shutdown(worker)
 
     try:

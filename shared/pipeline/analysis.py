@@ -110,8 +110,9 @@ def write_investigation(
     trigger: Trigger,
     outcome: AnalysisOutcome,
 ) -> tuple[Investigation, bool, str | None] | None:
-    """Create or refresh the contract's investigation: (investigation, created, summary source,
-    None when it was already up to date); None when a person cancelled it."""
+    """Create or refresh the contract's investigation: (investigation, created — or completed for
+    the first time —, summary source, None when it was already up to date); None when a person
+    cancelled it."""
     investigation, created = ctx.store.create_or_get_investigation(
         contract_id=contract.id, orgao_codigo=contract.orgao_codigo, trigger=trigger,
         detector_version=DETECTOR_VERSION,
@@ -144,7 +145,9 @@ def write_investigation(
             if investigation.status is not InvestigationStatus.COMPLETED:
                 ctx.store.fail_investigation(investigation.id, error=f"analysis failed: {describe(error)}")
         raise
-    return done, created, summary.source
+    # Created by this run also when an earlier attempt created it but never completed it (the
+    # database went away mid-chunk): no run counted it, and the run's sets count it once.
+    return done, created or investigation.status is not InvestigationStatus.COMPLETED, summary.source
 
 
 def _clear_if_flagged(ctx: PipelineContext, contract: Contract, outcome: AnalysisOutcome) -> None:

@@ -25,7 +25,7 @@ from shared.pipeline.portal_pages import contract_pages
 from shared.pipeline.runs import DUPLICATE_DELIVERY, close_if_complete
 from shared.pipeline.state import OrgaoQueue, RunState, SweepState
 from shared.pipeline.windows import Window, sweep_window
-from shared.store.base import Run
+from shared.store.base import Run, StoreUnavailable
 
 log = logging.getLogger("vigia.pipeline.monitoring")
 
@@ -226,11 +226,17 @@ def _finish(ctx: PipelineContext, runs: RunState, sweep_state: SweepState, orgao
     error = sweep_state.error()
     counters["orgaos_done"] = 1
     counters["orgaos_failed"] = 1 if error else 0
-    # Mark the part done before adding its counters: a crash between the two loses one sweep's
-    # counters rather than counting them twice on redelivery.
+    # Counters once, then the part done, so the run closes with every part's counters in. A crash
+    # between claiming and adding loses one sweep's counters rather than counting them twice on
+    # redelivery; a database that is away gives the claim back, and the task's retry adds them.
+    if runs.claim_counters(orgao):
+        try:
+            ctx.store.add_run_counters(runs.run_id, counters)
+        except StoreUnavailable:
+            runs.release_counters(orgao)
+            raise
     first, done, total = runs.finish_part(orgao, error)
     if first:
-        ctx.store.add_run_counters(runs.run_id, counters)
         log.info("sweep finished", extra={"orgao": orgao, "parts_done": done, "parts": total, "error": error,
                                           **counters})
     return SweepStep("done", counters, close_if_complete(ctx, runs.run_id))

@@ -15,7 +15,7 @@ from shared.domain import RunStatus
 from shared.pipeline import state
 from shared.pipeline.context import PipelineContext
 from shared.pipeline.state import RunState
-from shared.store.base import Run
+from shared.store.base import Run, StoreError
 
 log = logging.getLogger("vigia.pipeline.runs")
 # The error of a run row opened by a second delivery of a task and closed at once: not a failure
@@ -39,18 +39,30 @@ def begin(ctx: PipelineContext, task: str, task_id: str | None, parameters: dict
     return run
 
 
+def _close(ctx: PipelineContext, runs: RunState, run_id: int, **fields: Any) -> Run:
+    """Close a claimed run; a failed close gives the claim back, or the retry of the task (seconds
+    later) would find it taken and leave the run open until the claim expires."""
+    try:
+        return ctx.store.close_run(run_id, **fields)
+    except StoreError:
+        runs.release_close()
+        raise
+
+
 def succeed(ctx: PipelineContext, run_id: int, *, counters: dict[str, int] | None = None,
             result: dict[str, Any] | None = None) -> Run | None:
-    if not RunState(ctx.redis, run_id).claim_close():
+    runs = RunState(ctx.redis, run_id)
+    if not runs.claim_close():
         return None
-    return ctx.store.close_run(run_id, status=RunStatus.SUCCEEDED, counters=counters, result=result)
+    return _close(ctx, runs, run_id, status=RunStatus.SUCCEEDED, counters=counters, result=result)
 
 
 def fail(ctx: PipelineContext, run_id: int, error: str, *, result: dict[str, Any] | None = None) -> Run | None:
-    if not RunState(ctx.redis, run_id).claim_close():
+    runs = RunState(ctx.redis, run_id)
+    if not runs.claim_close():
         return None
     log.error("run failed", extra={"run_id": run_id, "error": error})
-    return ctx.store.close_run(run_id, status=RunStatus.FAILED, error=error[:1000], result=result)
+    return _close(ctx, runs, run_id, status=RunStatus.FAILED, error=error[:1000], result=result)
 
 
 def close_if_complete(ctx: PipelineContext, run_id: int, *, seen_counter: str = "contracts_seen") -> Run | None:
@@ -79,7 +91,7 @@ def close_if_complete(ctx: PipelineContext, run_id: int, *, seen_counter: str = 
     unknown = runs.field("unknown")
     if unknown:
         result["unknown_orgaos"] = unknown
-    closed = ctx.store.close_run(run_id, status=status, result=result, error=error)
+    closed = _close(ctx, runs, run_id, status=status, result=result, error=error)
     log.info("run closed", extra={"run_id": run_id, "task": run.task, "status": str(status), "error": error,
                                   **closed.counters})
     return closed

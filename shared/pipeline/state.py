@@ -69,6 +69,7 @@ class RunState:
         base = f"vigia:run:{self.run_id}"
         self.key, self.done_key, self.failed_key = base, base + ":done", base + ":failed"
         self.dispatched_key, self.closing_key = base + ":dispatched", base + ":closing"
+        self.counted_key = base + ":counted"
 
     def plan(self, parts: Iterable[str], **fields: Any) -> None:
         """Record the parts once; a redelivered fan-out keeps the first plan."""
@@ -118,6 +119,22 @@ class RunState:
     def claim_close(self, seconds: int = 120) -> bool:
         """Only one closer at a time; a closer that died frees the claim after ``seconds``."""
         return bool(self.redis.set(self.closing_key, "1", nx=True, ex=seconds))
+
+    def release_close(self) -> None:
+        """A closer that failed (the database away) frees the claim now, for its retry."""
+        self.redis.delete(self.closing_key)
+
+    def claim_counters(self, part: str) -> bool:
+        """Reserve adding ``part``'s counters to the run; False when an earlier attempt did, or
+        died while doing it (its counters are then lost rather than counted twice)."""
+        pipe = self.redis.pipeline()
+        pipe.sadd(self.counted_key, part)
+        pipe.expire(self.counted_key, STATE_TTL_SECONDS)
+        return bool(pipe.execute()[0])
+
+    def release_counters(self, part: str) -> None:
+        """The counters could not be added (the database away): the next attempt adds them."""
+        self.redis.srem(self.counted_key, part)
 
 
 class SweepState:

@@ -48,11 +48,12 @@ def analyze_contracts(self: Any, contract_ids: list[int], trigger: str = "schedu
         return {"status": "already_done"}
     try:
         outcome = analyze(ctx, [int(i) for i in contract_ids], trigger=Trigger(trigger))
+        # Inside: a database away at the close is retried like any step, not left an open run.
+        runs.succeed(ctx, run.id, counters=outcome.counters())
     except Exception as error:
         retry_if_worth_it(self, error)
         runs.fail(ctx, run.id, describe(error))
         raise
-    runs.succeed(ctx, run.id, counters=outcome.counters())
     return {"status": "succeeded", "run_id": run.id, **outcome.counters()}
 
 

@@ -92,11 +92,12 @@ def _recorded(task: Any, work: Callable[[PipelineContext], tuple[dict[str, int],
         return {"status": "already_done"}
     try:
         counters, result = work(ctx)
+        # Inside: a database away at the close is retried like any step, not left an open run.
+        runs.succeed(ctx, run.id, counters=counters, result=result)
     except Exception as error:
         retry_if_worth_it(task, error)
         runs.fail(ctx, run.id, describe(error))
         raise
-    runs.succeed(ctx, run.id, counters=counters, result=result)
     return {"status": "succeeded", "run_id": run.id, **counters}
 
 

@@ -59,7 +59,10 @@ def process_env(service_env: dict[str, str], *, redis_url: str, database_url: st
     env = dict(service_env)
     env.update(REDIS_URL=redis_url, DATABASE_URL=database_url, TRANSPARENCY_API_URL=portal_url,
                PORTAL_RATE_DAY_PER_MIN="100000", PORTAL_RATE_NIGHT_PER_MIN="100000", PORTAL_MAX_RETRIES="2",
-               WORKER_CONCURRENCY="2", LOG_LEVEL="INFO", PYTHONUNBUFFERED="1")
+               WORKER_CONCURRENCY="2", LOG_LEVEL="INFO", PYTHONUNBUFFERED="1",
+               # A short grace: a worker stopped at the end of a test with a task still held is
+               # not waited for the production 20 s.
+               WORKER_SOFT_SHUTDOWN_TIMEOUT="2")
     env.update(values)
     return env
 
