@@ -186,7 +186,8 @@ def monitor_rows(database_url: str) -> list[dict[str, Any]]:
 
     with psycopg.connect(database_url, row_factory=dict_row) as conn:
         return list(conn.execute(
-            "SELECT id, task, status, counters, result, error FROM monitor_runs WHERE task = ANY(%s) ORDER BY id",
+            "SELECT id, task, status, parameters, counters, result, error FROM monitor_runs WHERE task = ANY(%s) "
+            "ORDER BY id",
             (list(MONITOR_TASKS),)))
 
 
