@@ -26,6 +26,8 @@ GROQ_DEFAULT_URL = "https://api.groq.com"
 _PLACEHOLDERS = {"", "changeme", "change-me", "xxx", "todo", "your-key", "secret", "password"}
 
 Process = Literal["web", "worker", "beat", "flower", "release", "cli"]
+# The processes ENABLE_CELERY_WORKERS=false switches off (the web then investigates on demand itself).
+CELERY_PROCESSES: frozenset[str] = frozenset({"worker", "beat", "flower"})
 
 
 def _split_csv(value: object) -> object:
@@ -184,6 +186,13 @@ class Settings(BaseSettings):
 
     def problems_for(self, process: Process) -> list[str]:
         """What keeps ``process`` from running in this environment; empty when it may start."""
+        if process in CELERY_PROCESSES and not self.enable_celery_workers:
+            # In every environment: with the switch off the deployment has no broker, so a Celery
+            # process started by mistake would only retry a Redis that is not there.
+            return [
+                f"ENABLE_CELERY_WORKERS is false: this deployment runs no Celery processes (the API "
+                f"investigates on demand itself); set ENABLE_CELERY_WORKERS=true to run the {process}"
+            ]
         if not self.is_production:
             return []
         problems: list[str] = []
@@ -193,7 +202,9 @@ class Settings(BaseSettings):
             if raw is None or raw.strip().lower() in _PLACEHOLDERS:
                 problems.append(f"{name} is missing: {why}")
 
-        if self.redis_url is None and process in {"web", "worker", "beat", "flower"}:
+        # The web needs the broker only to queue on-demand work for the workers.
+        needs_broker = process in CELERY_PROCESSES or (process == "web" and self.enable_celery_workers)
+        if self.redis_url is None and needs_broker:
             problems.append("REDIS_URL is missing: the broker every process shares (e.g. redis://host:6379/0)")
         if process in {"web", "worker", "release", "cli"} and self.storage_backend is None:
             problems.append(

@@ -113,3 +113,35 @@ def test_it_exits_with_one_readable_message_in_an_empty_production_environment(
     assert record["message"].startswith(f"vigia {process} cannot start")
     for name in expected:
         assert name in record["message"]
+
+
+def test_it_lets_the_web_run_without_redis_when_celery_workers_are_off() -> None:
+    settings = Settings(
+        _env_file=None, environment="production", enable_celery_workers=False,
+        database_url="postgresql://h/db", api_keys="k-123456",
+    )
+    assert settings.problems_for("web") == []
+    assert any("REDIS_URL" in p for p in settings.model_copy(update={"enable_celery_workers": True}).problems_for("web"))
+
+
+@pytest.mark.parametrize("environment", ["development", "production"])
+@pytest.mark.parametrize("process", ["worker", "beat", "flower"])
+def test_it_refuses_celery_processes_when_celery_workers_are_off(environment: str, process: str) -> None:
+    settings = Settings(_env_file=None, environment=environment, enable_celery_workers=False)
+    problems = settings.problems_for(process)  # type: ignore[arg-type]
+    assert len(problems) == 1
+    assert "ENABLE_CELERY_WORKERS is false" in problems[0]
+
+
+@pytest.mark.parametrize("entry", ["worker", "beat"])
+def test_it_stops_the_procfile_celery_commands_when_celery_workers_are_off(entry: str) -> None:
+    from services.dev.procfile import expand, read_procfile
+    from tests.support.processes import venv_bin
+
+    env = {"PATH": os.environ["PATH"], "VIGIA_ENV_FILE": "", "ENABLE_CELERY_WORKERS": "false"}
+    argv = expand(read_procfile()[entry], env)
+    argv[0] = venv_bin(argv[0])
+    result = subprocess.run(argv, env=env, capture_output=True, text=True, cwd=REPO_ROOT, timeout=60)
+    assert result.returncode == 2
+    record = json.loads(result.stdout.strip().splitlines()[-1])
+    assert record["message"].startswith(f"vigia {entry} cannot start: ENABLE_CELERY_WORKERS is false")
