@@ -80,6 +80,16 @@ def resolve_orgaos(ctx: PipelineContext, configured: list[str]) -> tuple[list[st
     return [code for code in dict.fromkeys(configured) if code in listed], unknown
 
 
+def catch_up_reference(ctx: PipelineContext, task: str) -> Run | None:
+    """The run a new cycle's window reaches back to: the latest succeeded run that lost no órgão.
+
+    A run that lost one (a Portal storm it did not weather) does not count: otherwise that órgão's
+    contracts published late whose vigência ended meanwhile would fall before every later window.
+    """
+    runs = ctx.store.last_runs(task=task, status=RunStatus.SUCCEEDED, limit=20)
+    return next((run for run in runs if not int(run.counters.get("orgaos_failed", 0))), runs[-1] if runs else None)
+
+
 def start_cycle(
     ctx: PipelineContext,
     *,
@@ -100,9 +110,9 @@ def start_cycle(
             return CyclePlan(run_id, list(plan_orgaos), Window.from_params(plan_window), trigger,
                              closed=run.status is not RunStatus.RUNNING)
     else:
-        last = ctx.store.last_runs(task=task, status=RunStatus.SUCCEEDED, limit=1)
+        last = catch_up_reference(ctx, task)
         window = sweep_window(ctx.clock(), lookback_hours=lookback_hours, timezone=ctx.settings.timezone,
-                              last_success_started=last[0].started_at if last else None)
+                              last_success_started=last.started_at if last else None)
         params: dict[str, Any] = {"lookback_hours": lookback_hours, "trigger": str(trigger), **window.as_params(),
                                   "configured_orgaos": configured[:100], "task_id": task_id}
         opened = ctx.store.open_run(task, params)

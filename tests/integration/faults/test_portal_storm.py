@@ -16,7 +16,9 @@ import logging
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -247,3 +249,40 @@ def test_it_judges_the_latest_cycle_past_a_row_closed_for_a_duplicate_delivery(s
                     result={"parts": 2, "parts_failed": {"26201": "PermanentRequestError: 403"}})
     check = health.check_monitoring_runs(store)
     assert check.status == "degraded" and check.detail.endswith(f"run {lost.id}: 1 of 2 órgãos failed (26201)")
+
+
+def test_it_reaches_the_next_window_back_past_a_cycle_that_lost_an_orgao(storm: Storm) -> None:
+    """After a storm cost one órgão its sweep, the next cycle reads from the last cycle that lost none."""
+    import psycopg
+    import redis
+
+    from shared.domain import Trigger, utcnow
+    from shared.llm import SummaryWriter
+    from shared.pipeline import monitoring
+    from shared.pipeline.context import PipelineContext
+    from shared.pipeline.windows import CATCH_UP_MARGIN
+    from shared.portal.client import PortalClient
+
+    env, store = storm.env(), storm.store
+    settings = settings_for(env)
+    now = utcnow()
+    complete = store.open_run(MONITOR, {})
+    store.close_run(complete.id, status=RunStatus.SUCCEEDED, counters={"contracts_seen": 9, "orgaos_failed": 0})
+    lost = store.open_run(MONITOR, {})
+    store.close_run(lost.id, status=RunStatus.SUCCEEDED, counters={"contracts_seen": 5, "orgaos_failed": 1})
+    with psycopg.connect(env["DATABASE_URL"], autocommit=True) as conn:
+        for run_id, days in ((complete.id, 3), (lost.id, 1)):
+            conn.execute("UPDATE monitor_runs SET started_at = %s WHERE id = %s", (now - timedelta(days=days), run_id))
+
+    client = redis.Redis.from_url(env["REDIS_URL"])
+    ctx = PipelineContext(settings=settings, store=store, redis=client, summaries=SummaryWriter.from_settings(settings),
+                          portal_factory=lambda: PortalClient.from_settings(settings, client), clock=lambda: now)
+    try:
+        assert monitoring.catch_up_reference(ctx, MONITOR).id == complete.id
+        plan = monitoring.start_cycle(ctx, task=MONITOR, task_id="catch-up", trigger=Trigger.SCHEDULED,
+                                      lookback_hours=6, configured=[])
+    finally:
+        ctx.close()
+        client.close()
+    expected = (now - timedelta(days=3) - CATCH_UP_MARGIN).astimezone(ZoneInfo(settings.timezone)).date()
+    assert plan.window.data_inicial == expected
