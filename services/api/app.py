@@ -2,8 +2,9 @@
 
 :func:`create_app` wires the routers (one module per resource under ``routes/``), the error
 handlers, CORS from settings, the body size limit and the JSON access log. The store's pool, the
-Celery client and the Redis client are opened in the lifespan, once per gunicorn worker, and
-closed on shutdown; nothing connects here until the app is served.
+Celery client and the Redis client (or, with ``ENABLE_CELERY_WORKERS=false``, the pool that runs
+on-demand investigations in this process) are opened in the lifespan, once per gunicorn worker,
+and closed on shutdown; nothing connects here until the app is served.
 """
 
 from __future__ import annotations

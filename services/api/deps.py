@@ -25,7 +25,8 @@ def get_store(request: Request) -> Store:
     return get_resources(request).store
 
 
-def get_broker(request: Request) -> Celery:
+def get_broker(request: Request) -> Celery | None:
+    """None with ENABLE_CELERY_WORKERS=false: the deployment has no broker."""
     return get_resources(request).broker
 
 

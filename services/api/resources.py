@@ -3,6 +3,8 @@
 Opened once per gunicorn worker in the FastAPI lifespan and closed on its shutdown; nothing here
 runs at import. A broker that is down at start-up does not stop the API from serving reads: the
 failure is logged, ``/health/ready`` reports it, and a POST that needs the broker answers 503.
+With ``ENABLE_CELERY_WORKERS=false`` the deployment has no broker: no Celery client and no Redis
+are opened, and on-demand investigations run in this process (:mod:`services.api.inline`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from shared.config import Settings
 if TYPE_CHECKING:
     from celery import Celery
 
+    from services.api.inline import InlineInvestigations
     from shared.store.base import Store
 
 log = logging.getLogger("vigia.api.resources")
@@ -28,13 +31,19 @@ REDIS_TIMEOUT_SECONDS = 3.0
 class ApiResources:
     settings: Settings
     store: Store
-    broker: Celery
-    redis: Any  # redis.Redis
+    broker: Celery | None  # None with ENABLE_CELERY_WORKERS=false, as redis
+    redis: Any | None  # redis.Redis
+    inline: InlineInvestigations | None = None  # only with ENABLE_CELERY_WORKERS=false
 
     def close(self) -> None:
-        for name, closer in (("store", self.store.close), ("broker", self.broker.close), ("redis", self.redis.close)):
+        # The investigations first: failing the unfinished ones needs the store still open.
+        owned: list[tuple[str, Any]] = [("inline", self.inline), ("store", self.store), ("broker", self.broker),
+                                         ("redis", self.redis)]
+        for name, resource in owned:
+            if resource is None:
+                continue
             try:
-                closer()
+                resource.close()
             except Exception as error:  # one failed close must not keep the others open
                 log.warning("closing the %s failed: %s", name, error)
 
@@ -77,6 +86,13 @@ def open_resources(settings: Settings) -> ApiResources:
     opener = getattr(store, "open", None)  # PostgresStore: start its pool now, without waiting on it
     if callable(opener):
         opener(wait=False)
+    if not settings.enable_celery_workers:
+        from services.api.inline import InlineInvestigations
+
+        inline = InlineInvestigations(settings, store)
+        log.info("ENABLE_CELERY_WORKERS=false: no broker opened; on-demand investigations run in this process",
+                 extra={"storage": settings.storage_backend, "max_workers": inline.max_workers})
+        return ApiResources(settings=settings, store=store, broker=None, redis=None, inline=inline)
     broker = _celery_client(settings)
     redis_client = _redis_client(settings)
     try:

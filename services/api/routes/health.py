@@ -2,7 +2,9 @@
 
 Liveness says only that the process answers, so a slow database never gets the web restarted.
 Readiness needs Redis and the database to answer now (the checks of
-:mod:`shared.pipeline.health`, shared with the hourly task and ``vigia doctor``); it also reports the last scheduled health
+:mod:`shared.pipeline.health`, shared with the hourly task and ``vigia doctor``); with
+``ENABLE_CELERY_WORKERS=false`` the deployment has no Redis, so that check is ``skipped`` and
+the database alone decides. It also reports the last scheduled health
 check (the Portal, the workers) for people, without letting it decide readiness: a Portal outage
 is no reason to take the API out of rotation. Both stay public even when reads need a key.
 """
@@ -24,6 +26,8 @@ from shared.pipeline.health import Check, check_database, check_redis
 log = logging.getLogger("vigia.api.health")
 
 HEALTH_CHECK_TASK = "vigia.maintenance.health_check"
+NO_BROKER = Check("redis", "skipped", "ENABLE_CELERY_WORKERS=false: this deployment has no broker; "
+                                      "on-demand investigations run in the API process")
 
 
 def _as_out(check: Check, redactor: RedactingFilter) -> CheckOut:
@@ -69,7 +73,7 @@ def build_router() -> APIRouter:
     def ready(resources: Annotated[ApiResources, Depends(get_resources)]) -> JSONResponse:
         redactor = RedactingFilter(resources.settings.secret_values())
         checks = {
-            "redis": _as_out(check_redis(resources.redis), redactor),
+            "redis": _as_out(check_redis(resources.redis) if resources.redis is not None else NO_BROKER, redactor),
             "database": _as_out(check_database(resources.store), redactor),
         }
         is_ready = all(check.ok for check in checks.values())

@@ -1,7 +1,8 @@
 """``/api/v1/investigations``: list with filters and pagination, read one, request one on demand.
 
 Routes are plain ``def``: the store and the Celery client block, so FastAPI runs them in its
-thread pool instead of on the event loop. The router is built from settings because the page
+thread pool instead of on the event loop. A request is queued for the workers, or, with
+``ENABLE_CELERY_WORKERS=false``, started in this process (:mod:`services.api.inline`). The router is built from settings because the page
 size bound is part of the published schema.
 """
 
@@ -16,9 +17,11 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 from fastapi.params import Depends as DependsParam
 
 from services.api.auth import require_read_key, require_write_key
-from services.api.deps import get_broker, get_store
+from services.api.deps import get_resources, get_store
 from services.api.errors import ApiError, error_responses, invalid
+from services.api.inline import Busy, InlineInvestigations
 from services.api.pagination import Cursor, decode_cursor, encode_cursor, fingerprint
+from services.api.resources import ApiResources
 from services.api.schemas.fields import ID_MAX, INDICATOR_PATTERN, ORGAO_PATTERN, IsoDateTime
 from services.api.schemas.investigations import (
     InvestigationAccepted,
@@ -141,7 +144,7 @@ def build_router(settings: Settings) -> APIRouter:
         responses=error_responses(400, 401, 413, 422, 503),
         summary="Investigate a contract, or an órgão over a date window, on demand",
         description=(
-            "Queues the work and answers 202 with the investigation's id and the URL to poll. "
+            "Queues the work (or, where ENABLE_CELERY_WORKERS is false, starts it in the API process) and answers 202 with the investigation's id and the URL to poll. "
             "An equal request while one is still pending or running returns that one (created=false). "
             f"A window may span at most API_MAX_WINDOW_DAYS days (here {settings.api_max_window_days})."
         ),
@@ -150,7 +153,7 @@ def build_router(settings: Settings) -> APIRouter:
         body: InvestigationRequest,
         response: Response,
         store: Annotated[Store, Depends(get_store)],
-        broker: Annotated[Any, Depends(get_broker)],
+        resources: Annotated[ApiResources, Depends(get_resources)],
         caller: Annotated[str, Depends(require_write_key)],
     ) -> InvestigationAccepted:
         _validate_request(body, settings)
@@ -165,9 +168,12 @@ def build_router(settings: Settings) -> APIRouter:
             window_end=body.window_end,
         )
         if created:
-            _enqueue(broker, store, investigation.id)
+            if resources.inline is not None:
+                _start_here(resources.inline, store, investigation.id)
+            else:
+                _enqueue(resources.broker, store, investigation.id)
             log.info(
-                "on-demand investigation queued",
+                "on-demand investigation queued" if resources.inline is None else "on-demand investigation started",
                 extra={"investigation_id": investigation.id, "caller": caller, "contract_id": body.contract_id,
                        "orgao_codigo": body.orgao_codigo},
             )
@@ -211,4 +217,17 @@ def _enqueue(broker: Any, store: Store, investigation_id: str) -> None:
         raise ApiError(
             503, "unavailable", "the task queue is unavailable; the request was not queued, try again shortly",
             headers={"Retry-After": "10"},
+        ) from error
+
+
+def _start_here(inline: InlineInvestigations, store: Store, investigation_id: str) -> None:
+    """Run it in this process; if it cannot be taken now, it fails now rather than wait forever."""
+    try:
+        inline.submit(investigation_id)
+    except Busy as error:
+        log.warning("could not start investigation %s: %s", investigation_id, error)
+        store.fail_investigation(investigation_id, error=f"could not be started: {error}")
+        raise ApiError(
+            503, "unavailable", f"{error}; the request was not started, try again shortly",
+            headers={"Retry-After": "30"},
         ) from error
