@@ -216,7 +216,8 @@ class Settings(BaseSettings):
                 "DATABASE_URL is missing: migrations need a direct connection "
                 "(Supabase: Project Settings > Database > Connection string)"
             )
-        if process == "worker":
+        # Without Celery the web runs on-demand investigations itself, so it calls the Portal.
+        if process == "worker" or (process == "web" and not self.enable_celery_workers):
             missing(
                 "TRANSPARENCY_API_KEY",
                 self.transparency_api_key,

@@ -118,9 +118,12 @@ def test_it_exits_with_one_readable_message_in_an_empty_production_environment(
 def test_it_lets_the_web_run_without_redis_when_celery_workers_are_off() -> None:
     settings = Settings(
         _env_file=None, environment="production", enable_celery_workers=False,
-        database_url="postgresql://h/db", api_keys="k-123456",
+        database_url="postgresql://h/db", api_keys="k-123456", transparency_api_key="portal-key-1",
     )
     assert settings.problems_for("web") == []
+    # It investigates on demand itself, so it needs the Portal key a worker would.
+    keyless = settings.model_copy(update={"transparency_api_key": None})
+    assert [p.split(" ")[0] for p in keyless.problems_for("web")] == ["TRANSPARENCY_API_KEY"]
     assert any("REDIS_URL" in p for p in settings.model_copy(update={"enable_celery_workers": True}).problems_for("web"))
 
 
