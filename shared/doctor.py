@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from shared.config import PORTAL_DEFAULT_URL, Process, Settings
+from shared.config import CELERY_PROCESSES, PORTAL_DEFAULT_URL, Process, Settings
 from shared.pipeline import health
 
 HEARTBEAT_PATTERN = "vigia:heartbeat:worker:*"
@@ -32,6 +32,8 @@ HEARTBEAT_TTL_SECONDS = 60
 BEAT_LOCK_KEY = "vigia:redbeat::lock"
 MONITORING_TASKS = ("vigia.monitoring.monitor_new_contracts", "vigia.monitoring.monitor_priority_orgs")
 PROCESSES: tuple[Process, ...] = ("web", "worker", "beat", "flower", "release")
+# Checks that only make sense where Celery runs (ENABLE_CELERY_WORKERS=true).
+_CELERY_CHECKS = frozenset({"redis", "worker", "beat"})
 
 Status = Literal["pass", "fail", "skip"]
 
@@ -367,14 +369,21 @@ def run_checks(
     checks: Sequence[Callable[[_Context], Check]] = CHECKS,
 ) -> list[Check]:
     """Every check, in order; a check that raises becomes its own ``fail`` with the error."""
+    if not settings.enable_celery_workers:
+        # The API alone (e.g. on Hugging Face Spaces): no broker, no worker, no beat to look for.
+        processes = [p for p in processes if p not in CELERY_PROCESSES]
     ctx = _Context(settings=settings, processes=tuple(processes), timeout=timeout, transport=transport)
     results: list[Check] = []
     try:
         for check in checks:
+            key = check.__name__.removeprefix("check_")
+            if not settings.enable_celery_workers and key in _CELERY_CHECKS:
+                results.append(Check(key, key, "skip", "ENABLE_CELERY_WORKERS=false: this deployment runs no "
+                                     "Celery processes and has no broker"))
+                continue
             try:
                 result = check(ctx)
             except Exception as error:
-                key = check.__name__.removeprefix("check_")
                 result = Check(key, key.replace("_", " "), "fail", f"{type(error).__name__}: {error}",
                                "see the error; run with LOG_LEVEL=DEBUG for more")
             if result.failed:

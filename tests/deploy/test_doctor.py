@@ -267,3 +267,19 @@ def test_it_reads_the_keys_the_worker_and_the_beat_write() -> None:
 
     assert BEAT_LOCK_KEY == REDBEAT_LOCK_KEY
     assert build_app().conf.redbeat_lock_key == BEAT_LOCK_KEY
+
+
+def test_it_checks_the_api_alone_without_a_broker_when_celery_workers_are_off(
+    migrated_db: str, portal: Any, groq_api: groq.GroqStandIn
+) -> None:
+    env = production("", migrated_db, portal.base_url, groq_api.url, ENABLE_CELERY_WORKERS="false")
+    del env["REDIS_URL"]
+    first_run_and_investigation(migrated_db)
+    results = by_key(run_checks(settings_from(env)))
+    for key in ("redis", "worker", "beat"):
+        assert results[key].status == "skip"
+        assert "ENABLE_CELERY_WORKERS=false" in results[key].reason
+    assert results["environment"].status == "pass", results["environment"].reason
+    assert "worker" not in results["environment"].reason
+    assert results["database"].status == "pass"
+    assert not [check for check in results.values() if check.failed]
