@@ -27,6 +27,7 @@ from services.dev.embedded import EmbeddedPostgres, EmbeddedRedis, free_port
 from services.dev.procfile import expand, read_procfile
 from shared.config import Settings
 from shared.domain import RunStatus
+from tests.support.databases import temporary_database
 from tests.support.processes import ManagedProcess, venv_bin, wait_for
 
 log = logging.getLogger("vigia.tests.faults")
@@ -207,15 +208,8 @@ def owned_postgres() -> Iterator[OwnedPostgres]:
 @contextmanager
 def migrated_database(admin_url: str, prefix: str) -> Iterator[str]:
     """A new migrated database on a server; dropped at the end."""
-    from shared.store.migrate import migrate
-    from tests.conftest import create_database, drop_database
-
-    url = create_database(admin_url, prefix=prefix)
-    migrate(url)
-    try:
+    with temporary_database(admin_url, prefix=prefix, migrated=True) as url:
         yield url
-    finally:
-        drop_database(admin_url, url)
 
 
 _DATASET: dict[str, Any] = {}
