@@ -118,7 +118,7 @@ def test_it_exits_with_one_readable_message_in_an_empty_production_environment(
 def test_it_lets_the_web_run_without_redis_when_celery_workers_are_off() -> None:
     settings = Settings(
         _env_file=None, environment="production", enable_celery_workers=False,
-        database_url="postgresql://h/db", api_keys="k-123456", transparency_api_key="portal-key-1",
+        database_url="postgresql://h/db", api_keys="k-123456", transparency_api_key="portal-key-1",  # pragma: allowlist secret
     )
     assert settings.problems_for("web") == []
     # It investigates on demand itself, so it needs the Portal key a worker would.

@@ -152,7 +152,7 @@ def test_it_serves_the_procfile_web_in_production_without_redis_url(
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "REDIS_", "TEST_REDIS"))}
     env.update(
         ENVIRONMENT="production", ENABLE_CELERY_WORKERS="false", VIGIA_ENV_FILE="", DATABASE_URL=database_url,
-        API_KEYS=WRITE_KEY, TRANSPARENCY_API_URL=portal_url, TRANSPARENCY_API_KEY="alone-test-key-1",
+        API_KEYS=WRITE_KEY, TRANSPARENCY_API_URL=portal_url, TRANSPARENCY_API_KEY="alone-test-key-1",  # pragma: allowlist secret
         PORT=str(free_port()), WEB_CONCURRENCY="1", LOG_FORMAT="json", PYTHONUNBUFFERED="1",
         PATH=f"{os.path.dirname(sys.executable)}{os.pathsep}{env.get('PATH', '')}",
     )
