@@ -12,6 +12,7 @@ exits 1 when there is any, 0 when the files are clean.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -40,12 +41,13 @@ def main(argv: list[str]) -> int:
         paths = argv
     else:
         paths = tracked_files()
-        import os
-
         os.chdir(REPO_ROOT)  # findings are reported relative to the repository
     findings = scan(paths)
     for filename, line, kind in findings:
-        print(f"{filename}:{line}: {kind}")
+        # detect-secrets reports paths relative to the working directory; files named on the
+        # command line are reported as absolute paths, the repository's own relative to it.
+        shown = os.path.abspath(filename) if argv else filename
+        print(f"{shown}:{line}: {kind}")
     if findings:
         print(
             f"{len(findings)} possible secret(s) in {len({f for f, _, _ in findings})} file(s). Remove real secrets "
