@@ -236,23 +236,35 @@ def analyze_contracts(
         for chunk in _chunks([c.id for c in group], CHUNK):
             flagged, written, created = [], [], []
             summarized: dict[str, list[str]] = {}
-            for cid in chunk:
-                contract = targets[cid]
-                findings = suite.findings_by_contract.get(cid, [])
-                if findings:
-                    flagged.append(cid)
-                    result = write_investigation(ctx, contract, findings, suite.risk_scores.get(cid),
-                                                 trigger=trigger, outcome=outcome)
-                    if result is not None:
-                        written.append(result[0].id)
-                        if result[1]:
-                            created.append(result[0].id)
-                        if result[2] is not None:
-                            summarized.setdefault(summary_kind(result[2]), []).append(result[0].id)
-                elif cid in flagged_before:
-                    _clear(ctx, contract, flagged_before[cid], outcome)
-                elif cid in changed_ids:
-                    _clear_if_flagged(ctx, contract, outcome)
+            done: list[int] = []
+            try:
+                for cid in chunk:
+                    contract = targets[cid]
+                    findings = suite.findings_by_contract.get(cid, [])
+                    if findings:
+                        flagged.append(cid)
+                        result = write_investigation(ctx, contract, findings, suite.risk_scores.get(cid),
+                                                     trigger=trigger, outcome=outcome)
+                        if result is not None:
+                            written.append(result[0].id)
+                            if result[1]:
+                                created.append(result[0].id)
+                            if result[2] is not None:
+                                summarized.setdefault(summary_kind(result[2]), []).append(result[0].id)
+                    elif cid in flagged_before:
+                        _clear(ctx, contract, flagged_before[cid], outcome)
+                    elif cid in changed_ids:
+                        _clear_if_flagged(ctx, contract, outcome)
+                    done.append(cid)
+            except Exception:
+                # What this attempt already committed is recorded before the error goes up: a retry
+                # finds those investigations complete and unchanged, and would never count them as
+                # created. The run's sets are keyed by id, so recording them twice counts them once.
+                if recorder is not None and done:
+                    with suppress(Exception):
+                        recorder.record_analysis(done, [c for c in flagged if c in done], written, created,
+                                                 summarized)
+                raise
             outcome.analyzed += len(chunk)
             outcome.flagged += len(flagged)
             outcome.written += len(written)
