@@ -27,6 +27,8 @@ TASK_ROUTES: dict[str, dict[str, str]] = {
     "vigia.analysis.*": {"queue": "analysis"},
     "vigia.maintenance.*": {"queue": "maintenance"},
     "vigia.system.*": {"queue": "default"},
+    # Short webhook POSTs: on the queue no sweep or analysis occupies.
+    "vigia.alerts.*": {"queue": "default"},
 }
 
 TASK_MODULES: tuple[str, ...] = (
@@ -34,6 +36,7 @@ TASK_MODULES: tuple[str, ...] = (
     "services.worker.tasks.monitoring",
     "services.worker.tasks.analysis",
     "services.worker.tasks.maintenance",
+    "services.worker.tasks.alerts",
 )
 
 

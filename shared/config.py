@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from functools import lru_cache
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PORTAL_DEFAULT_URL = "https://api.portaldatransparencia.gov.br/api-de-dados"
@@ -126,6 +126,17 @@ class Settings(BaseSettings):
     # --- local stack (development only) ---
     vigia_data_dir: str = ".vigia"
 
+    # --- error reports, alerts and the dead-man's switch (shared.observability) ---
+    sentry_release: str | None = None
+    sentry_sample_rate: float = Field(default=1.0, ge=0, le=1)
+    sentry_traces_sample_rate: float = Field(default=0.0, ge=0, le=1)
+    alert_webhook_url: SecretStr | None = None
+    alert_webhook_format: Literal["slack", "discord", "json"] = "json"
+    alert_window_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60)
+    heartbeat_url: SecretStr | None = None
+    public_api_url: str | None = None
+    public_flower_url: str | None = None
+
     _csv = field_validator("watched_orgaos", "priority_orgaos", "api_keys", "cors_origins", mode="before")(
         _split_csv
     )
@@ -139,6 +150,14 @@ class Settings(BaseSettings):
             return "postgresql://" + raw[len("postgres://") :]
         if isinstance(raw, str) and not raw.strip():
             return None
+        return value
+
+    @field_validator("alert_webhook_url", "heartbeat_url", mode="after")
+    @classmethod
+    def _http_url(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        """A webhook or ping URL must be http(s); a typo would otherwise only show when it is needed."""
+        if value is not None and not value.get_secret_value().startswith(("https://", "http://")):
+            raise ValueError(f"{str(info.field_name).upper()} must start with https:// (or http://)")
         return value
 
     @property

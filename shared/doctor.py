@@ -346,6 +346,30 @@ def check_investigations(ctx: _Context) -> Check:
     return Check("investigations", title, "pass", f"{page.total} investigation(s) stored")
 
 
+# --- error reports, alerts, heartbeat (shared.observability.probes) -----------------------------
+def _probed(key: str, title: str, probe: Callable[[Settings, Any], Any], ctx: _Context) -> Check:
+    result = probe(ctx.settings, ctx.http())
+    return Check(key, title, result.status, result.reason, result.fix)
+
+
+def check_sentry(ctx: _Context) -> Check:
+    from shared.observability import probes
+
+    return _probed("sentry", "Sentry error reports", probes.sentry, ctx)
+
+
+def check_alerts(ctx: _Context) -> Check:
+    from shared.observability import probes
+
+    return _probed("alerts", "alert webhook", probes.alert_webhook, ctx)
+
+
+def check_heartbeat(ctx: _Context) -> Check:
+    from shared.observability import probes
+
+    return _probed("heartbeat", "heartbeat monitor", probes.heartbeat, ctx)
+
+
 CHECKS: tuple[Callable[[_Context], Check], ...] = (
     check_redis,
     check_database,
@@ -357,6 +381,9 @@ CHECKS: tuple[Callable[[_Context], Check], ...] = (
     check_groq,
     check_first_run,
     check_investigations,
+    check_sentry,
+    check_alerts,
+    check_heartbeat,
 )
 
 

@@ -24,6 +24,11 @@ def build_app() -> Celery:
     settings = bootstrap("worker")
     app = create_app(settings, process="worker")
     from services.worker import signals  # noqa: F401  (connects the worker's signal handlers)
+    from services.worker.tasks.alerts import send_through_worker
+    from shared.observability.alerts import use_sender
+
+    # Set before the pool forks, so every pool process publishes alerts as a task.
+    use_sender(send_through_worker(app))
 
     return app
 

@@ -26,6 +26,7 @@ from typing import Protocol
 from shared.detection import DETECTOR_VERSION, run_suite
 from shared.domain import Contract, Finding, InvestigationStatus, Trigger
 from shared.llm import TEMPLATE_SOURCE
+from shared.observability import hooks
 from shared.pipeline.context import Budget, PipelineContext
 from shared.pipeline.errors import describe
 from shared.store.base import Conflict, Investigation, InvestigationFilter, StoreError
@@ -145,6 +146,7 @@ def write_investigation(
             if investigation.status is not InvestigationStatus.COMPLETED:
                 ctx.store.fail_investigation(investigation.id, error=f"analysis failed: {describe(error)}")
         raise
+    hooks.critical_findings(ctx.settings, ctx.redis, done, findings)
     # Created by this run also when an earlier attempt created it but never completed it (the
     # database went away mid-chunk): no run counted it, and the run's sets count it once.
     return done, created or investigation.status is not InvestigationStatus.COMPLETED, summary.source

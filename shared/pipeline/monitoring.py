@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shared.domain import Contract, RunStatus, Trigger
+from shared.observability import hooks
 from shared.pipeline import state
 from shared.pipeline.analysis import analyze_contracts
 from shared.pipeline.context import Budget, PipelineContext, lease_seconds
@@ -127,7 +128,9 @@ def start_cycle(
         reason = (f"no configured órgão is listed by /orgaos-siafi: {unknown}" if unknown
                   else "/orgaos-siafi listed no órgão")
         if RunState(ctx.redis, run_id).claim_close():
-            ctx.store.close_run(run_id, status=RunStatus.FAILED, error=reason, result={"unknown_orgaos": unknown})
+            closed = ctx.store.close_run(run_id, status=RunStatus.FAILED, error=reason,
+                                         result={"unknown_orgaos": unknown})
+            hooks.cycle_closed(ctx.settings, ctx.redis, closed)
         raise NothingToSweep(reason)
     RunState(ctx.redis, run_id).plan(orgaos, orgaos=orgaos, window=window.as_params(), trigger=str(trigger),
                                      unknown=unknown)
@@ -138,7 +141,7 @@ def start_cycle(
 def fail_cycle(ctx: PipelineContext, run_id: int, error: str) -> None:
     """The fan-out itself failed for good (e.g. the Portal never listed the órgãos)."""
     if RunState(ctx.redis, run_id).claim_close():
-        ctx.store.close_run(run_id, status=RunStatus.FAILED, error=error)
+        hooks.cycle_closed(ctx.settings, ctx.redis, ctx.store.close_run(run_id, status=RunStatus.FAILED, error=error))
 
 
 def _page(ctx: PipelineContext, sweep_state: SweepState, queue: OrgaoQueue, orgao: str, window: Window,

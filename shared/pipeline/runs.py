@@ -12,6 +12,7 @@ import logging
 from typing import Any
 
 from shared.domain import RunStatus
+from shared.observability import hooks
 from shared.pipeline import state
 from shared.pipeline.context import PipelineContext
 from shared.pipeline.state import RunState
@@ -94,6 +95,7 @@ def close_if_complete(ctx: PipelineContext, run_id: int, *, seen_counter: str = 
     closed = _close(ctx, runs, run_id, status=status, result=result, error=error)
     log.info("run closed", extra={"run_id": run_id, "task": run.task, "status": str(status), "error": error,
                                   **closed.counters})
+    hooks.cycle_closed(ctx.settings, ctx.redis, closed)
     return closed
 
 

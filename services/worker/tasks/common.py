@@ -26,8 +26,10 @@ from celery.exceptions import Reject
 from kombu.exceptions import OperationalError
 
 from services.worker import resources
+from shared.observability import hooks
 from shared.pipeline.context import Budget, PipelineContext
 from shared.pipeline.errors import describe, is_retryable, retry_countdown
+from shared.portal.errors import PermanentRequestError
 
 log = logging.getLogger("vigia.tasks")
 
@@ -79,8 +81,11 @@ def budget(task: Any) -> Budget:
 def retry_if_worth_it(task: Any, error: BaseException) -> None:
     """Raise ``task.retry`` when ``error`` may pass and attempts remain; return to give up.
 
-    A Redis outage raises :class:`Reject` instead (see the module docstring)."""
+    A Redis outage raises :class:`Reject` instead (see the module docstring). A Portal 401/403
+    (the key refused) also raises an alert."""
     requeue_if_broker_down(task, error)
+    if isinstance(error, PermanentRequestError) and error.status in (401, 403):
+        _alert_key_refused(error)
     if not is_retryable(error) or task.request.retries >= task.max_retries:
         return
     countdown = retry_countdown(error, task.request.retries)
@@ -89,6 +94,13 @@ def retry_if_worth_it(task: Any, error: BaseException) -> None:
     if task.request.is_eager:
         time.sleep(min(countdown, 60.0))
     raise task.retry(exc=error, countdown=countdown)
+
+
+def _alert_key_refused(error: PermanentRequestError) -> None:
+    try:
+        hooks.portal_key_refused(context().settings, resources.get_redis(), error)
+    except Exception as failure:  # an alert must never change what the task does
+        log.warning("key-refused alert not raised: %s", failure)
 
 
 def follow_up(task: Any, *, countdown: float | None = None, **kwargs: Any) -> None:

@@ -16,6 +16,7 @@ from services.worker.tasks.common import (
     lease_wait,
     retry_if_worth_it,
 )
+from shared.observability import hooks
 from shared.pipeline import health, maintenance, runs, sanctions
 from shared.pipeline.context import PipelineContext
 from shared.pipeline.errors import describe
@@ -53,6 +54,7 @@ def health_check(self: Any) -> dict[str, Any]:
     from services.beat.schedule import expected_periods
 
     ctx = context()
+    hooks.health_started(ctx.settings, self.request.id)
     portal = _portal_or_none(ctx)
     try:
         checks = health.run_health_checks(redis=ctx.redis, store=ctx.store, portal=portal,
@@ -64,6 +66,7 @@ def health_check(self: Any) -> dict[str, Any]:
     report = health.report(checks)
     level = logging.INFO if report["status"] == "healthy" else logging.WARNING
     log.log(level, "health check", extra=report)
+    hooks.health_reported(ctx.settings, ctx.redis, self.request.id, report)
     if checks["database"].status == "ok":
         try:
             run = runs.begin(ctx, self.name, self.request.id, {})

@@ -15,6 +15,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 
 from services.worker.tasks.common import TASK_OPTIONS, budget, context, follow_up, retry_if_worth_it
 from shared.domain import Trigger
+from shared.observability import hooks
 from shared.pipeline import monitoring, state
 from shared.pipeline.errors import describe
 from shared.pipeline.runs import close_if_complete
@@ -58,6 +59,7 @@ def _cycle(task: Any, trigger: Trigger, lookback_hours: int, configured: list[st
         raise
     if plan.closed:
         return {"status": "already_closed", "run_id": plan.run_id}
+    hooks.cycle_started(ctx.settings, plan.run_id)
     runs = RunState(ctx.redis, plan.run_id)
     sweep = task.app.tasks[sweep_orgao.name]  # this task's app, whichever is current in this thread
     sent = 0
