@@ -113,15 +113,21 @@ def run_cli(env: dict[str, str], *args: str, cwd: Path = REPO_ROOT) -> subproces
 def test_it_passes_every_check_and_exits_0_on_a_healthy_deployment(
     clean_redis: str, migrated_db: str, portal: Any, groq_api: groq.GroqStandIn
 ) -> None:
+    from tests.support.sentry_ingest import sentry_ingest
+    from tests.support.webhooks import heartbeat_receiver, webhook_receiver
+
     alive_worker_and_beat(clean_redis)
     first_run_and_investigation(migrated_db)
-    result = run_cli(production(clean_redis, migrated_db, portal.base_url, groq_api.url))
+    with sentry_ingest() as ingest, webhook_receiver("slack") as hook, heartbeat_receiver() as monitor:
+        result = run_cli(production(clean_redis, migrated_db, portal.base_url, groq_api.url, SENTRY_DSN=ingest.dsn,
+                                    ALERT_WEBHOOK_URL=hook.url, ALERT_WEBHOOK_FORMAT="slack",
+                                    HEARTBEAT_URL=monitor.url))
     lines = result.stdout.strip().splitlines()
     assert result.returncode == 0, result.stdout + result.stderr
     checks = lines[:-1]
-    assert len(checks) == 10
+    assert len(checks) == 13
     assert all(line.startswith("✓ ") for line in checks), result.stdout
-    assert lines[-1] == "10 of 10 checks passed, 0 failed, 0 not applicable"
+    assert lines[-1] == "13 of 13 checks passed, 0 failed, 0 not applicable"
     # Secrets the checks used never reach the output.
     for secret in (PORTAL_KEY, groq.KEY, "write-key-0123456789", "flower-pass-0123456789"):
         assert secret not in result.stdout
