@@ -127,7 +127,6 @@ class Settings(BaseSettings):
     vigia_data_dir: str = ".vigia"
 
     # --- error reports, alerts and the dead-man's switch (shared.observability) ---
-    sentry_release: str | None = None
     sentry_sample_rate: float = Field(default=1.0, ge=0, le=1)
     sentry_traces_sample_rate: float = Field(default=0.0, ge=0, le=1)
     alert_webhook_url: SecretStr | None = None

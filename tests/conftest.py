@@ -26,7 +26,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 # The suite must never read a developer's .env or inherit a production environment.
 for _name in list(os.environ):
     if _name.upper() in {"ENVIRONMENT", "TRANSPARENCY_API_KEY", "GROQ_API_KEY", "SUPABASE_URL",
-                         "SUPABASE_SERVICE_ROLE_KEY", "SENTRY_DSN", "API_KEYS", "FLOWER_PASSWORD"}:
+                         "SUPABASE_SERVICE_ROLE_KEY", "SENTRY_DSN", "API_KEYS", "FLOWER_PASSWORD",
+                         "ALERT_WEBHOOK_URL", "HEARTBEAT_URL"}:
         del os.environ[_name]
 os.environ["ENVIRONMENT"] = "test"
 os.environ["VIGIA_ENV_FILE"] = ""

@@ -47,11 +47,10 @@ class EventRedactor(RedactingFilter):
         return self._clean(event)
 
 
-def release(settings: Settings) -> str:
-    """The commit this process runs (as the platform says), else the package version."""
-    if settings.sentry_release:
-        return settings.sentry_release
-    for name in _COMMIT_VARIABLES:
+def release() -> str:
+    """The release events are tagged with: ``SENTRY_RELEASE`` when set (the SDK's own variable),
+    else the commit the platform deployed, else Sentry's guess (git, Heroku, ...), else the version."""
+    for name in ("SENTRY_RELEASE", *_COMMIT_VARIABLES):
         if os.environ.get(name):
             return os.environ[name]
     from sentry_sdk.utils import get_default_release
@@ -99,7 +98,7 @@ def init_sentry(settings: Settings, process: str) -> None:
     sentry_sdk.init(
         dsn=settings.sentry_dsn.get_secret_value(),
         environment=settings.environment,
-        release=release(settings),
+        release=release(),
         sample_rate=settings.sentry_sample_rate,
         traces_sample_rate=settings.sentry_traces_sample_rate,
         send_default_pii=False,

@@ -24,7 +24,7 @@ from tests.deploy.platform_schemas import blueprint_errors
 SECRETS = {name.upper() for name, f in Settings.model_fields.items() if f.annotation in (SecretStr, SecretStr | None)}
 SECRETS |= {"API_KEYS", "SUPABASE_URL"}
 # Not secret, but with no sensible default for someone else's deployment: asked at creation too.
-ASKED = {"WATCHED_ORGAOS", "PRIORITY_ORGAOS", "CORS_ORIGINS"}
+ASKED = {"WATCHED_ORGAOS", "PRIORITY_ORGAOS", "CORS_ORIGINS", "PUBLIC_API_URL", "PUBLIC_FLOWER_URL"}
 
 
 def test_it_uses_only_current_blueprint_fields() -> None:
