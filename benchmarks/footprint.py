@@ -15,7 +15,7 @@ Also prints what the worker tree is made of (main process and each pool child) a
 that importing the worker's modules costs, to say what dominates. The simulator, Redis and
 PostgreSQL are not counted: they are the Portal and the managed services of a real deployment.
 
-    .venv/bin/python benchmarks/footprint.py [--scale 1.0] [--concurrency N]
+    .venv/bin/python benchmarks/footprint.py [--scale 1.0] [--concurrency N] [--sentry]
 
 Targets: worker + beat <= 256 MB, all processes <= 512 MB (the smallest Render and Railway plans).
 """
@@ -204,6 +204,8 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=None,
                         help="WORKER_CONCURRENCY (default: the worker's own default)")
     parser.add_argument("--no-imports", action="store_true", help="skip the import-cost figures")
+    parser.add_argument("--sentry", action="store_true",
+                        help="set SENTRY_DSN (to a local ingest stand-in): the cost of error reporting")
     args = parser.parse_args()
 
     if not args.no_imports:
@@ -218,6 +220,8 @@ def main() -> None:
             "groq SDK": import_cost("import groq"),
             "API app (fastapi, services.api.app)": import_cost("import services.api.app"),
             "flower": import_cost("import flower.command"),
+            "sentry-sdk (only with SENTRY_DSN)": import_cost(
+                "import sentry_sdk, sentry_sdk.integrations.celery, sentry_sdk.integrations.fastapi"),
         }
         print(f"interpreter alone: RSS {base:.0f} MB; importing adds (RSS of a fresh interpreter after the import):")
         for what, rss in costs.items():
@@ -248,7 +252,15 @@ def main() -> None:
         served = httpx.get(health, timeout=5).json()["contracts"]
         print(f"data set: seed {args.seed}, scale {args.scale}: {served} contracts; {os.cpu_count()} CPUs; "
               f"load average {os.getloadavg()[0]:.1f}")
-        run(env, admin_url, args)
+        if args.sentry:
+            from tests.support.sentry_ingest import sentry_ingest
+
+            with sentry_ingest() as ingest:
+                print("SENTRY_DSN set (a local ingest stand-in): every process loads sentry-sdk")
+                run({**env, "SENTRY_DSN": ingest.dsn}, admin_url, args)
+                print(f"Sentry stand-in received {len(ingest.envelopes)} envelope(s)")
+        else:
+            run(env, admin_url, args)
     finally:
         simulator.stop()
         if postgres:

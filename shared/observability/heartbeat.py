@@ -11,8 +11,7 @@ https://healthchecks.io/docs/signaling_failures/):
 * ``?rid=<uuid>`` pairs a start with its end when runs overlap (a 6-hourly cycle and the hourly
   health check may run at once).
 
-Uptime Kuma push monitors and Better Stack heartbeats accept the success URL the same way.
-Every ping is a POST with a short body, a short timeout and one retry; it never raises, so a
+The check may be on healthchecks.io or on a self-hosted Healthchecks (the same API). Every ping is a POST with a short body, a short timeout and one retry; it never raises, so a
 monitor that is down cannot slow a cycle by more than a few seconds or fail it.
 """
 
@@ -21,6 +20,7 @@ from __future__ import annotations
 import logging
 import uuid
 from typing import TYPE_CHECKING, Literal
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 if TYPE_CHECKING:
     import httpx
@@ -42,8 +42,11 @@ def run_id(kind: str, key: object) -> str:
 
 
 def ping_url(base: str, signal: Signal, rid: str | None = None) -> str:
-    url = base.rstrip("/") + {"start": "/start", "success": "", "fail": "/fail"}[signal]
-    return f"{url}?rid={rid}" if rid else url
+    """The signal's URL: its suffix on the check's path, ``rid`` added to any query it has."""
+    parts = urlsplit(base)
+    path = parts.path.rstrip("/") + {"start": "/start", "success": "", "fail": "/fail"}[signal]
+    query = "&".join(q for q in (parts.query, urlencode({"rid": rid}) if rid else "") if q)
+    return urlunsplit((parts.scheme, parts.netloc, path, query, ""))
 
 
 def ping(settings: Settings, signal: Signal, *, rid: str | None = None, body: str = "",

@@ -12,6 +12,8 @@ def test_it_builds_the_start_success_and_fail_urls_with_a_run_id() -> None:
     assert ping_url(base, "start") == base.rstrip("/") + "/start"
     assert ping_url(base, "success", "r1") == base.rstrip("/") + "?rid=r1"
     assert ping_url(base, "fail", "r1") == base.rstrip("/") + "/fail?rid=r1"
+    assert ping_url("https://hc.example/ping/key/vigia?create=1", "start", "r1") == \
+        "https://hc.example/ping/key/vigia/start?create=1&rid=r1"
 
 
 def test_it_gives_one_run_the_same_rid_in_every_process() -> None:
