@@ -220,8 +220,7 @@ def main() -> None:
             "groq SDK": import_cost("import groq"),
             "API app (fastapi, services.api.app)": import_cost("import services.api.app"),
             "flower": import_cost("import flower.command"),
-            "sentry-sdk (only with SENTRY_DSN)": import_cost(
-                "import sentry_sdk, sentry_sdk.integrations.celery, sentry_sdk.integrations.fastapi"),
+            "sentry-sdk core (only with SENTRY_DSN)": import_cost("import sentry_sdk"),
         }
         print(f"interpreter alone: RSS {base:.0f} MB; importing adds (RSS of a fresh interpreter after the import):")
         for what, rss in costs.items():
