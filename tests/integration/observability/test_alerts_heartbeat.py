@@ -71,7 +71,7 @@ def test_it_pings_each_cycle_and_alerts_once_per_condition(
             schedule_once(broker, "good-cycle", MONITOR, {"lookback_hours": EVERYTHING_HOURS})
             good = wait_for(lambda: _closed_run(store, after=set()), timeout=180, interval=0.5,
                             what="the good cycle to close")
-            assert good.status is RunStatus.SUCCEEDED, good
+            assert good is not None and good.status is RunStatus.SUCCEEDED, good
             good_rid = run_id("run", good.id)
             wait_for(lambda: _pinged(monitor, "success", good_rid), timeout=30, what="the success ping")
             assert [p.signal for p in monitor.snapshot() if p.rid == good_rid] == ["start", "success"]
@@ -90,7 +90,7 @@ def test_it_pings_each_cycle_and_alerts_once_per_condition(
                 schedule_once(broker, "failed-cycle", MONITOR, {"lookback_hours": 6})
                 failed = wait_for(lambda: _closed_run(store, after={good.id}), timeout=180, interval=0.5,
                                   what="the failed cycle to close")
-                assert failed.status is RunStatus.FAILED, failed
+                assert failed is not None and failed.status is RunStatus.FAILED, failed
                 failed_rid = run_id("run", failed.id)
                 wait_for(lambda: _pinged(monitor, "fail", failed_rid), timeout=30, what="the fail ping")
                 [fail_ping] = [p for p in monitor.snapshot() if p.rid == failed_rid and p.signal == "fail"]

@@ -81,7 +81,7 @@ def test_it_reports_task_and_request_errors_without_a_secret(
                                                      in _exception_types(e)),
                                       timeout=90, interval=0.3, what="the task's error event")
                 admin.configure(forbidden=False)
-            assert task_event["release"] == "test-release" and task_event["environment"] == "production"
+            assert task_event is not None and task_event["release"] == "test-release" and task_event["environment"] == "production"
             frames = [f for v in task_event["exception"]["values"] for f in v.get("stacktrace", {}).get("frames", [])]
             assert any(f.get("vars") for f in frames), "no stack-frame locals were sent; redaction was not exercised"
 
@@ -97,7 +97,7 @@ def test_it_reports_task_and_request_errors_without_a_secret(
             finally:
                 with psycopg.connect(admin_db, autocommit=True) as conn:
                     conn.execute("ALTER TABLE investigations_away RENAME TO investigations")
-            assert request_event["request"]["url"].endswith("/api/v1/investigations")
+            assert request_event is not None and request_event["request"]["url"].endswith("/api/v1/investigations")
         finally:
             for process in processes:
                 process.stop()
