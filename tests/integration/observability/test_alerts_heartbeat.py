@@ -111,8 +111,9 @@ def test_it_pings_each_cycle_and_alerts_once_per_condition(
             assert worker.stop() is not None
             before = len(monitor.snapshot())
             queue = redis.Redis.from_url(broker)
+            waiting = queue.llen("monitoring")
             schedule_once(broker, "orphan-cycle", MONITOR, {"lookback_hours": 6})
-            wait_for(lambda: queue.llen("monitoring") >= 1, timeout=30, what="beat to send the cycle")
+            wait_for(lambda: queue.llen("monitoring") > waiting, timeout=30, what="beat to send the cycle")
             queue.close()
             assert len(monitor.snapshot()) == before
         finally:
