@@ -5,7 +5,8 @@ check is sent as beat would send it. The Portal simulator is told to refuse the 
 revoked key would. The webhook receiver and the heartbeat receiver are the stand-ins of
 ``tests/support/webhooks.py``. Every alert the worker queues is counted from its own log lines,
 and the test waits until the receiver has that many, so "exactly one" is checked after every
-delivery landed, not after a pause.
+delivery landed, not after a pause. The webhook's first answer is a 503, so one delivery lands
+only through the task's retry.
 """
 
 from __future__ import annotations
@@ -64,6 +65,8 @@ def test_it_pings_each_cycle_and_alerts_once_per_condition(
         try:
             worker.wait_for_line("worker ready", timeout=90)
             beat.wait_for_line("Acquired lock", timeout=90)
+            # The webhook's first answer is a 503: that alert must arrive anyway, on a retry.
+            hook.fail_next.append(503)
             # The sanctions mirror first, so the sweep meets a nationally sanctioned supplier (critical).
             assert client.send_task("vigia.maintenance.refresh_sanctions").get(timeout=120)["status"] == "done"
 
@@ -100,6 +103,7 @@ def test_it_pings_each_cycle_and_alerts_once_per_condition(
             # Every alert raised so far is queued (logged); wait until each reached the receiver.
             wait_for(lambda: len(hook.received) == len(_queued(worker)) > 0, timeout=60,
                      what="every queued alert to be delivered")
+            assert hook.attempts == len(hook.received) + 1, "the 503 was not retried"
             kinds = Counter(body["kind"] for body in hook.received)
             assert kinds == Counter(critical_finding=1, health_degraded=1, health_recovered=1,
                                     portal_key_refused=1, cycle_failed=1), kinds
