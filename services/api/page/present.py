@@ -120,11 +120,20 @@ BAR_HEIGHT = 22
 
 
 def ranking_bars(rows: list[OrgaoRanking], limit: int = 15) -> list[Bar]:
-    """Horizontal bars of each órgão's highest risk score, scaled to the largest one."""
-    scored = [row for row in rows if row.max_risk_score is not None][:limit]
-    top = max((row.max_risk_score or 0.0 for row in scored), default=0.0) or 1.0
+    """Horizontal bars of the órgãos with the most investigations, scaled to the largest count.
+
+    Counts rather than the top risk score: many órgãos share a maximum of 1.0, which would draw
+    bars of one length; the table beside the chart keeps the risk columns.
+    """
+    counted = sorted((row for row in rows if row.investigations), key=lambda r: (-r.investigations, r.orgao_codigo))
+    counted = counted[:limit]
+    top = max((row.investigations for row in counted), default=0) or 1
     return [
-        Bar(label=row.orgao_nome or row.orgao_codigo, code=row.orgao_codigo, value=float(row.max_risk_score or 0.0),
-            width=round(CHART_WIDTH * float(row.max_risk_score or 0.0) / top, 1), y=index * (BAR_HEIGHT + 6))
-        for index, row in enumerate(scored)
+        Bar(label=row.orgao_nome or row.orgao_codigo, code=row.orgao_codigo, value=float(row.investigations),
+            width=round(CHART_WIDTH * row.investigations / top, 1), y=index * (BAR_HEIGHT + 6))
+        for index, row in enumerate(counted)
     ]
+
+
+def risk(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f}".replace(".", ",")

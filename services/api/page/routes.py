@@ -33,7 +33,7 @@ _templates = Environment(
     lstrip_blocks=True,
 )
 _templates.globals.update(
-    money=present.money, number=present.number, day=present.day, title=present.indicator_title,
+    money=present.money, number=present.number, risk=present.risk, day=present.day, title=present.indicator_title,
     severity_label=lambda s: present.SEVERITY_LABELS.get(Severity(s), str(s)) if s else "—",
     status_label=lambda s: present.STATUS_LABELS.get(str(s), str(s)),
 )
