@@ -189,6 +189,10 @@ def handle(args: argparse.Namespace) -> int:
     from services.celery_app import TASK_MODULES, create_app
 
     settings = bootstrap("cli")
+    if "log_format" not in settings.model_fields_set:
+        from shared.logging import configure_logging
+
+        configure_logging("cli", fmt="console")  # a command at a terminal: lines for people
     app = create_app(settings, process="cli")
     for module in TASK_MODULES:
         __import__(module)
