@@ -73,7 +73,7 @@ def run_first_cycle(env: dict[str, str], stop: threading.Event, *, timeout: floa
     try:
         existing = store.list_investigations(InvestigationFilter(), limit=1).total
         if existing:
-            return CycleReport(skipped=f"the database already holds {existing} investigations", investigations=existing)
+            return CycleReport(skipped=f"the database already holds investigations: {existing}", investigations=existing)
         _until(lambda: client.control.ping(timeout=1.0), stop, timeout, "the worker's first answer")
         started = time.monotonic()
         sanctions = client.send_task(SANCTIONS)
