@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from services.dev.runner import DevOptions, run
@@ -30,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def handle(args: argparse.Namespace) -> int:
     settings = get_settings()
     # The runner's own records are for the person at the terminal unless LOG_FORMAT says otherwise.
-    configure_logging("dev", fmt=None if "log_format" in settings.model_fields_set else "console")
+    configure_logging("dev", fmt=os.environ.get("LOG_FORMAT") or "console")
     # Only an explicit ENVIRONMENT=production refuses: the children are always told development.
     if settings.is_production and "environment" in settings.model_fields_set:
         import logging

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import threading
 import time
@@ -189,7 +190,7 @@ def handle(args: argparse.Namespace) -> int:
     from services.celery_app import TASK_MODULES, create_app
 
     settings = bootstrap("cli")
-    if "log_format" not in settings.model_fields_set:
+    if not os.environ.get("LOG_FORMAT"):  # a .env copied from .env.example spells out json
         from shared.logging import configure_logging
 
         configure_logging("cli", fmt="console")  # a command at a terminal: lines for people

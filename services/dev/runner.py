@@ -141,7 +141,9 @@ class DevStack:
         env = dict(self.environ)
         # Explicit: an unset ENVIRONMENT may mean production to the children.
         env["ENVIRONMENT"] = "development"
-        if "log_format" not in self.settings.model_fields_set:
+        # Only `LOG_FORMAT=json make run` keeps JSON: a .env copied from .env.example spells out
+        # the production default, which is no request for JSON at a terminal.
+        if not self.environ.get("LOG_FORMAT"):
             env["LOG_FORMAT"] = "console"
         env["VIGIA_DATA_DIR"] = str(self.options.data_dir)
         if self.settings.redis_url is None:

@@ -41,14 +41,14 @@ def test_it_wants_the_simulator_without_a_key(tmp_path: Path) -> None:
 def test_it_tells_children_development_and_console_logs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("LOG_FORMAT", raising=False)
     monkeypatch.delenv("ENVIRONMENT", raising=False)
-    stack = _stack(tmp_path, CONFIGURED)
+    # A .env copied from .env.example spells out LOG_FORMAT=json: no request for JSON at a terminal.
+    stack = _stack(tmp_path, CONFIGURED + "LOG_FORMAT=json\nENVIRONMENT=test\n")
     env = stack.start_servers()
     assert env["ENVIRONMENT"] == "development" and env["LOG_FORMAT"] == "console"
 
 
 def test_it_keeps_json_logs_when_asked(tmp_path: Path) -> None:
     stack = _stack(tmp_path, CONFIGURED, {"LOG_FORMAT": "json"})
-    stack.settings = Settings(_env_file=tmp_path / ".env", log_format="json")
     assert stack.start_servers()["LOG_FORMAT"] == "json"
 
 
