@@ -12,6 +12,8 @@ import importlib
 import sys
 
 COMMANDS: tuple[str, ...] = ("dev", "migrate", "simulator", "schedule", "doctor", "run")
+# Commands a second terminal runs against a `vigia dev` stack: they read its .vigia/env while it runs.
+USE_DEV_STACK: frozenset[str] = frozenset({"schedule", "doctor", "run"})
 
 
 def build_parser(commands: tuple[str, ...] = COMMANDS) -> argparse.ArgumentParser:
@@ -33,10 +35,24 @@ def main(argv: list[str] | None = None) -> int:
     chosen = (argv[0],) if argv and argv[0] in COMMANDS else COMMANDS
     parser = build_parser(chosen)
     args = parser.parse_args(argv)
+    if args.command in USE_DEV_STACK:
+        _use_dev_stack()
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
         return 130
+
+
+def _use_dev_stack() -> None:
+    from services.dev import stackenv
+
+    found = stackenv.apply()
+    if found is not None:
+        from shared.config import reload_settings
+
+        reload_settings()
+    if found is not None and found.applied:
+        sys.stderr.write(f"(using the `vigia dev` stack running as pid {found.pid}: {found.path})\n")
 
 
 if __name__ == "__main__":

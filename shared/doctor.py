@@ -256,7 +256,10 @@ def check_portal(ctx: _Context) -> Check:
     base = settings.transparency_api_url.rstrip("/")
     if settings.transparency_api_key is None:
         if not settings.is_production:
-            where = "the local simulator (`vigia dev` starts it)" if base == PORTAL_DEFAULT_URL else base
+            # Outside `vigia dev` no client sends the simulator's placeholder key to the real Portal.
+            where = ("the local simulator of `vigia dev` (elsewhere, commands that read the Portal stop "
+                     "until TRANSPARENCY_API_KEY or a simulator's TRANSPARENCY_API_URL is set)"
+                     if base == PORTAL_DEFAULT_URL else base)
             return Check("portal", title, "skip",
                          f"no TRANSPARENCY_API_KEY: {settings.environment} runs against {where}")
         return Check("portal", title, "fail", "TRANSPARENCY_API_KEY is not set; production never uses the simulator",

@@ -20,9 +20,11 @@ from starlette.concurrency import run_in_threadpool
 from services.api.auth import API_KEY_HEADER, writes_are_open
 from services.api.errors import install_error_handlers
 from services.api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from services.api.page import build_router as build_page_router
 from services.api.resources import open_resources
 from services.api.routes import feedback, health, investigations, reports
 from services.api.schemas.investigations import API_PREFIX
+from services.api.swagger import install_offline_docs
 from shared.config import Settings
 
 log = logging.getLogger("vigia.api")
@@ -57,6 +59,8 @@ def create_app(settings: Settings) -> FastAPI:
         description=DESCRIPTION,
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # served from local files by install_offline_docs: no CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.resources = None
@@ -64,6 +68,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(health.build_router())
     for module in (investigations, feedback, reports):
         app.include_router(module.build_router(settings), prefix=API_PREFIX)
+    app.include_router(build_page_router(settings))
+    install_offline_docs(app)
     # Added last = outermost: every request gets an id and an access line, even a rejected one.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.api_max_body_bytes)
     if settings.cors_origins:

@@ -34,7 +34,9 @@ loglevel = _settings.log_level.lower()
 logconfig_dict = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"json": {"()": "shared.logging.JsonFormatter", "process": "web"}},
+    # LOG_FORMAT=console (what `vigia dev` sets) prints for people; production keeps JSON.
+    "formatters": {"json": {"()": "shared.logging.ConsoleFormatter" if _settings.log_format == "console"
+                            else "shared.logging.JsonFormatter", "process": "web"}},
     "filters": {"redact": {"()": "shared.logging.RedactingFilter", "secrets": _settings.secret_values()}},
     "handlers": {
         "json": {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from services.dev.runner import DevOptions, run
@@ -22,13 +23,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--simulator-port", type=int, default=8090, help="port of the Portal simulator")
     parser.add_argument("--only", default=",".join(("web", "worker", "beat", "flower")),
                         help="comma-separated Procfile processes to start")
+    parser.add_argument("--no-first-cycle", action="store_true",
+                        help="do not run the first monitoring cycle over the simulator at start-up")
     parser.set_defaults(func=handle)
 
 
 def handle(args: argparse.Namespace) -> int:
     settings = get_settings()
-    configure_logging("dev")
-    if settings.is_production:
+    # The runner's own records are for the person at the terminal unless LOG_FORMAT says otherwise.
+    configure_logging("dev", fmt=os.environ.get("LOG_FORMAT") or "console")
+    # Only an explicit ENVIRONMENT=production refuses: the children are always told development.
+    if settings.is_production and "environment" in settings.model_fields_set:
         import logging
 
         logging.getLogger("vigia.dev").error("vigia dev is for development; ENVIRONMENT=production refuses it")
@@ -41,5 +46,6 @@ def handle(args: argparse.Namespace) -> int:
         simulator_port=args.simulator_port,
         data_dir=Path(settings.vigia_data_dir),
         processes=tuple(p.strip() for p in args.only.split(",") if p.strip()),
+        first_cycle=not args.no_first_cycle,
     )
-    return run(options)
+    return run(options, settings)

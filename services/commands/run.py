@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import threading
 import time
@@ -22,8 +23,14 @@ import uuid
 from typing import Any, TextIO
 
 from services.bootstrap import bootstrap
+from services.commands.task_args import BadArguments, check_task_arguments
 
 DEFAULT_TIMEOUT = 6 * 3600.0
+# Tasks that read the Portal: refused at once when no Portal can be reached without a key.
+PORTAL_TASKS = frozenset({
+    "vigia.monitoring.monitor_new_contracts", "vigia.monitoring.monitor_priority_orgs",
+    "vigia.monitoring.sweep_orgao", "vigia.maintenance.refresh_sanctions", "vigia.analysis.investigate",
+})
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -148,10 +155,45 @@ def _report(task_id: str, result: Any, out: TextIO) -> int:
     return 0
 
 
+def _redacted(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    return url.replace(f":{parts.password}@", ":***@", 1)
+
+
+def _cannot_run(settings: Any, name: str) -> str | None:
+    """Why ``name`` cannot run from here (Redis silent, no Portal to read), in one line; None if it can."""
+    import redis
+
+    from shared.portal.client import PortalNotConfigured, check_portal_settings
+
+    client = redis.Redis.from_url(settings.broker_url, socket_connect_timeout=2, socket_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as error:
+        return (f"Redis at {_redacted(settings.broker_url)} does not answer ({error}); start the stack with "
+                "`make run` (this command then finds it through .vigia/env) or set REDIS_URL")
+    finally:
+        client.close()
+    if name in PORTAL_TASKS and not settings.is_production:
+        try:
+            check_portal_settings(settings)
+        except PortalNotConfigured as error:
+            return str(error)
+    return None
+
+
 def handle(args: argparse.Namespace) -> int:
     from services.celery_app import TASK_MODULES, create_app
 
     settings = bootstrap("cli")
+    if not os.environ.get("LOG_FORMAT"):  # a .env copied from .env.example spells out json
+        from shared.logging import configure_logging
+
+        configure_logging("cli", fmt="console")  # a command at a terminal: lines for people
     app = create_app(settings, process="cli")
     for module in TASK_MODULES:
         __import__(module)
@@ -162,7 +204,15 @@ def handle(args: argparse.Namespace) -> int:
             out.write(f"{name:45} {doc[0] if doc else ''}\n")
         return 0 if args.list else 2
     name = resolve_task(app, args.task)
-    kwargs = parse_kwargs(args.args)
+    try:
+        kwargs = check_task_arguments(app.tasks[name], name, parse_kwargs(args.args))
+    except BadArguments as error:
+        err.write(f"vigia run: {error}\n")
+        return 2
+    problem = _cannot_run(settings, name)
+    if problem is not None:
+        err.write(f"vigia run: {problem}\n")
+        return 2
     task_id = str(uuid.uuid4())
     bar = ProgressBar(err, name.rsplit(".", 1)[-1])
     if args.inline:

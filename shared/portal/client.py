@@ -36,6 +36,31 @@ log = logging.getLogger("vigia.portal")
 
 # The key the client presents to the local simulator when no real key is configured.
 SIMULATOR_DEV_KEY = "vigia-simulator-dev-key"
+# The real Portal's API host: the simulator's placeholder key is never sent there.
+PORTAL_HOST = "api.portaldatransparencia.gov.br"
+
+
+class PortalNotConfigured(PermanentRequestError):
+    """No TRANSPARENCY_API_KEY, and TRANSPARENCY_API_URL is the real Portal: nothing can be sent."""
+
+
+def is_real_portal(url: str) -> bool:
+    from urllib.parse import urlsplit
+
+    host = (urlsplit(url).hostname or "").lower()
+    return host == PORTAL_HOST or host.endswith(".portaldatransparencia.gov.br")
+
+
+def check_portal_settings(settings: Settings) -> None:
+    """Raise :class:`PortalNotConfigured` when a client would send the placeholder key to the real Portal."""
+    if settings.uses_simulator and is_real_portal(settings.transparency_api_url):
+        raise PortalNotConfigured(
+            f"no TRANSPARENCY_API_KEY is set and TRANSPARENCY_API_URL is the real Portal "
+            f"({settings.transparency_api_url}), which refuses requests without a key: set "
+            "TRANSPARENCY_API_KEY, or point TRANSPARENCY_API_URL at the simulator "
+            "(`vigia simulator serve` serves http://127.0.0.1:8090/api-de-dados), or run `make run`, "
+            "whose simulator the commands of a second terminal find through .vigia/env"
+        )
 _CODIGO = re.compile(r"^\d{1,10}$")
 
 
@@ -111,6 +136,8 @@ class PortalClient:
         ``redis_client`` enables the shared rate limiter; every process that calls the real API
         must pass one, or the per-key budget cannot hold across the deployment.
         """
+        if not settings.is_production:  # production refuses a key-less client in the constructor
+            check_portal_settings(settings)
         key = settings.transparency_api_key.get_secret_value() if settings.transparency_api_key else None
         source = Source.SIMULATOR if settings.uses_simulator else Source.PORTAL
         options: dict[str, Any] = {

@@ -22,7 +22,13 @@ from services.api.errors import ApiError, error_responses, invalid
 from services.api.inline import Busy, InlineInvestigations
 from services.api.pagination import Cursor, decode_cursor, encode_cursor, fingerprint
 from services.api.resources import ApiResources
-from services.api.schemas.fields import ID_MAX, INDICATOR_PATTERN, ORGAO_PATTERN, IsoDateTime
+from services.api.schemas.fields import (
+    ID_MAX,
+    INDICATOR_PATTERN,
+    ORGAO_PATTERN,
+    IsoDateTimeFrom,
+    IsoDateTimeTo,
+)
 from services.api.schemas.investigations import (
     InvestigationAccepted,
     InvestigationDetailOut,
@@ -74,8 +80,10 @@ def build_router(settings: Settings) -> APIRouter:
         status: InvestigationStatus | None = None,
         trigger: Trigger | None = None,
         contract_id: Annotated[int | None, Query(ge=1, le=ID_MAX)] = None,
-        created_from: Annotated[IsoDateTime | None, Query(description="Created at or after (ISO 8601; UTC if naive).")] = None,
-        created_to: Annotated[IsoDateTime | None, Query(description="Created at or before (ISO 8601; UTC if naive).")] = None,
+        created_from: Annotated[IsoDateTimeFrom | None, Query(
+            description="Created at or after (ISO 8601; UTC if naive; a plain date is that day's start).")] = None,
+        created_to: Annotated[IsoDateTimeTo | None, Query(
+            description="Created at or before (ISO 8601; UTC if naive; a plain date includes that whole day).")] = None,
         min_risk_score: Annotated[float | None, Query(ge=0, allow_inf_nan=False)] = None,
         sort: Annotated[SortKey, Query(description="A leading - sorts descending.")] = "-created_at",
         page: Annotated[int | None, Query(ge=1, le=MAX_PAGE, description="Page number, from 1.")] = None,

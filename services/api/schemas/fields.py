@@ -42,6 +42,27 @@ def _iso_datetime_text(value: object) -> object:
 
 IsoDateTime = Annotated[datetime, BeforeValidator(_iso_datetime_text)]
 
+_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _day_start(value: object) -> object:
+    """A plain date (2026-01-31) as a lower bound: the start of that day, UTC."""
+    if isinstance(value, str) and _DAY.match(value):
+        return f"{value}T00:00:00Z"
+    return _iso_datetime_text(value)
+
+
+def _day_end(value: object) -> object:
+    """A plain date as an upper bound: the whole of that day is included, UTC."""
+    if isinstance(value, str) and _DAY.match(value):
+        return f"{value}T23:59:59.999999Z"
+    return _iso_datetime_text(value)
+
+
+# Query bounds: an ISO 8601 date-time, or a plain date meaning the start (From) or end (To) of the day.
+IsoDateTimeFrom = Annotated[datetime, BeforeValidator(_day_start)]
+IsoDateTimeTo = Annotated[datetime, BeforeValidator(_day_end)]
+
 ContractId = Annotated[int, Field(ge=1, le=ID_MAX, description="A Portal da Transparência contract id.")]
 OrgaoCodigo = Annotated[
     str, Field(pattern=ORGAO_PATTERN, description="SIAFI órgão code (5 digits), e.g. 26000.", examples=["26000"])

@@ -19,7 +19,7 @@ from services.worker.tasks.common import (
 from shared.observability import hooks
 from shared.pipeline import health, maintenance, runs, sanctions
 from shared.pipeline.context import PipelineContext
-from shared.pipeline.errors import describe
+from shared.pipeline.errors import describe, is_retryable
 
 log = logging.getLogger("vigia.tasks.maintenance")
 
@@ -39,13 +39,28 @@ def refresh_sanctions(self: Any, run_id: int | None = None) -> dict[str, Any]:
         status = sanctions.refresh(ctx, run_id=run_id, owner=owner, budget=budget(self))
     except Exception as error:
         retry_if_worth_it(self, error)
-        # The list being read failed for good: record it, go on with the next one.
-        status = sanctions.refresh(ctx, run_id=run_id, owner=owner, budget=budget(self), error=describe(error))
+        status = _fail_and_go_on(ctx, run_id, owner, budget(self), error)
     if status == "continue":
         follow_up(self, run_id=run_id)
     elif status == "busy":
         follow_up(self, countdown=lease_wait(ctx.settings), run_id=run_id)
     return {"status": status, "run_id": run_id}
+
+
+def _fail_and_go_on(ctx: PipelineContext, run_id: int, owner: str, step_budget: Any, error: BaseException) -> str:
+    """Record the list being read as failed for good and go on with the next one.
+
+    An error that no list can escape (no Portal configured, a refused key) fails each list in
+    turn, so the run still closes as failed instead of staying open.
+    """
+    for _ in sanctions.LISTAS:
+        try:
+            return sanctions.refresh(ctx, run_id=run_id, owner=owner, budget=step_budget, error=describe(error))
+        except Exception as again:
+            if is_retryable(again):
+                raise
+            error = again
+    return sanctions.refresh(ctx, run_id=run_id, owner=owner, budget=step_budget, error=describe(error))
 
 
 @shared_task(name=HEALTH_CHECK, max_retries=0, **TASK_OPTIONS)
