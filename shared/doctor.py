@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from shared.config import CELERY_PROCESSES, PORTAL_DEFAULT_URL, Process, Settings
+from shared.config import CELERY_PROCESSES, GROQ_DEFAULT_MODEL, PORTAL_DEFAULT_URL, Process, Settings
 from shared.pipeline import health
 
 HEARTBEAT_PATTERN = "vigia:heartbeat:worker:*"
@@ -304,9 +304,14 @@ def check_groq(ctx: _Context) -> Check:
     except (ValueError, AttributeError):
         return Check("groq", title, "fail", f"{url} answered 200 without a model list", "check GROQ_API_URL")
     if settings.groq_model not in models:
+        # Groq drops a model from this list when it shuts it down (console.groq.com/docs/deprecations).
+        if GROQ_DEFAULT_MODEL in models:
+            fix = f"set GROQ_MODEL={GROQ_DEFAULT_MODEL} (the default) or unset it"
+        else:
+            fix = f"set GROQ_MODEL to one of: {', '.join(models[:6])}"
         return Check("groq", title, "fail",
-                     f"the key works, but GROQ_MODEL={settings.groq_model} is not among its {len(models)} models",
-                     f"set GROQ_MODEL to one of: {', '.join(models[:6])}")
+                     f"the key works, but Groq does not serve GROQ_MODEL={settings.groq_model} (retired or unknown; "
+                     f"not among its {len(models)} models)", fix)
     return Check("groq", title, "pass", f"accepted the key; {settings.groq_model} is available")
 
 
