@@ -214,11 +214,6 @@ class Settings(BaseSettings):
                 "DATABASE_URL (or SUPABASE_URL with SUPABASE_SERVICE_ROLE_KEY) is missing: "
                 "where investigations are stored"
             )
-        if process == "release" and self.database_url is None and self.storage_backend == "supabase":
-            problems.append(
-                "DATABASE_URL is missing: migrations need a direct connection "
-                "(Supabase: Project Settings > Database > Connection string)"
-            )
         # Without Celery the web runs on-demand investigations itself, so it calls the Portal.
         if process == "worker" or (process == "web" and not self.enable_celery_workers):
             missing(
