@@ -316,8 +316,10 @@ programs=${names[*]}"
 step_migrate() {
     local env_file="$ROOT$APP_DIR/.env"
     say "8. migrations: the Procfile's release"
-    if ! grep -qE '^DATABASE_URL=.+' "$env_file"; then
-        say "  skipped: set DATABASE_URL in $APP_DIR/.env, then run this installer again"
+    # With DATABASE_URL it applies the migrations; with only SUPABASE_URL and
+    # SUPABASE_SERVICE_ROLE_KEY it checks them over the REST API and says how to apply them.
+    if ! grep -qE '^(DATABASE_URL|SUPABASE_URL)=.+' "$env_file"; then
+        say "  skipped: set DATABASE_URL (or SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY) in $APP_DIR/.env, then run this installer again"
         return 0
     fi
     local release
@@ -326,7 +328,10 @@ step_migrate() {
         say "  would run: $release"
         return 0
     fi
-    (cd "$APP_DIR" && runuser -u "$RUN_USER" -- env PATH="$VENV/bin:$PATH" bash -c "$release")
+    if ! (cd "$APP_DIR" && runuser -u "$RUN_USER" -- env PATH="$VENV/bin:$PATH" bash -c "$release"); then
+        say "  the release failed (its message is above): the programs were not (re)started; fix it and run this installer again"
+        exit 1
+    fi
 }
 
 # --- 9. (re)start what changed ----------------------------------------------------------------
