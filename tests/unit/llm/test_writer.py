@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 
 import pytest
 
-from shared.config import Settings
+from shared.config import GROQ_DEFAULT_MODEL, Settings
 from shared.domain import Contract, Finding, Severity, Source
 from shared.llm import TEMPLATE_SOURCE, SummaryWriter
 from tests.support.groq import KEY, MODEL, Reply, groq_standin
@@ -202,4 +202,4 @@ def test_it_degrades_to_the_template_with_one_log_line_when_groq_no_longer_serve
     [record] = [r for r in caplog.records if r.name == "vigia.llm"]
     reason = getattr(record, "reason", "")
     assert record.levelno == logging.ERROR
-    assert f"GROQ_MODEL={model}" in reason and code in reason and "GROQ_MODEL=openai/gpt-oss-120b" in reason
+    assert f"GROQ_MODEL={model}" in reason and code in reason and f"GROQ_MODEL={GROQ_DEFAULT_MODEL}" in reason
