@@ -4,7 +4,9 @@ Render: the Blueprint YAML reference (render.com/docs/blueprint-spec, JSON Schem
 render.com/schema/render.yaml.json; ``fromService`` with ``envVarKey`` copies another service's
 variable, as in the spec's example and render.com/tutorials/advanced-blueprint-patterns/
 cross-service-wiring) and ../shared/handbook/paas.md. Railway: the Config as Code
-reference (docs.railway.com/config-as-code/reference, schema railway.com/railway.schema.json).
+reference (docs.railway.com/config-as-code/reference, schema railway.com/railway.schema.json),
+which Railway no longer reads (its hard cutoff was 2026-12-01): what configures Railway now,
+.railway/railway.ts, is checked with the official `railway` package itself (railway_iac.py).
 Neither schema is reachable from here, so the accepted keys and values are listed below; a key
 not listed, or a deprecated one (``type: redis``, ``env:``, ``autoDeploy:``, Nixpacks settings),
 is an error. Each validator returns every error it finds, as a sentence naming the place.
