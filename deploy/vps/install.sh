@@ -5,10 +5,12 @@
 # there first, never overwrites .env, and rewrites a program file only when its content changes.
 #
 #   sudo ./deploy/vps/install.sh                        # from a checkout of the repository
-#   sudo ./install.sh --repo https://github.com/OWNER/REPO --with-flower
+#   sudo ./install.sh --repo https://github.com/<you>/vigia --with-flower
 #   ./deploy/vps/install.sh --dry-run --root /tmp/vigia-root   # write the files only, as a preview
 #
 # The programs' commands are read from the installed code's Procfile, the single list of commands.
+# Root installs packages and writes only root's files (/etc, the log folder); everything in the
+# folders the service user owns (the checkout, .env, the virtualenv) is done as that user.
 set -euo pipefail
 shopt -u patsub_replacement 2>/dev/null || true  # bash 5.2: keep '&' literal in ${var//x/y}
 
@@ -32,10 +34,11 @@ usage() {
 Usage: install.sh [options]
   --repo URL         git repository to install (default: the checkout this script is in)
   --branch NAME      branch of --repo (default: main)
-  --source DIR       a local checkout to install from instead of --repo
+  --source DIR       a local checkout to install (its committed HEAD) instead of --repo
   --app-home DIR     where the code (DIR/app) and the virtualenv (DIR/venv) live (default: /opt/vigia)
   --user NAME        system user the processes run as (default: vigia)
-  --log-dir DIR      where the programs write their logs (default: /var/log/vigia)
+  --log-dir DIR      where supervisord writes the programs' logs, in folders only root can change
+                     (default: /var/log/vigia)
   --with-flower      also run Flower (basic auth; a password is generated into .env)
   --flower-port N    Flower's port (default: 5555)
   --with-api         also run the API (gunicorn; an API key is generated into .env)

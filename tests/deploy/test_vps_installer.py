@@ -117,3 +117,13 @@ def test_it_refuses_an_unknown_option(tmp_path: Path) -> None:
     result = run_installer(tmp_path, "--with-everything")
     assert result.returncode != 0
     assert "unknown option: --with-everything" in result.stderr
+
+
+def test_it_prints_the_options_the_readme_lists() -> None:
+    from tests.support.processes import REPO_ROOT
+
+    help_text = subprocess.run(["bash", str(INSTALLER), "--help"], capture_output=True, text=True, timeout=30,
+                               check=True).stdout
+    readme = (REPO_ROOT / "README.md").read_text()
+    assert f"```\n{help_text}```" in readme, "README's VPS section must show install.sh --help exactly"
+
