@@ -57,7 +57,7 @@ def check_schema(supabase_url: str, service_role_key: str, *, directory: Path = 
     deadline = time.monotonic() + timeout
     while True:  # a project that was just resumed or created answers a little later
         try:
-            response = httpx.post(url, headers=headers, json={}, timeout=10.0)
+            response = httpx.post(url, headers=headers, json={}, timeout=min(10.0, timeout))
             break
         except httpx.TransportError as error:
             if time.monotonic() > deadline:
