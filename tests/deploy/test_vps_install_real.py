@@ -18,6 +18,7 @@ import copy
 import os
 import re
 import shlex
+import shutil
 import socket
 import subprocess
 from collections.abc import Iterator
@@ -34,8 +35,9 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(360
 
 PORTAL_KEY = "portal-vps-key-0123456789"  # pragma: allowlist secret
 # The machine's own package-index settings, so pip and uv inside the root fetch as they do here.
-PASSTHROUGH = ("PIP_", "UV_INDEX", "UV_EXTRA_INDEX", "SSL_CERT", "REQUESTS_CA_BUNDLE", "http_proxy", "https_proxy",
-               "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "no_proxy")
+PASSTHROUGH = ("PIP_INDEX", "PIP_EXTRA_INDEX", "PIP_CERT", "PIP_DEFAULT_TIMEOUT", "UV_INDEX", "UV_EXTRA_INDEX",
+               "SSL_CERT", "REQUESTS_CA_BUNDLE", "http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY",
+               "NO_PROXY", "no_proxy")
 
 
 def free_port() -> int:
@@ -131,6 +133,8 @@ def _sections(output: str) -> dict[str, str]:
 def test_it_installs_for_real_and_runs_every_program_with_doctor_passing(
         image: Path, portal: Any, postgres_admin_url: str, tmp_path: Path) -> None:
     root = disposable_root.unpack(image, tmp_path / "root")
+    # This machine reaches PyPI through a TLS-inspecting proxy: the root trusts what the host trusts.
+    shutil.copyfile("/etc/ssl/certs/ca-certificates.crt", root / "etc/ssl/certs/ca-certificates.crt")
     # README step 1, as root: a clone of the repository (committed files only), owned by root.
     subprocess.run(["git", "clone", "--quiet", str(REPO_ROOT), str(root / "root/vigia")], check=True, timeout=120)
     uv_cache = disposable_root.cache_dir() / "vps-uv-cache"
