@@ -21,7 +21,10 @@ import shlex
 import shutil
 import socket
 import subprocess
+import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -54,15 +57,60 @@ def image() -> Path:
         pytest.skip(f"no disposable Debian root on this machine: {reason}")
 
 
+@dataclass
+class Portal:
+    base_url: str
+
+
 @pytest.fixture
-def portal() -> Iterator[Any]:
+def portal() -> Iterator[Portal]:
+    """The simulator's data in exactly the Portal's wire format, as the installed production worker needs.
+
+    A production client refuses any answer carrying the simulator's ``X-Vigia-Simulator`` marker
+    (so a misconfigured deployment never stores simulated rows as real). This installation plays
+    a real deployment whose Portal is the simulator, so a pass-through proxy forwards every
+    request and answer unchanged except for that one header, which the real Portal never sends.
+    """
+    import httpx
+
     from shared.portal.simulator.dataset import generate_dataset
     from shared.portal.simulator.faults import FaultConfig
     from shared.portal.simulator.server import running_simulator
+    from shared.portal.wire import SIMULATOR_HEADER
 
     dataset = generate_dataset(seed=3, scale=0.04)
-    with running_simulator(copy.deepcopy(dataset), faults=FaultConfig(api_keys=[PORTAL_KEY])) as server:
-        yield server
+    with running_simulator(copy.deepcopy(dataset), faults=FaultConfig(api_keys=[PORTAL_KEY])) as simulator, \
+            httpx.Client(timeout=30) as upstream:
+        origin = simulator.base_url.split("/api-de-dados")[0]
+
+        class Forward(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                return
+
+            def do_GET(self) -> None:  # noqa: N802
+                answer = upstream.get(origin + self.path, headers={k: v for k, v in self.headers.items()
+                                                                   if k.lower() not in ("host", "connection")})
+                body = answer.content
+                self.send_response(answer.status_code)
+                for name, value in answer.headers.items():
+                    if name.lower() not in (SIMULATOR_HEADER.lower(), "content-length", "transfer-encoding",
+                                            "connection", "content-encoding"):
+                        self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Forward)
+        server.daemon_threads = True
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield Portal(f"http://127.0.0.1:{server.server_address[1]}/api-de-dados")
+        finally:
+            server.shutdown()
+            server.server_close()
 
 
 def _script(*, redis_port: int, flower_port: int, api_port: int, database_url: str, portal_url: str) -> str:
@@ -111,6 +159,13 @@ set -e
 mark ownership
 stat -c '%n %U %a' /opt/vigia/app/.env /var/log/vigia /opt/vigia/app/.git
 ls /var/log/vigia
+
+mark user-owned-log-dir
+set +e
+/root/vigia/deploy/vps/install.sh {options} --log-dir /opt/vigia/logs
+echo "installer exit $?"
+set -e
+test ! -e /opt/vigia/logs && echo "no log folder made there"
 
 mark planted-symlink
 echo canary > /etc/vigia-canary && chmod 644 /etc/vigia-canary
@@ -171,6 +226,10 @@ def test_it_installs_for_real_and_runs_every_program_with_doctor_passing(
     assert "/var/log/vigia root 755" in owners
     assert "/opt/vigia/app/.git vigia" in owners
     assert {"worker.log", "beat.log", "flower.log", "web.log"} <= set(owners.split())
+
+    log_dir = sections["user-owned-log-dir"]
+    assert "installer exit 1" in log_dir and "/opt/vigia is a symlink or not owned by root" in log_dir
+    assert "no log folder made there" in log_dir
 
     planted = sections["planted-symlink"]
     assert "installer exit 1" in planted and ".env is a symlink" in planted
