@@ -162,7 +162,7 @@ ls /var/log/vigia
 
 mark user-owned-log-dir
 set +e
-/root/vigia/deploy/vps/install.sh {options} --log-dir /opt/vigia/logs
+/root/vigia/deploy/vps/install.sh {options} --log-dir /opt/vigia/logs 2>&1
 echo "installer exit $?"
 set -e
 test ! -e /opt/vigia/logs && echo "no log folder made there"
@@ -172,7 +172,7 @@ echo canary > /etc/vigia-canary && chmod 644 /etc/vigia-canary
 runuser -u vigia -- rm /opt/vigia/app/.env
 runuser -u vigia -- ln -s /etc/vigia-canary /opt/vigia/app/.env
 set +e
-/root/vigia/deploy/vps/install.sh {options}
+/root/vigia/deploy/vps/install.sh {options} 2>&1
 echo "installer exit $?"
 set -e
 stat -c '%n %U %a' /etc/vigia-canary
