@@ -197,11 +197,14 @@ def test_it_installs_for_real_and_runs_every_program_with_doctor_passing(
     os.chmod(uv_cache, 0o1777)  # noqa: S103 - a test cache the root's service user (uid unknown here) writes
     env = {k: v for k, v in os.environ.items() if k.startswith(PASSTHROUGH)}
     env["UV_CACHE_DIR"] = "/var/cache/vigia-uv"
-    with temporary_database(postgres_admin_url, prefix="vigia_vps") as database_url:
-        script = _script(redis_port=free_port(), flower_port=free_port(), api_port=free_port(),
-                         database_url=database_url, portal_url=portal.base_url)
-        result = disposable_root.run_in_root(root, script, timeout=3000, env=env,
-                                             binds={uv_cache: "/var/cache/vigia-uv"})
+    try:
+        with temporary_database(postgres_admin_url, prefix="vigia_vps") as database_url:
+            script = _script(redis_port=free_port(), flower_port=free_port(), api_port=free_port(),
+                             database_url=database_url, portal_url=portal.base_url)
+            result = disposable_root.run_in_root(root, script, timeout=3000, env=env,
+                                                 binds={uv_cache: "/var/cache/vigia-uv"})
+    finally:
+        shutil.rmtree(root, ignore_errors=True)  # half a gigabyte; the namespace's mounts are gone with it
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-6000:]
     sections = _sections(result.stdout)

@@ -1,9 +1,10 @@
 """deploy/vps/install.sh: clean shell, the same files on every run, .env never overwritten.
 
-Without systemd or apt here, the installer runs in its ``--dry-run`` mode, which performs every
-file-writing step (supervisor programs, the group, .env, redis.conf when one is under the root)
-into a temporary root and only describes the rest. The boot test runs the programs it writes
-under a real supervisord.
+These run the installer in its ``--dry-run`` mode, which performs every file-writing step
+(supervisor programs, the group, .env, redis.conf when one is under the root) into a temporary
+root and only describes the rest; the boot test runs the programs it writes under a real
+supervisord, and test_vps_install_real.py runs the installer for real, as root, in a disposable
+Debian root.
 """
 
 from __future__ import annotations
