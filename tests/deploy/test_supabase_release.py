@@ -205,3 +205,18 @@ def test_it_lets_doctor_check_the_schema_over_rest(fresh_supabase: tuple[str, Po
     [current] = run_checks(settings, checks=[check_migrations])
     assert current.status == "pass", current
     assert f"all {len(discover())} migrations applied (checked over the REST API)" in current.reason
+
+
+def test_it_lets_only_the_service_role_read_the_schema_versions(fresh_supabase: tuple[str, PostgrestStandIn]) -> None:
+    import httpx
+
+    url, server = fresh_supabase
+    migrate(url)
+    endpoint = f"{server.url}/rest/v1/rpc/vigia_schema_versions"
+
+    def call(key: str) -> httpx.Response:
+        return httpx.post(endpoint, json={}, headers={"apikey": key, "Authorization": f"Bearer {key}"}, timeout=10)
+
+    assert call(server.service_key).json() == [m.version for m in discover()]
+    refused = call(server.anon_key)
+    assert refused.status_code in (401, 403) and refused.json()["code"] == "42501"  # insufficient_privilege
