@@ -6,6 +6,8 @@ install`` does; ``node`` and ``npm`` must be on PATH. The file is then evaluated
 CLI evaluates it (``railway_eval.mjs``: its default export called with the package's context and
 ``project``), type-checked with ``tsc`` against the package's own type definitions, and returned
 as the RailwayGraph (resources and variable edges) plus the package's ``validateGraph`` errors.
+The CLI itself runs the file with Node 22's type stripping; here ``tsx`` (a dependency of the
+package) loads it, so Node 20 suffices, and ``tsc`` checks the types the stripping ignores.
 """
 
 from __future__ import annotations
