@@ -287,7 +287,7 @@ step_env() {
 # The Procfile's command for one process, as written there.
 procfile_entry() {
     local name="$1" command
-    command="$(sed -n -E "s/^${name}:[[:space:]]*//p" "$(code_dir)/Procfile" | head -n 1)"
+    command="$(as_user cat "$(code_dir)/Procfile" | sed -n -E "s/^${name}:[[:space:]]*//p" | head -n 1)"
     [ -n "$command" ] || die "the Procfile has no '$name' entry"
     printf '%s' "$command"
 }
