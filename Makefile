@@ -5,6 +5,8 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# The official `railway` package that evaluates .railway/railway.ts in the tests (npm registry only).
+IAC    := .railway/node_modules/.package-lock.json
 
 .PHONY: run test install lint lock clean
 
@@ -16,12 +18,16 @@ $(STAMP): pyproject.toml requirements.lock requirements-dev.lock
 	$(BIN)/uv pip install --python $(BIN)/python --quiet --no-deps -e .
 	@touch $(STAMP)
 
-install: $(STAMP)
+$(IAC): .railway/package.json .railway/package-lock.json
+	@command -v npm >/dev/null || { echo "make: npm is needed to evaluate .railway/railway.ts in the tests (e.g. apt-get install nodejs npm)"; exit 1; }
+	cd .railway && npm ci --ignore-scripts --no-audit --no-fund
+
+install: $(STAMP) $(IAC)
 
 run: $(STAMP)
 	$(BIN)/vigia dev
 
-test: $(STAMP)
+test: $(STAMP) $(IAC)
 	$(BIN)/ruff check .
 	$(BIN)/mypy shared services
 	$(BIN)/python .ci/scan_secrets.py

@@ -21,6 +21,9 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PORTAL_DEFAULT_URL = "https://api.portaldatransparencia.gov.br/api-de-dados"
 GROQ_DEFAULT_URL = "https://api.groq.com"
+# Groq shut llama-3.3-70b-versatile down on 2026-08-16 and names this as its replacement
+# (console.groq.com/docs/deprecations).
+GROQ_DEFAULT_MODEL = "openai/gpt-oss-120b"
 
 # Values people leave in a copied .env; outside development they count as missing.
 _PLACEHOLDERS = {"", "changeme", "change-me", "xxx", "todo", "your-key", "secret", "password"}
@@ -95,7 +98,7 @@ class Settings(BaseSettings):
 
     # --- LLM summaries ---
     groq_api_key: SecretStr | None = None
-    groq_model: str = "llama-3.3-70b-versatile"
+    groq_model: str = GROQ_DEFAULT_MODEL
     groq_api_url: str = GROQ_DEFAULT_URL
     groq_timeout_seconds: float = Field(default=20.0, gt=0)
 
@@ -228,11 +231,6 @@ class Settings(BaseSettings):
             problems.append(
                 "DATABASE_URL (or SUPABASE_URL with SUPABASE_SERVICE_ROLE_KEY) is missing: "
                 "where investigations are stored"
-            )
-        if process == "release" and self.database_url is None and self.storage_backend == "supabase":
-            problems.append(
-                "DATABASE_URL is missing: migrations need a direct connection "
-                "(Supabase: Project Settings > Database > Connection string)"
             )
         # Without Celery the web runs on-demand investigations itself, so it calls the Portal.
         if process == "worker" or (process == "web" and not self.enable_celery_workers):

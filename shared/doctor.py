@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from shared.config import CELERY_PROCESSES, PORTAL_DEFAULT_URL, Process, Settings
+from shared.config import CELERY_PROCESSES, GROQ_DEFAULT_MODEL, PORTAL_DEFAULT_URL, Process, Settings
 from shared.pipeline import health
 
 HEARTBEAT_PATTERN = "vigia:heartbeat:worker:*"
@@ -168,9 +168,7 @@ def check_migrations(ctx: _Context) -> Check:
     if "database" in ctx.failed:
         return Check("migrations", title, "fail", "the database is not reachable (see above)", "fix the database first")
     if ctx.settings.database_url is None:
-        return Check("migrations", title, "skip",
-                     "no DATABASE_URL: vigia_schema_migrations is not readable over Supabase's REST API",
-                     "apply supabase/migrations with `supabase db push`, or set DATABASE_URL to check")
+        return _check_migrations_over_rest(ctx, title)
     import psycopg
 
     from shared.store.migrate import MIGRATIONS_DIR, discover
@@ -194,6 +192,25 @@ def check_migrations(ctx: _Context) -> Check:
                      f"{len(missing)} of {len(expected)} migrations not applied: {', '.join(missing)}",
                      "run `vigia migrate` (Render: preDeployCommand; Railway: preDeployCommand; VPS: the installer)")
     return Check("migrations", title, "pass", f"all {len(expected)} migrations applied (latest {expected[-1]})")
+
+
+def _check_migrations_over_rest(ctx: _Context, title: str) -> Check:
+    """Supabase-only: the same question `vigia migrate` asks, over PostgREST."""
+    from shared.store.schema_check import SchemaCheckError, check_schema, how_to_apply
+
+    settings = ctx.settings
+    if not settings.supabase_url or settings.supabase_service_role_key is None:
+        return Check("migrations", title, "skip", "no database configured", "set DATABASE_URL or SUPABASE_*")
+    try:
+        status = check_schema(settings.supabase_url, settings.supabase_service_role_key.get_secret_value(),
+                              timeout=ctx.timeout)
+    except SchemaCheckError as error:
+        return Check("migrations", title, "fail", str(error), "check SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY")
+    if status.current:
+        return Check("migrations", title, "pass",
+                     f"all {len(status.applied)} migrations applied (checked over the REST API)")
+    what = "no Vigia schema" if not status.present else f"missing {', '.join(status.missing)}"
+    return Check("migrations", title, "fail", f"the Supabase database has {what}", how_to_apply(settings.supabase_url))
 
 
 # --- processes ---------------------------------------------------------------------------------
@@ -307,9 +324,14 @@ def check_groq(ctx: _Context) -> Check:
     except (ValueError, AttributeError):
         return Check("groq", title, "fail", f"{url} answered 200 without a model list", "check GROQ_API_URL")
     if settings.groq_model not in models:
+        # Groq drops a model from this list when it shuts it down (console.groq.com/docs/deprecations).
+        if GROQ_DEFAULT_MODEL in models:
+            fix = f"set GROQ_MODEL={GROQ_DEFAULT_MODEL} (the default) or unset it"
+        else:
+            fix = f"set GROQ_MODEL to one of: {', '.join(models[:6])}"
         return Check("groq", title, "fail",
-                     f"the key works, but GROQ_MODEL={settings.groq_model} is not among its {len(models)} models",
-                     f"set GROQ_MODEL to one of: {', '.join(models[:6])}")
+                     f"the key works, but Groq does not serve GROQ_MODEL={settings.groq_model} (retired or unknown; "
+                     f"not among its {len(models)} models)", fix)
     return Check("groq", title, "pass", f"accepted the key; {settings.groq_model} is available")
 
 

@@ -5,10 +5,12 @@
 # there first, never overwrites .env, and rewrites a program file only when its content changes.
 #
 #   sudo ./deploy/vps/install.sh                        # from a checkout of the repository
-#   sudo ./install.sh --repo https://github.com/OWNER/REPO --with-flower
+#   sudo ./install.sh --repo https://github.com/<you>/vigia --with-flower
 #   ./deploy/vps/install.sh --dry-run --root /tmp/vigia-root   # write the files only, as a preview
 #
 # The programs' commands are read from the installed code's Procfile, the single list of commands.
+# Root installs packages and writes only root's files (/etc, the log folder); everything in the
+# folders the service user owns (the checkout, .env, the virtualenv) is done as that user.
 set -euo pipefail
 shopt -u patsub_replacement 2>/dev/null || true  # bash 5.2: keep '&' literal in ${var//x/y}
 
@@ -32,10 +34,11 @@ usage() {
 Usage: install.sh [options]
   --repo URL         git repository to install (default: the checkout this script is in)
   --branch NAME      branch of --repo (default: main)
-  --source DIR       a local checkout to install from instead of --repo
+  --source DIR       a local checkout to install (its committed HEAD) instead of --repo
   --app-home DIR     where the code (DIR/app) and the virtualenv (DIR/venv) live (default: /opt/vigia)
   --user NAME        system user the processes run as (default: vigia)
-  --log-dir DIR      where the programs write their logs (default: /var/log/vigia)
+  --log-dir DIR      where supervisord writes the programs' logs, in folders only root can change
+                     (default: /var/log/vigia)
   --with-flower      also run Flower (basic auth; a password is generated into .env)
   --flower-port N    Flower's port (default: 5555)
   --with-api         also run the API (gunicorn; an API key is generated into .env)
@@ -80,6 +83,9 @@ if [ -z "$REPO" ] && [ -z "$SOURCE" ]; then
     [ -f "$candidate/Procfile" ] || die "not inside a checkout: pass --repo URL or --source DIR"
     SOURCE="$candidate"
 fi
+if [ -n "$SOURCE" ]; then
+    SOURCE="$(cd "$SOURCE" && pwd)" || die "--source $SOURCE is not a folder"
+fi
 
 APP_DIR="$APP_HOME/app"
 VENV="$APP_HOME/venv"
@@ -92,6 +98,17 @@ run() {
         say "  would run: $*"
     else
         "$@"
+    fi
+}
+
+# Run a command as the service user (in a dry run, as whoever runs this script). Everything inside
+# the folders that user owns (the code, .env, the virtualenv) is read and written this way: a
+# symlink planted there then leads only where the user could write anyway, never where root can.
+as_user() {
+    if [ "$DRY_RUN" = 1 ]; then
+        "$@"
+    else
+        (cd / && runuser -u "$RUN_USER" -- "$@")
     fi
 }
 
@@ -155,27 +172,51 @@ step_user() {
 }
 
 # --- 4. the code ----------------------------------------------------------------------------
+# Every git command runs as the service user, who owns the checkout (git refuses a repository
+# owned by someone else: "dubious ownership"). A local --source is handed over as a bundle of
+# its HEAD in a fresh folder root creates, so the user never needs to read the source folder.
 OLD_HEAD=""
 NEW_HEAD=""
+BUNDLE=""
+source_bundle() {
+    local dir
+    dir="$(mktemp -d -t vigia-source-XXXXXX)"
+    # shellcheck disable=SC2064  # expand now: the folder to remove is this one
+    trap "rm -rf '$dir'" EXIT
+    # Root only reads the source here; safe.directory lets it read a checkout another user owns.
+    git -c safe.directory='*' -C "$SOURCE" bundle create --quiet "$dir/source.bundle" HEAD
+    chmod 755 "$dir"
+    chmod 644 "$dir/source.bundle"
+    BUNDLE="$dir/source.bundle"
+}
+
 step_code() {
     local origin="${SOURCE:-$REPO}"
     say "4. code: $origin -> $APP_DIR"
     if [ "$DRY_RUN" = 1 ]; then
-        say "  would clone or fast-forward $APP_DIR"
+        say "  would clone or fast-forward $APP_DIR as $RUN_USER"
         return 0
     fi
-    if [ -d "$APP_DIR/.git" ]; then
-        OLD_HEAD="$(git -C "$APP_DIR" rev-parse HEAD)"
-        runuser -u "$RUN_USER" -- git -C "$APP_DIR" pull --quiet --ff-only
-    else
-        install -d -o "$RUN_USER" -g "$RUN_USER" "$APP_HOME"
+    [ -n "$SOURCE" ] && source_bundle
+    if as_user test -d "$APP_DIR/.git"; then
+        OLD_HEAD="$(as_user git -C "$APP_DIR" rev-parse HEAD)"
         if [ -n "$SOURCE" ]; then
-            runuser -u "$RUN_USER" -- git clone --quiet "$SOURCE" "$APP_DIR"
+            as_user git -C "$APP_DIR" fetch --quiet "$BUNDLE" HEAD
+            as_user git -C "$APP_DIR" merge --quiet --ff-only FETCH_HEAD
         else
-            runuser -u "$RUN_USER" -- git clone --quiet --branch "$BRANCH" "$REPO" "$APP_DIR"
+            as_user git -C "$APP_DIR" pull --quiet --ff-only
+        fi
+    else
+        [ -d "$APP_HOME" ] || install -d -o "$RUN_USER" -g "$RUN_USER" -m 755 "$APP_HOME"
+        if [ -n "$SOURCE" ]; then
+            as_user git -c advice.detachedHead=false clone --quiet "$BUNDLE" "$APP_DIR"
+            as_user git -C "$APP_DIR" switch --quiet -C deploy
+            as_user git -C "$APP_DIR" remote remove origin
+        else
+            as_user git clone --quiet --branch "$BRANCH" "$REPO" "$APP_DIR"
         fi
     fi
-    NEW_HEAD="$(git -C "$APP_DIR" rev-parse HEAD)"
+    NEW_HEAD="$(as_user git -C "$APP_DIR" rev-parse HEAD)"
     say "  at $NEW_HEAD"
 }
 
@@ -195,25 +236,28 @@ step_venv() {
         say "  would run: python3 -m venv $VENV && (cd $APP_DIR && pip install uv && uv pip install -r requirements.lock -e .)"
         return 0
     fi
-    [ -x "$VENV/bin/python" ] || runuser -u "$RUN_USER" -- python3 -m venv "$VENV"
-    (cd "$APP_DIR" && runuser -u "$RUN_USER" -- env PATH="$VENV/bin:$PATH" VIRTUAL_ENV="$VENV" \
-        bash -c 'pip install --quiet "uv>=0.5,<1" && uv pip install --quiet --python python -r requirements.lock -e .')
+    as_user test -x "$VENV/bin/python" || as_user python3 -m venv "$VENV"
+    # shellcheck disable=SC2016  # $1, $2 are the inner shell's arguments
+    as_user env PATH="$VENV/bin:$PATH" VIRTUAL_ENV="$VENV" bash -c \
+        'cd "$1" && pip install --quiet "uv>=0.5,<1" && uv pip install --quiet --python python -r requirements.lock -e .' \
+        _ "$APP_DIR"
 }
 
 random_secret() {
     head -c 32 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 32
 }
 
-# Give KEY a value in the .env file when it has none; never touch a value someone set.
+# Give KEY a value in the .env file when it has none; never touch a value someone set. As the
+# service user: the file is in a folder that user owns.
 env_set_if_empty() {
     local file="$1" key="$2" value="$3"
-    if grep -qE "^${key}=.+" "$file"; then
+    if as_user grep -qE "^${key}=.+" "$file"; then
         return 0
     fi
-    if grep -qE "^${key}=" "$file"; then
-        sed -i -E "s|^${key}=.*|${key}=${value}|" "$file"
+    if as_user grep -qE "^${key}=" "$file"; then
+        as_user sed -i -E "s|^${key}=.*|${key}=${value}|" "$file"
     else
-        printf '%s=%s\n' "$key" "$value" >>"$file"
+        printf '%s=%s\n' "$key" "$value" | as_user tee -a "$file" >/dev/null
     fi
 }
 
@@ -221,25 +265,29 @@ env_set_if_empty() {
 step_env() {
     local env_file="$ROOT$APP_DIR/.env"
     say "6. environment: $APP_DIR/.env"
-    mkdir -p "$(dirname "$env_file")"
-    if [ -f "$env_file" ]; then
+    [ "$DRY_RUN" = 1 ] && mkdir -p "$(dirname "$env_file")"
+    if as_user test -L "$env_file"; then
+        die "$APP_DIR/.env is a symlink; replace it with the file itself (this installer does not follow links there)"
+    fi
+    if as_user test -e "$env_file"; then
         say "  exists; left as it is"
     else
-        cp "$(code_dir)/.env.example" "$env_file"
-        sed -i -E "s|^ENVIRONMENT=.*|ENVIRONMENT=production|" "$env_file"
+        # Private from its first byte (umask), created by the user who reads it.
+        # shellcheck disable=SC2016  # $1, $2 are the inner shell's arguments
+        as_user sh -c 'umask 077 && cp "$1" "$2"' _ "$(code_dir)/.env.example" "$env_file"
+        as_user sed -i -E "s|^ENVIRONMENT=.*|ENVIRONMENT=production|" "$env_file"
         env_set_if_empty "$env_file" REDIS_URL "redis://127.0.0.1:6379/0"
         say "  created from .env.example (ENVIRONMENT=production, local REDIS_URL)"
     fi
     if [ "$WITH_FLOWER" = 1 ]; then env_set_if_empty "$env_file" FLOWER_PASSWORD "$(random_secret)"; fi
     if [ "$WITH_API" = 1 ]; then env_set_if_empty "$env_file" API_KEYS "$(random_secret)"; fi
-    chmod 600 "$env_file"
-    if [ "$DRY_RUN" = 0 ]; then chown "$RUN_USER:$RUN_USER" "$env_file"; fi
+    as_user chmod 600 "$env_file"
 }
 
 # The Procfile's command for one process, as written there.
 procfile_entry() {
     local name="$1" command
-    command="$(sed -n -E "s/^${name}:[[:space:]]*//p" "$(code_dir)/Procfile" | head -n 1)"
+    command="$(as_user cat "$(code_dir)/Procfile" | sed -n -E "s/^${name}:[[:space:]]*//p" | head -n 1)"
     [ -n "$command" ] || die "the Procfile has no '$name' entry"
     printf '%s' "$command"
 }
@@ -280,6 +328,28 @@ write_if_changed() {
     CHANGED_PROGRAMS=1
 }
 
+# The log folder belongs to root: supervisord, running as root, opens and rotates the programs'
+# logs itself, so a folder the service user could write would let it point a log at any file.
+log_dir() {
+    if [ "$DRY_RUN" = 1 ]; then
+        mkdir -p "$ROOT$LOG_DIR"
+        return 0
+    fi
+    [ -L "$LOG_DIR" ] && die "--log-dir $LOG_DIR is a symlink; give the folder itself"
+    # Every existing folder above it must be root's alone (so nobody else can swap it later).
+    local parent
+    parent="$(dirname "$LOG_DIR")"
+    while [ "$parent" != / ] && [ ! -e "$parent" ] && [ ! -L "$parent" ]; do parent="$(dirname "$parent")"; done
+    while :; do
+        if [ -L "$parent" ] || [ "$(stat -c %u "$parent")" != 0 ]; then
+            die "--log-dir $LOG_DIR: $parent is a symlink or not owned by root; supervisord writes the logs as root, so pick a folder only root can change (default /var/log/vigia)"
+        fi
+        [ "$parent" = / ] && break
+        parent="$(dirname "$parent")"
+    done
+    install -d -o root -g root -m 755 "$LOG_DIR"
+}
+
 # --- 7. supervisor programs ------------------------------------------------------------------
 CHANGED_PROGRAMS=0
 step_programs() {
@@ -287,8 +357,8 @@ step_programs() {
     [ "$WITH_FLOWER" = 1 ] && programs+=(flower)
     [ "$WITH_API" = 1 ] && programs+=(web)
     say "7. supervisor programs: ${programs[*]}"
-    mkdir -p "$CONF_DIR" "$ROOT$LOG_DIR"
-    if [ "$DRY_RUN" = 0 ]; then chown "$RUN_USER:$RUN_USER" "$LOG_DIR"; fi
+    mkdir -p "$CONF_DIR"
+    log_dir
     for name in "${programs[@]}"; do
         port=""
         [ "$name" = flower ] && port="$FLOWER_PORT"
@@ -316,8 +386,10 @@ programs=${names[*]}"
 step_migrate() {
     local env_file="$ROOT$APP_DIR/.env"
     say "8. migrations: the Procfile's release"
-    if ! grep -qE '^DATABASE_URL=.+' "$env_file"; then
-        say "  skipped: set DATABASE_URL in $APP_DIR/.env, then run this installer again"
+    # With DATABASE_URL it applies the migrations; with only SUPABASE_URL and
+    # SUPABASE_SERVICE_ROLE_KEY it checks them over the REST API and says how to apply them.
+    if ! as_user grep -qE '^(DATABASE_URL|SUPABASE_URL)=.+' "$env_file"; then
+        say "  skipped: set DATABASE_URL (or SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY) in $APP_DIR/.env, then run this installer again"
         return 0
     fi
     local release
@@ -326,7 +398,11 @@ step_migrate() {
         say "  would run: $release"
         return 0
     fi
-    (cd "$APP_DIR" && runuser -u "$RUN_USER" -- env PATH="$VENV/bin:$PATH" bash -c "$release")
+    # shellcheck disable=SC2016  # $1, $2 are the inner shell's arguments
+    if ! as_user env PATH="$VENV/bin:$PATH" bash -c 'cd "$1" && eval "$2"' _ "$APP_DIR" "$release"; then
+        say "  the release failed (its message is above): the programs were not (re)started; fix it and run this installer again"
+        exit 1
+    fi
 }
 
 # --- 9. (re)start what changed ----------------------------------------------------------------

@@ -5,9 +5,16 @@ local stand-in speaking the same wire format), ``timeout`` from ``GROQ_TIMEOUT_S
 SDK retries: a summary is never worth blocking a worker, so a 429 or a 5xx falls back to the
 template at once and the writer waits out the rate limit (see :mod:`shared.llm.writer`).
 
+Reasoning models (``openai/gpt-oss-*``, console.groq.com/docs/reasoning) are asked for
+``reasoning_effort="low"`` (a summary needs little thought) and ``include_reasoning=false``, and
+only ``message.content`` is ever read, with any ``<think>…</think>`` block removed: the writer's
+"no invented number" guard must see the summary alone, never the model's scratch work. Their
+reasoning tokens count against the completion budget, so they get a larger one.
+
 Errors::
 
-    GroqUnavailable(reason, retry_after)   any failure: timeout, connection, 4xx/5xx, bad body
+    GroqUnavailable(reason, retry_after, permanent)   any failure: timeout, connection, 4xx/5xx, bad body;
+                                                      permanent when Groq no longer serves GROQ_MODEL
 """
 
 from __future__ import annotations
@@ -16,18 +23,53 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from shared.config import GROQ_DEFAULT_MODEL
+
 # Groq reports resets as Go durations ("2m59.56s", "7.66s", "120ms").
 _DURATION = re.compile(r"(?P<value>\d+(?:\.\d+)?)(?P<unit>ms|h|m|s)")
 _UNIT_SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
+_THINK = re.compile(r"<think>.*?</think>", re.DOTALL)
+
+DEFAULT_MODEL = GROQ_DEFAULT_MODEL
+REASONING_MODEL_PREFIXES = ("openai/gpt-oss-",)
+# Error codes Groq sends when the model itself is gone: retrying cannot help.
+MODEL_GONE_CODES = ("model_decommissioned", "model_not_found")
+REASONING_EXTRA_TOKENS = 1024
 
 
 class GroqUnavailable(RuntimeError):
     """Groq gave no usable answer; ``retry_after`` is set when it asked us to wait (429)."""
 
-    def __init__(self, reason: str, *, retry_after: float | None = None) -> None:
+    def __init__(self, reason: str, *, retry_after: float | None = None, permanent: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
         self.retry_after = retry_after
+        self.permanent = permanent
+
+
+def is_reasoning_model(model: str) -> bool:
+    return model.startswith(REASONING_MODEL_PREFIXES)
+
+
+def answer_text(content: str) -> str:
+    """The answer without any inline reasoning block a model may prepend."""
+    return _THINK.sub("", content).strip()
+
+
+def _error_code(error: Any) -> str | None:
+    body = getattr(error, "body", None)
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict) and isinstance(inner.get("code"), str):
+            return str(inner["code"])
+    return None
+
+
+def model_gone_reason(model: str, code: str) -> str:
+    """One sentence saying the model is gone and what to set instead."""
+    what = "was retired by Groq" if code == "model_decommissioned" else "is not served by Groq to this key"
+    return (f"GROQ_MODEL={model} {what} ({code}); set GROQ_MODEL={DEFAULT_MODEL}, "
+            "see console.groq.com/docs/deprecations")
 
 
 def parse_duration(text: str | None) -> float | None:
@@ -72,6 +114,11 @@ class GroqChat:
     def complete(self, messages: Sequence[dict[str, str]]) -> str:
         """The model's answer text; raises :class:`GroqUnavailable` for anything else."""
         groq = self._groq
+        reasoning: dict[str, Any] = {}
+        max_tokens = self.max_tokens
+        if is_reasoning_model(self.model):
+            reasoning = {"reasoning_effort": "low", "include_reasoning": False}
+            max_tokens += REASONING_EXTRA_TOKENS
         try:
             response = self._client.chat.completions.create(
                 model=self.model,
@@ -79,7 +126,8 @@ class GroqChat:
                 # {"role", "content"} dicts are exactly that on the wire but cannot be proven so.
                 messages=list(messages),  # type: ignore[arg-type]
                 temperature=0,
-                max_tokens=self.max_tokens,
+                max_tokens=max_tokens,
+                **reasoning,
             )
         except groq.RateLimitError as error:
             wait = retry_after_from(error.response.headers)
@@ -89,6 +137,10 @@ class GroqChat:
         except groq.APIConnectionError as error:
             raise GroqUnavailable(f"connection failed: {error}") from error
         except groq.APIStatusError as error:
+            code = _error_code(error)
+            if code in MODEL_GONE_CODES:
+                assert code is not None
+                raise GroqUnavailable(model_gone_reason(self.model, code), permanent=True) from error
             body = (error.response.text or "")[:200]
             raise GroqUnavailable(f"HTTP {error.status_code}: {body}") from error
         except (groq.GroqError, ValueError) as error:  # malformed JSON, unexpected shapes
@@ -97,9 +149,9 @@ class GroqChat:
             content = response.choices[0].message.content
         except (AttributeError, IndexError, TypeError) as error:
             raise GroqUnavailable(f"response without choices: {error}") from error
-        if not isinstance(content, str) or not content.strip():
+        if not isinstance(content, str) or not answer_text(content):
             raise GroqUnavailable("empty answer")
-        return content
+        return answer_text(content)
 
     def ping(self) -> str:
         """One cheap authenticated call (list models); returns the configured model's status."""

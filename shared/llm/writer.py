@@ -4,7 +4,9 @@
 Without a key it writes the template. With a key it asks Groq, and stores the template instead
 when Groq times out, errs, answers nothing usable or adds a number it was not given. After a 429
 it does not call Groq again until the wait Groq asked for has passed, and after a few failures
-in a row it pauses for a minute, so a Groq outage costs one timeout, not one per contract.
+in a row it pauses for a minute, so a Groq outage costs one timeout, not one per contract. When
+Groq says the model itself is gone (retired or unknown), the writer logs that once, naming the
+model and its replacement, and writes the template from then on without calling Groq again.
 ``Summary.source`` says who wrote the text: ``"template"`` or the Groq model name.
 """
 
@@ -62,6 +64,7 @@ class SummaryWriter:
         self._lock = threading.Lock()
         self._paused_until = 0.0
         self._failures = 0
+        self._model_gone: str | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings, *, template: Template | None = None) -> SummaryWriter:
@@ -97,12 +100,17 @@ class SummaryWriter:
             return Summary(template_text, TEMPLATE_SOURCE)
         with self._lock:
             wait = self._paused_until - self._clock()
+            gone = self._model_gone
+        if gone is not None:
+            return self._fallback(template_text, gone, quiet=True)
         if wait > 0:
             return self._fallback(template_text, f"groq paused for {wait:.0f}s more", quiet=True)
         messages = build_messages(template_text, findings)
         try:
             answer = clean_answer(self._chat.complete(messages))
         except GroqUnavailable as error:
+            if error.permanent:
+                return self._stop_using_model(template_text, error.reason)
             self._record_failure(error.retry_after, rate_limited=error.retry_after is not None
                                  or "429" in error.reason)
             return self._fallback(template_text, error.reason)
@@ -126,6 +134,15 @@ class SummaryWriter:
             if self._failures >= FAILURES_BEFORE_PAUSE:
                 self._paused_until = max(self._paused_until, now + PAUSE_SECONDS)
                 self._failures = 0
+
+    def _stop_using_model(self, template_text: str, reason: str) -> Summary:
+        with self._lock:
+            first = self._model_gone is None
+            self._model_gone = reason
+        if first:
+            log.error("groq model unavailable; every summary uses the template until GROQ_MODEL changes",
+                      extra={"reason": reason})
+        return Summary(template_text, TEMPLATE_SOURCE, fallback_reason=reason)
 
     def _fallback(self, template_text: str, reason: str, *, quiet: bool = False) -> Summary:
         if not quiet:

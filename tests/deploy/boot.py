@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import redis
 
-from tests.deploy.manifests import render_env_keys
+from tests.deploy.manifests import render_env_keys, render_services
 from tests.support.processes import REPO_ROOT, ManagedProcess, wait_for
 
 # Variables the machine needs to fetch packages (its pip/uv configuration), passed to builds only.
@@ -93,6 +93,12 @@ def manifest_env(service: dict[str, Any], *, redis_url: str, asked: dict[str, st
             # Render's generated values are base64 of 256 random bits; made once per service.
             env[key] = generated.setdefault(f"{service['name']}:{key}",
                                             base64.b64encode(secrets.token_bytes(32)).decode())
+        elif "fromService" in item and "envVarKey" in item["fromService"]:
+            # Another service's variable: the value that service was given (asked once, there).
+            source = render_services()[item["fromService"]["name"]]
+            copied = manifest_env(source, redis_url=redis_url, asked=asked, generated=generated)
+            if item["fromService"]["envVarKey"] in copied:
+                env[key] = copied[item["fromService"]["envVarKey"]]
         elif "fromService" in item:
             env[key] = redis_url
         elif item.get("sync") is False and asked.get(key):

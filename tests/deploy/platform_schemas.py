@@ -1,8 +1,12 @@
 """The fields Render Blueprints and Railway config files accept, written down from their docs.
 
 Render: the Blueprint YAML reference (render.com/docs/blueprint-spec, JSON Schema at
-render.com/schema/render.yaml.json) and ../shared/handbook/paas.md. Railway: the Config as Code
-reference (docs.railway.com/config-as-code/reference, schema railway.com/railway.schema.json).
+render.com/schema/render.yaml.json; ``fromService`` with ``envVarKey`` copies another service's
+variable, as in the spec's example and render.com/tutorials/advanced-blueprint-patterns/
+cross-service-wiring) and ../shared/handbook/paas.md. Railway: the Config as Code
+reference (docs.railway.com/config-as-code/reference, schema railway.com/railway.schema.json),
+which Railway no longer reads (its hard cutoff was 2026-12-01): what configures Railway now,
+.railway/railway.ts, is checked with the official `railway` package itself (railway_iac.py).
 Neither schema is reachable from here, so the accepted keys and values are listed below; a key
 not listed, or a deprecated one (``type: redis``, ``env:``, ``autoDeploy:``, Nixpacks settings),
 is an error. Each validator returns every error it finds, as a sentence naming the place.
@@ -175,6 +179,15 @@ def blueprint_errors(document: Any) -> list[str]:
                               f"not a {ref.get('type')}")
             elif isinstance(ref, dict) and ref.get("name") not in by_name:
                 errors.append(f"{service.get('name')}: fromService names undeclared service {ref.get('name')!r}")
+            if isinstance(ref, dict) and "envVarKey" in ref and ref.get("name") in by_name:
+                source = next(s for s in document["services"] if s.get("name") == ref["name"])
+                own = {i.get("key"): i for i in source.get("envVars", []) if "key" in i}
+                if ref["envVarKey"] not in own:
+                    errors.append(f"{service.get('name')}: fromService {ref['name']} envVarKey {ref['envVarKey']!r} "
+                                  "is not declared on that service")
+                elif "fromService" in own[ref["envVarKey"]]:
+                    errors.append(f"{service.get('name')}: {ref['name']}.{ref['envVarKey']} is itself a reference; "
+                                  "point at the service that declares the value")
     return errors
 
 

@@ -225,8 +225,16 @@ def test_it_reports_a_groq_key_rejected_and_a_model_not_offered(clean_redis: str
     assert rejected.failed and "rejected the key (HTTP 401)" in rejected.reason
     env = production(clean_redis, migrated_db, portal.base_url, groq_api.url, GROQ_MODEL="llama-9-imaginary")
     missing = by_key(run_checks(settings_from(env)))["groq"]
-    assert missing.failed and "GROQ_MODEL=llama-9-imaginary is not among" in missing.reason
+    assert missing.failed and "does not serve GROQ_MODEL=llama-9-imaginary" in missing.reason
     assert groq.MODEL in missing.fix
+
+
+def test_it_names_a_retired_groq_model_and_suggests_the_current_default(
+        clean_redis: str, migrated_db: str, portal: Any, groq_api: groq.GroqStandIn) -> None:
+    env = production(clean_redis, migrated_db, portal.base_url, groq_api.url, GROQ_MODEL="llama-3.3-70b-versatile")
+    retired = by_key(run_checks(settings_from(env)))["groq"]
+    assert retired.failed and "GROQ_MODEL=llama-3.3-70b-versatile" in retired.reason
+    assert retired.fix.startswith("set GROQ_MODEL=openai/gpt-oss-120b (the default)")
 
 
 def test_it_shows_why_the_last_monitoring_run_failed(clean_redis: str, migrated_db: str) -> None:

@@ -1,4 +1,9 @@
-"""railway.json and railway/*.json: Config as Code fields only, one file per service, safe shutdowns."""
+"""railway.json and railway/*.json: Config as Code fields only, one file per service, safe shutdowns.
+
+Railway reads these files no more (Config as Code's hard cutoff was 2026-12-01); .railway/railway.ts
+configures Railway now (tests/deploy/test_railway_iac.py) and these stay equal to it, for projects
+whose services still point at them and `railway config migrate`.
+"""
 
 from __future__ import annotations
 
@@ -66,6 +71,6 @@ def test_it_health_checks_the_http_services_and_restarts_the_workers_always() ->
 
 def test_it_documents_the_railway_walkthrough() -> None:
     readme = (REPO_ROOT / "README.md").read_text()
-    for needle in ("${{Redis.REDIS_URL}}", "RAILWAY_DEPLOYMENT_DRAINING_SECONDS", "/railway/worker.json",
-                   "/railway/beat.json", "/railway/flower.json", "Infrastructure as Code"):
+    for needle in ("${{Redis.REDIS_URL}}", ".railway/railway.ts", "railway config plan", "railway config apply",
+                   "Shared Variables", "Deploy on Railway", "2026-12-01", "railway config migrate"):
         assert needle in readme, f"the README's Railway section lacks {needle}"

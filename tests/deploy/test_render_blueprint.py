@@ -92,13 +92,33 @@ def test_it_never_writes_a_secret_into_the_blueprint() -> None:
                 assert key in SECRETS | ASKED, f"{service['name']}: {key} is sync: false but not a secret"
 
 
-def test_it_asks_for_each_named_secret_where_it_is_read() -> None:
+def test_it_asks_for_each_secret_once_and_hands_it_to_the_services_that_read_it() -> None:
     services = render_services()
-    for name in ("SUPABASE_URL", "SUPABASE_SERVICE_ROLE_KEY", "DATABASE_URL", "SENTRY_DSN"):
-        assert render_env_keys(services["vigia-api"])[name] == {"key": name, "sync": False}
+    asked = [(s["name"], i["key"]) for s in services.values() for i in s.get("envVars", []) if i.get("sync") is False]
+    keys = [key for _, key in asked]
+    assert len(keys) == len(set(keys)), f"asked more than once: {sorted(k for k in keys if keys.count(k) > 1)}"
+    # 17 prompts before: the database, Sentry and órgão lists were asked per service.
+    assert len(asked) == 9, asked
+    worker = render_env_keys(services["vigia-worker"])
     for name in ("SUPABASE_URL", "SUPABASE_SERVICE_ROLE_KEY", "DATABASE_URL", "GROQ_API_KEY",
-                 "TRANSPARENCY_API_KEY", "SENTRY_DSN"):
-        assert render_env_keys(services["vigia-worker"])[name] == {"key": name, "sync": False}
+                 "TRANSPARENCY_API_KEY", "SENTRY_DSN", "WATCHED_ORGAOS", "PRIORITY_ORGAOS"):
+        assert worker[name] == {"key": name, "sync": False}
+    shared = {"vigia-api": ("SUPABASE_URL", "SUPABASE_SERVICE_ROLE_KEY", "DATABASE_URL", "SENTRY_DSN"),
+              "vigia-beat": ("SENTRY_DSN", "WATCHED_ORGAOS", "PRIORITY_ORGAOS"),
+              "vigia-flower": ("SENTRY_DSN",)}
+    for service, names in shared.items():
+        for name in names:
+            assert render_env_keys(services[service])[name]["fromService"] == {
+                "type": "worker", "name": "vigia-worker", "envVarKey": name}, (service, name)
+
+
+def test_it_rejects_a_reference_to_a_variable_the_service_does_not_declare() -> None:
+    document = {"services": [
+        {"type": "worker", "name": "a", "runtime": "python", "startCommand": "x", "envVars": [{"key": "K", "sync": False}]},
+        {"type": "worker", "name": "b", "runtime": "python", "startCommand": "x",
+         "envVars": [{"key": "L", "fromService": {"type": "worker", "name": "a", "envVarKey": "L"}}]},
+    ]}
+    assert any("envVarKey 'L' is not declared" in e for e in blueprint_errors(document))
 
 
 def test_it_keeps_shared_plain_values_in_one_group() -> None:
@@ -146,6 +166,10 @@ def test_it_can_start_every_process_in_production_with_what_it_declares() -> Non
                 values[key.lower()] = str(item["value"])
             elif item.get("generateValue"):
                 values[key.lower()] = "generated-" + key.lower()
+            elif "fromService" in item and "envVarKey" in item["fromService"]:
+                source = render_env_keys(render_services()[item["fromService"]["name"]])[key]
+                if source.get("sync") is False and key in ("DATABASE_URL", "TRANSPARENCY_API_KEY", "GROQ_API_KEY"):
+                    values[key.lower()] = {"DATABASE_URL": "postgresql://db/vigia"}.get(key, "test-" + key.lower())
             elif "fromService" in item:
                 values[key.lower()] = "redis://red-internal:6379"
             elif key in ("DATABASE_URL", "TRANSPARENCY_API_KEY", "GROQ_API_KEY"):
@@ -167,9 +191,11 @@ def test_it_builds_every_service_the_same_way_on_python_311() -> None:
     assert re.fullmatch(r"3\.11\.\d+", version)
 
 
-def test_it_keeps_the_deploy_button_in_the_readme() -> None:
+def test_it_links_a_deploy_button_that_follows_the_fork() -> None:
     from tests.support.processes import REPO_ROOT
 
     readme = (REPO_ROOT / "README.md").read_text()
-    assert "https://render.com/deploy?repo=" in readme
+    # The bare URL deploys the fork whose README links it (Render reads the Referer): no edit needed.
+    assert "(https://render.com/deploy)" in readme
+    assert "OWNER" not in readme and "render.com/deploy?repo=https://github.com/<you>/vigia" in readme
     assert yaml.safe_load((REPO_ROOT / "render.yaml").read_text())

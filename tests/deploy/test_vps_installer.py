@@ -1,9 +1,10 @@
 """deploy/vps/install.sh: clean shell, the same files on every run, .env never overwritten.
 
-Without systemd or apt here, the installer runs in its ``--dry-run`` mode, which performs every
-file-writing step (supervisor programs, the group, .env, redis.conf when one is under the root)
-into a temporary root and only describes the rest. The boot test runs the programs it writes
-under a real supervisord.
+These run the installer in its ``--dry-run`` mode, which performs every file-writing step
+(supervisor programs, the group, .env, redis.conf when one is under the root) into a temporary
+root and only describes the rest; the boot test runs the programs it writes under a real
+supervisord, and test_vps_install_real.py runs the installer for real, as root, in a disposable
+Debian root.
 """
 
 from __future__ import annotations
@@ -117,3 +118,13 @@ def test_it_refuses_an_unknown_option(tmp_path: Path) -> None:
     result = run_installer(tmp_path, "--with-everything")
     assert result.returncode != 0
     assert "unknown option: --with-everything" in result.stderr
+
+
+def test_it_prints_the_options_the_readme_lists() -> None:
+    from tests.support.processes import REPO_ROOT
+
+    help_text = subprocess.run(["bash", str(INSTALLER), "--help"], capture_output=True, text=True, timeout=30,
+                               check=True).stdout
+    readme = (REPO_ROOT / "README.md").read_text()
+    assert f"```\n{help_text}```" in readme, "README's VPS section must show install.sh --help exactly"
+

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Sequence
 
 import pytest
 
-from shared.config import Settings
+from shared.config import GROQ_DEFAULT_MODEL, Settings
 from shared.domain import Contract, Finding, Severity, Source
 from shared.llm import TEMPLATE_SOURCE, SummaryWriter
 from tests.support.groq import KEY, MODEL, Reply, groq_standin
@@ -156,3 +157,49 @@ def test_it_pings_groq_by_listing_models(standin) -> None:
 
     with pytest.raises(GroqUnavailable, match="not offered"):
         writer.chat.ping()
+
+
+def test_it_asks_a_reasoning_model_for_low_effort_and_keeps_only_the_answer(standin) -> None:
+    # The stand-in's reasoning text carries numbers the findings do not: had it reached the guard,
+    # the answer would have been rejected.
+    answer = "O contrato 501 tem 2 sinais: valor acima do limiar e fornecedor sancionado."
+    standin.queue(Reply(content=answer, reasoning="Vou citar R$ 999.999,99 e 77 contratos."))
+    summary = _writer(standin.url).write(CONTRACT, FINDINGS)
+    assert (summary.source, summary.text) == (MODEL, answer)
+    [request] = standin.completions
+    assert request.body is not None
+    assert request.body["reasoning_effort"] == "low" and request.body["include_reasoning"] is False
+    assert "reasoning_format" not in request.body
+
+
+def test_it_sends_no_reasoning_parameters_to_a_model_that_does_not_reason(standin) -> None:
+    settings = Settings(_env_file=None, groq_api_key=KEY, groq_api_url=standin.url, groq_model="llama-3.1-8b-instant")
+    summary = SummaryWriter.from_settings(settings, template=template).write(CONTRACT, FINDINGS)
+    assert summary.source == "llama-3.1-8b-instant"
+    [request] = standin.completions
+    assert request.body is not None and "reasoning_effort" not in request.body
+
+
+def test_it_drops_an_inline_reasoning_block() -> None:
+    from shared.llm.groq import answer_text
+
+    assert answer_text("<think>R$ 999 em 2019\nmais</think>\n O resumo.") == "O resumo."
+
+
+@pytest.mark.parametrize("model,code", [
+    ("llama-3.3-70b-versatile", "model_decommissioned"),
+    ("llama-9-imaginary", "model_not_found"),
+])
+def test_it_degrades_to_the_template_with_one_log_line_when_groq_no_longer_serves_the_model(
+        standin, model: str, code: str, caplog: pytest.LogCaptureFixture) -> None:
+    settings = Settings(_env_file=None, groq_api_key=KEY, groq_api_url=standin.url, groq_model=model)
+    writer = SummaryWriter.from_settings(settings, template=template)
+    with caplog.at_level(logging.INFO, logger="vigia.llm"):
+        summaries = [writer.write(CONTRACT, FINDINGS) for _ in range(3)]
+    assert {s.source for s in summaries} == {TEMPLATE_SOURCE}
+    assert {s.text for s in summaries} == {template(CONTRACT, FINDINGS)}
+    assert len(standin.completions) == 1, "Groq was called again for a model it had said was gone"
+    [record] = [r for r in caplog.records if r.name == "vigia.llm"]
+    reason = getattr(record, "reason", "")
+    assert record.levelno == logging.ERROR
+    assert f"GROQ_MODEL={model}" in reason and code in reason and f"GROQ_MODEL={GROQ_DEFAULT_MODEL}" in reason
