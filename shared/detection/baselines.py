@@ -11,6 +11,7 @@ and take precedence over what the batch alone would give.
 from __future__ import annotations
 
 import math
+from bisect import bisect_left, bisect_right
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -89,6 +90,68 @@ class PeerGroups:
             return given
         cached = self._stats.get((level, key))
         if cached is None:
-            cached = peer_stats(self._values[level][key])
+            bucket = self._values[level][key]
+            bucket.sort()  # kept sorted: :meth:`stats_without` reads it
+            cached = peer_stats(bucket)
             self._stats[(level, key)] = cached
         return cached
+
+    def stats_without(self, level: int, key: Key, value: float) -> PeerStats | None:
+        """The group's stats with one occurrence of ``value`` left out (the contract out of its own
+        baseline); None for a precomputed group, whose members are not at hand."""
+        if (level, key) in self._precomputed:
+            return None
+        self.stats(level, key)
+        return stats_without(self._values[level][key], value)
+
+
+def stats_without(ordered: Sequence[float], value: float) -> PeerStats:
+    """:func:`peer_stats` of sorted ``ordered`` minus one occurrence of ``value``, without copying:
+    order statistics are read around the removed index, and each order statistic of the absolute
+    deviations is found by bisection on the deviation (two binary searches per step)."""
+    n = len(ordered) - 1
+    if n < 1:
+        raise ValueError("stats_without needs at least two values")
+    gone = bisect_left(ordered, value)
+
+    def at(k: int) -> float:
+        return ordered[k if k < gone else k + 1]
+
+    def quantile(q: float) -> float:
+        position = (n - 1) * q
+        low = math.floor(position)
+        high = min(low + 1, n - 1)
+        return at(low) + (at(high) - at(low)) * (position - low)
+
+    median = quantile(0.5)
+    removed_dev = abs(value - median)
+
+    def count_within(d: float) -> int:
+        inside = bisect_right(ordered, median + d) - bisect_left(ordered, median - d)
+        return inside - (1 if removed_dev <= d else 0)
+
+    top = max(abs(at(0) - median), abs(at(n - 1) - median))
+
+    def kth_deviation(k: int) -> float:
+        lo, hi = 0.0, top
+        if count_within(0.0) >= k + 1:
+            return 0.0
+        for _ in range(60):
+            mid = (lo + hi) / 2
+            if count_within(mid) >= k + 1:
+                hi = mid
+            else:
+                lo = mid
+            if hi - lo <= 1e-12 * max(1.0, hi):
+                break
+        return hi
+
+    position = (n - 1) * 0.5
+    low = math.floor(position)
+    d_low = kth_deviation(low)
+    d_high = kth_deviation(min(low + 1, n - 1)) if position > low else d_low
+    mad = d_low + (d_high - d_low) * (position - low)
+    mean_abs = 0.0
+    if mad == 0:
+        mean_abs = (sum(abs(v - median) for v in ordered) - removed_dev) / n
+    return PeerStats(n=n, median=median, mad=mad, mean_abs_dev=mean_abs, q1=quantile(0.25), q3=quantile(0.75))
