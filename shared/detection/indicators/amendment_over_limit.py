@@ -4,7 +4,9 @@ Definition: the cap on acréscimos (quantitative or qualitative changes) is 25 %
 initial value, 50 % for the reforma of buildings or equipment: Lei 14.133/2021 art. 125
 (https://www.planalto.gov.br/ccivil_03/_ato2019-2022/2021/lei/l14133.htm), Lei 8.666/1993 art.
 65 §1º (https://www.planalto.gov.br/ccivil_03/leis/l8666cons.htm), Lei 13.303/2016 art. 81 §1º;
-the finding cites the one of the contract's regime. The cap does **not** apply to prorrogações of
+the finding cites the one of the contract's regime.
+
+Legal basis: the articles above. The cap does **not** apply to prorrogações of
 continuous services (Lei 14.133 arts. 106–107, up to ten years; Lei 8.666 art. 57 II, up to 60
 months), whose value grows with the term, nor to reajuste or repactuação.
 ``valorFinalCompra / valorInicialCompra`` alone cannot tell these apart, so:

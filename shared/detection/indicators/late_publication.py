@@ -1,6 +1,6 @@
 """late_publication: the contract's extract appeared in the DOU after the deadline of its regime.
 
-Definition, by the regime of the contract (:func:`shared.detection.legal.regime_of`):
+Definition: by the regime of the contract (:func:`shared.detection.legal.regime_of`); Legal basis per regime:
 
 * **Lei 8.666/1993**, art. 61 parágrafo único: the summary of the contract must be arranged for
   publication in the imprensa oficial "até o quinto dia útil do mês seguinte ao de sua assinatura,
@@ -19,7 +19,8 @@ Definition, by the regime of the contract (:func:`shared.detection.legal.regime_
 * **Lei 13.303/2016** sets no DOU deadline for contract extracts: not evaluated (reason
   ``regime_sem_prazo_dou``).
 
-Business days exclude weekends, national holidays and Good Friday, and Carnival Monday and Tuesday
+Formula: Lei 8.666, ``dataPublicacaoDOU > art61_deadline(dataAssinatura)``; Lei 14.133, business
+days in (signature, publication] above the art. 94 count. Business days exclude weekends, national holidays and Good Friday, and Carnival Monday and Tuesday
 (pontos facultativos in the federal administration, treated as days without expediente), from
 ``data/legal.json``. When the regime was presumed from the date, the explanation says so.
 

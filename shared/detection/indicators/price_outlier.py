@@ -67,7 +67,7 @@ _LEVEL_PT = {
 }
 _CROSS = {"modalidade+classe+ano", "classe+ano", "classe"}
 # Candidates get the exact leave-one-out score; far below the threshold it cannot cross it.
-_CANDIDATE = 0.7
+_CANDIDATE = 0.55
 
 
 class Config(IndicatorConfig):

@@ -16,6 +16,10 @@ contract* (see :mod:`shared.detection.sanction_kinds` for the legal reading):
 * CNEP multa, publicação extraordinária (Lei 12.846/2013 art. 6º), leniência and anything else →
   **low**: "o fornecedor tem registro de sanção", never "impede contratar".
 
+Legal basis: Lei 14.133/2021 arts. 14 and 156, Lei 8.666/1993 art. 87, Lei 10.520/2002 art. 7º,
+Lei 8.443/1992 art. 46, Lei 12.846/2013 art. 6º, as read in :mod:`shared.detection.sanction_kinds`
+(which cites the planalto.gov.br texts).
+
 A match only on the CNPJ root lowers the severity one step (another branch; the sanction binds the
 legal person, which the explanation says to check).
 
@@ -29,7 +33,7 @@ Fields read: ``fornecedor`` document (and ``fornecedor.cpfFormatado`` as sent, t
 ``dataAssinatura``, ``unidadeGestora.orgaoVinculado.nome``; the sanction mirror (a local copy of
 CEIS/CNEP refreshed daily, never one call per contract).
 
-Insufficient data (named in ``reasons``): ``sem_espelho_de_sancoes`` when no mirror is loaded
+Insufficient data: (named in ``reasons``) ``sem_espelho_de_sancoes`` when no mirror is loaded
 (distinct from "no sanction matched", which is a normal outcome), ``cpf_mascarado`` when the
 Portal masks the supplier's CPF (``***.123.456-**`` cannot be matched), ``sem_documento``,
 ``sem_data_assinatura``, and ``sancao_sem_inicio`` when every matching record lacks a start date.

@@ -1,12 +1,12 @@
 """split_below_dispensa: dispensas by value that look like one purchase split to stay under the limit.
 
-Only dispensas *by value* count: Lei 14.133/2021 art. 75 I/II, Lei 8.666/1993 art. 24 I/II, Lei
+Definition: only dispensas *by value* count: Lei 14.133/2021 art. 75 I/II, Lei 8.666/1993 art. 24 I/II, Lei
 13.303/2016 art. 29 I/II. Emergency dispensas (art. 75 VIII; art. 24 IV) and every other inciso are
 outside; a dispensa whose inciso is unknown counts only when its own value is within the by-value
 limit, and the explanation says the inciso was presumed (I for works, engineering and vehicle
 maintenance, II otherwise). A contract above the limit is never "below" it.
 
-Signals:
+Formula: three signals —
 
 (a) *faixa*: at least ``min_contracts`` by-value dispensas of one (unidade gestora, supplier, law,
     inciso) signed within ``window_days`` of each other, each between ``band_low`` × L and L;
@@ -19,7 +19,7 @@ Signals:
     de uma mesma obra, serviço ou compra"): by-value dispensas of one (unidade gestora, supplier)
     within ``window_days`` whose sum is above L.
 
-L is the limit for the signature date and regime, from ``data/legal.json``: Lei 14.133 art. 75 I/II
+Legal basis: the articles named with each signal. L is the limit for the signature date and regime, from ``data/legal.json``: Lei 14.133 art. 75 I/II
 updated yearly by decree (Decreto 10.922/2021, 11.317/2022, 11.871/2023, 12.343/2024,
 12.807/2025); Lei 8.666 art. 24 I/II R$ 33 000 / 17 600 from 2018-07-19 (Decreto 9.412/2018, in
 force 30 days after publication), R$ 15 000 / 8 000 before; Lei 13.303 art. 29 R$ 100 000 / 50 000.
@@ -29,7 +29,7 @@ Sources: https://www.planalto.gov.br/ccivil_03/_ato2019-2022/2021/lei/l14133.htm
 
 Thresholds (settings, handbook defaults): ``window_days`` = 90, ``band_low`` = 0.80,
 ``min_contracts`` = 2, ``high_sum_multiple`` = 2 (high when the sum passes 2 × L, or three or more
-contracts form the pattern). Score ``0.5 + 0.1 × (n − 2) + 0.4 × max(0, sum/L − 1)``, 0.2 for low.
+contracts of one supplier form the pattern). Score ``0.5 + 0.1 × (n − 2) + 0.4 × max(0, sum/L − 1)``, 0.2 for low.
 
 Fields read: ``modalidadeCompra``, ``fundamentoLegal``, ``unidadeGestora.codigo``, ``fornecedor``
 document, ``dataAssinatura``, ``valorInicialCompra``, ``objeto`` (class and presumed inciso).
@@ -177,7 +177,7 @@ def evaluate(batch: Batch, context: Context, config: Config) -> IndicatorResult:
                         f"{limit_info.inciso}, {limit_info.source}); o padrão é compatível com fracionamento de despesa.")
         if i in presumed:
             sentence += f" Inciso não informado; presumido {law}, {limit_info.inciso}."
-        high = excess and (len(pattern) >= 3 or total > config.high_sum_multiple * limit)
+        high = excess and ((len(pattern) >= 3 and rule != "soma_anual") or total > config.high_sum_multiple * limit)
         severity = Severity.HIGH if high else (Severity.MEDIUM if excess else Severity.LOW)
         score = 0.2 if not excess else clamp(0.5 + 0.1 * (len(pattern) - 2) + 0.4 * max(0.0, total / limit - 1), 0.5, 1.0)
         result.contract_findings.append(
