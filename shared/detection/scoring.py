@@ -7,7 +7,7 @@ large award without competition makes the other flags weigh more. The risk is th
 union ``1 − Π(1 − sᵢ)``: one strong flag dominates, several weak flags add up, and the result
 never exceeds 1. ``supplier_concentration`` is an órgão-level signal carried by the dominant
 supplier's contracts at low weight: it is left out of the union and then adds
-``concentration_weight × s × (1 − risk)`` (at most 0.02 with the defaults), so it orders contracts
+``concentration_weight × s × (1 − risk)`` (at most 0.02 with the defaults: weight 0.1, contract score at most 0.2), so it orders contracts
 of otherwise equal risk but never lifts a contract above one with a barring sanction (score ≥
 0.85) or an unexplained acréscimo (≥ 0.5). The same findings always give the same score (rounded
 to 4 decimals).
@@ -27,7 +27,7 @@ CONCENTRATION = "supplier_concentration"
 
 
 def risk_score(findings: Sequence[Finding], *, direct_award_boost: float = 0.25,
-               concentration_weight: float = 0.2) -> float:
+               concentration_weight: float = 0.1) -> float:
     if not findings:
         return 0.0
     boost = 1.0 + direct_award_boost if any(f.indicator == DIRECT_AWARD for f in findings) else 1.0
