@@ -26,7 +26,6 @@ from shared.detection.suite import SuiteResult, run_suite
 from shared.domain import Contract, Sanction, Severity, Source
 from shared.portal.simulator.data import SimDataset
 
-
 # A look-alike counts as a false alarm from this severity on (any severity for the others).
 FALSE_ALARM_FLOOR = {"amendment_over_limit": Severity.MEDIUM, "sanctioned_supplier": Severity.HIGH}
 

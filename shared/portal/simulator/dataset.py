@@ -430,7 +430,9 @@ class _Builder:
         return cid
 
     def plant_lookalikes(self, orgs: list[dict[str, Any]], n: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        rng, ceis, cnep = self.rng, [], []
+        rng = self.rng
+        ceis: list[dict[str, Any]] = []
+        cnep: list[dict[str, Any]] = []
         for _ in range(n):
             # Prorrogued continuous service: 2-5 years of vigência, value growing with the term
             # (Lei 14.133 arts. 106-107; Lei 8.666 art. 57 II), at most 15 % more per year.
