@@ -129,7 +129,8 @@ def evaluate(batch: Batch, context: Context, config: Config) -> IndicatorResult:
                 threshold=config.min_jaccard,
                 baseline={
                     "duplicatas": [
-                        {"id": batch.contracts[m[0]].id, "jaccard": round(m[1], 4), "diferenca_valor": round(m[2], 4), "dias": m[3]}
+                        {"id": batch.contracts[m[0]].id, "jaccard": round(m[1], 4), "diferenca_valor": round(m[2], 6), "dias": m[3],
+                         "valor": batch.value[m[0]]}
                         for m in found
                     ],
                     "tolerancia_valor": config.value_tolerance, "janela_dias": config.window_days,
