@@ -49,3 +49,5 @@ class SimDataset:
     cnep: list[dict[str, Any]]
     licitacoes: list[dict[str, Any]]
     ground_truth: GroundTruth = field(default_factory=GroundTruth)
+    # /contratos/termo-aditivo: contract id -> [{numero, dataPublicacao, objetoAditivo}]
+    termos: dict[int, list[dict[str, Any]]] = field(default_factory=dict)

@@ -131,6 +131,7 @@ class _Builder:
         self.planted: set[int] = set()
         self.cnpjs: set[str] = set()
         self.sanction_ids: list[str] = []
+        self.termos: dict[int, list[dict[str, Any]]] = {}
         self.dispensa_sums: dict[tuple[str, str, int], float] = defaultdict(float)  # art. 75 §1º sums
         self.streaming = False  # big_orgao_contracts: no indexes, records handed out one by one
         self.big_years: list[int] = list(YEARS)  # the big órgãos' busy years
@@ -182,7 +183,7 @@ class _Builder:
              kind: str = "pregao", ratio: float = 0.0, pub_days: int | None = 3, objeto: str | None = None,
              inciso: str | None = None, old_law: bool | None = None, vigencia_days: int | None = None,
              processo: str | None = None, modal_fund: tuple[str, str | None] | None = None,
-             published: date | None = None) -> int:
+             published: date | None = None, termos: list[str] | None = None) -> int:
         rng = self.rng
         cid, self.next_id = self.next_id, self.next_id + rng.randint(1, 40)
         year = signed.year
@@ -224,6 +225,9 @@ class _Builder:
             "dataInicioVigencia": _fmt(start, rng), "dataFimVigencia": _fmt(start + timedelta(days=term), rng),
             "valorInicialCompra": value, "valorFinalCompra": round(value * (1 + ratio), 2),
         }
+        if termos:
+            self.termos[cid] = [{"numero": f"{k + 1}", "dataPublicacao": (signed + timedelta(days=200 * (k + 1))).isoformat(),
+                                 "objetoAditivo": text} for k, text in enumerate(termos)]
         if not self.streaming:
             self.meta[cid] = (org["codigo"], cls, year)
             doc = sup["cnpjFormatado"] or sup["cpfFormatado"]
@@ -285,7 +289,8 @@ class _Builder:
             # A first term under a year: no prorrogação can explain the growth.
             self.plant("amendment_over_limit", self.make(org, rng.choice(org["ugs"]), self.supplier(), cls,
                                                          self.day(year), self.value(cls), ratio=ratio,
-                                                         vigencia_days=rng.randint(120, 330)))
+                                                         vigencia_days=rng.randint(120, 330),
+                                                         termos=[f"Acréscimo quantitativo de {round(ratio * 100)} % do objeto"]))
             # Outliers go to big órgão-years (many peers, and one huge value does not dominate the year).
             org, year = rng.choice(big)
             cls = rng.choice([c for c in _CLASS_NAMES if CLASSES[c][1] <= 250_000])
@@ -441,7 +446,8 @@ class _Builder:
             ratio = months / 12 * rng.uniform(1.0, 1.15) - 1
             self.lookalike("amendment_over_limit", self.make(
                 org, rng.choice(org["ugs"]), self.supplier(), cls, self.day(year), self.value(cls), ratio=ratio,
-                vigencia_days=round(months * 30.4375), objeto=CLASSES[cls][0][0]))
+                vigencia_days=round(months * 30.4375), objeto=CLASSES[cls][0][0],
+                termos=["Prorrogação do prazo de vigência por 12 meses"] * (months // 12 - 1) + ["Reajuste anual de preços"]))
             # Two emergency dispensas (art. 75 VIII / art. 24 IV) of one supplier, 80-100 % of the by-value limit.
             org, year = rng.choice(orgs), rng.choice(YEARS)
             ug, sup, first = rng.choice(org["ugs"]), self.supplier(), self.day(year, 0, 250)
@@ -563,13 +569,15 @@ def generate_dataset(seed: int = 7, *, scale: float = 1.0) -> SimDataset:
     rng = b.rng
     orgs = b.orgaos(max(4, round(20 * math.sqrt(scale))))
     big_years = [2022, 2023, 2024, 2025] if scale >= 0.5 else [2024, 2025]
-    # Benford needs >= 1 000 values per (órgão, year): the two big órgãos provide those years.
-    for org in orgs:
+    # Benford is evaluated from 1 000 values an órgão-year (Nigrini): the two big órgãos provide
+    # those years. 1 050+ a year keeps the sampling noise of a clean órgão-year's MAD well under
+    # 0.012; a small data set fills only the planted órgão-year so, and keeps the others smaller.
+    full = {(0, big_years[1]), (1, big_years[-1])} if scale >= 0.5 else {(0, 2024)}
+    for index, org in enumerate(orgs):
         for year in YEARS:
             if org["big"]:
-                # Benford is evaluated from 1 000 values an órgão-year (Nigrini); 1 050+ a year keeps the
-                # sampling noise of a clean órgão-year's MAD well under 0.012.
-                count = max(1050, round(1100 * scale)) if year in big_years else 0
+                wide = scale >= 0.5 or (index, year) in full
+                count = (max(1050, round(1100 * scale)) if wide else max(320, round(800 * scale))) if year in big_years else 0
             else:
                 count = max(12, round(rng.gauss(38, 8) * scale))
             for _ in range(count):
@@ -597,7 +605,7 @@ def generate_dataset(seed: int = 7, *, scale: float = 1.0) -> SimDataset:
     orgaos += [{"codigo": f"{91_001 + i}", "descricao": f"ORGAO SEM CONTRATOS {i + 1}"} for i in range(5)]
     licitacoes = [_licitacao(r) for r in contracts if r["modalidadeCompra"].startswith(("Pregão", "Concorrência"))]
     return SimDataset(seed=seed, orgaos=sorted(orgaos, key=lambda o: o["codigo"]), contracts=contracts,
-                      ceis=ceis, cnep=cnep, licitacoes=licitacoes, ground_truth=b.truth)
+                      ceis=ceis, cnep=cnep, licitacoes=licitacoes, ground_truth=b.truth, termos=b.termos)
 
 
 def big_orgao_contracts(codigo_orgao: str, n: int, seed: int) -> Iterator[dict[str, Any]]:
