@@ -248,6 +248,7 @@ def analyze_contracts(
     recorder: Recorder | None = None,
     on_done: Callable[[list[int]], None] | None = None,
     clear_unflagged: bool = False,
+    read_termos: bool = False,
 ) -> AnalysisOutcome:
     """Analyse the stored contracts ``ids``; ``complete`` is False when the budget ran out first.
 
@@ -255,6 +256,8 @@ def analyze_contracts(
     queue forgets them then); ``recorder`` receives what each chunk produced. Changed contracts
     (``changed``) that no longer trip an indicator have their investigation cleared; with
     ``clear_unflagged`` every target is checked that way (a re-analysis), with one query per órgão.
+    ``read_termos`` reads the Portal's termos aditivos of the amendment indicator's candidates (one
+    call each): the weekly re-analysis does, the monitoring cycle leaves its Portal budget to sweeps.
     """
     budget = budget or Budget.unlimited()
     outcome = AnalysisOutcome()
@@ -276,7 +279,7 @@ def analyze_contracts(
         group = sorted(by_orgao[orgao], key=lambda c: c.id)
         context = peer_context(ctx, orgao or None, group)
         sanctions, loaded = sanctions_of(ctx, group)
-        amendments = termos_aditivos(ctx, group)
+        amendments = termos_aditivos(ctx, group) if read_termos else None
         suite = run_suite(context, sanctions=sanctions, sanctions_loaded=loaded, amendments=amendments,
                           focus=[c.id for c in group])
         if orgao:
