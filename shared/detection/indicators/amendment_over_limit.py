@@ -113,7 +113,7 @@ def evaluate(batch: Batch, context: Context, config: Config) -> IndicatorResult:
         if initial is None or final is None or initial <= 0:
             result.lacking("sem_valor_inicial_ou_final")
             continue
-        ratio = float(final) / initial - 1
+        ratio = round(float(final) / initial - 1, 6)  # the stored figure is the one the sentence states
         obj = batch.obj[i]
         cap = config.renovation_cap if obj.renovation else config.cap
         if ratio <= cap:
@@ -138,8 +138,9 @@ def evaluate(batch: Batch, context: Context, config: Config) -> IndicatorResult:
                 doubt = (" Por ser serviço contínuo, o aumento pode vir de prorrogações (que não se sujeitam a esse limite), "
                          "mas a vigência não foi informada: não é possível comparar por ano.")
             else:
-                base_term = first_term if first_term is not None else min(config.first_term_months, term)
-                per_year = (float(final) / max(term, base_term)) / (initial / base_term) - 1
+                term = round(term, 1)
+                base_term = round(first_term if first_term is not None else min(config.first_term_months, term), 1)
+                per_year = round((float(final) / max(term, base_term)) / (initial / base_term) - 1, 6)
                 baseline.update({"vigencia_meses": round(term, 1), "primeira_vigencia_meses": round(base_term, 1),
                                  "primeira_vigencia_presumida": assumed, "aumento_por_periodo": round(per_year, 6)})
                 if per_year <= cap:

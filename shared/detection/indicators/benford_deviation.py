@@ -88,7 +88,7 @@ def evaluate(batch: Batch, context: Context, config: Config) -> IndicatorResult:
         if n < config.min_values:
             result.lacking("orgao_ano_com_menos_de_n_valores", reportable.get(key, 0))
             continue
-        deviation = mad(counts)
+        deviation = round(mad(counts), 6)
         if deviation > config.nonconforming:
             severity, label = Severity.MEDIUM, "não conforme"
         elif deviation > config.marginal and config.report_marginal:
@@ -101,8 +101,8 @@ def evaluate(batch: Batch, context: Context, config: Config) -> IndicatorResult:
             sentence = (
                 f"Em {year}, os primeiros dígitos dos {n} valores de contrato do órgão {orgao} se afastam da Lei de Benford: "
                 f"desvio médio absoluto {number(deviation, 4)} ({label}; limites de Nigrini {number(config.marginal, 3)} e "
-                f"{number(config.nonconforming, 3)}). O dígito {worst + 1} aparece em {pct(counts[worst] / n)} dos valores, "
-                f"contra {pct(EXPECTED[worst])} esperados. É um indicador estatístico para priorizar órgãos, nunca uma "
+                f"{number(config.nonconforming, 3)}). O dígito {worst + 1} aparece em {pct(round(counts[worst] / n, 4))} dos "
+                f"valores, contra {pct(round(EXPECTED[worst], 4))} esperados. É um indicador estatístico para priorizar órgãos, nunca uma "
                 "acusação sobre um contrato."
             )
         else:

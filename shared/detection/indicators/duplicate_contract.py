@@ -109,6 +109,7 @@ def evaluate(batch: Batch, context: Context, config: Config) -> IndicatorResult:
             continue
         found = sorted(matches[i], key=lambda m: (-m[1], m[2], m[3], batch.contracts[m[0]].id))
         j, similarity, delta, gap = found[0]
+        delta, similarity = round(delta, 6), round(similarity, 4)
         contract, other = batch.contracts[i], batch.contracts[j]
         high = similarity >= 1.0 and delta <= 0.01
         sentence = (

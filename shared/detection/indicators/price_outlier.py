@@ -136,6 +136,7 @@ def evaluate(batch: Batch, context: Context, config: Config) -> IndicatorResult:
             if m is None:
                 result.lacking("grupo_sem_dispersao")
                 continue
+        m = round(m, 4)
         if m <= config.threshold:
             continue
         contract, amount = batch.contracts[i], batch.value[i] or 0.0

@@ -80,9 +80,9 @@ def evaluate(batch: Batch, context: Context, config: Config) -> IndicatorResult:
             continue
         by_supplier = totals[key]
         total = sum(by_supplier.values())
-        hhi = sum((100.0 * v / total) ** 2 for v in by_supplier.values())
+        hhi = round(sum((100.0 * v / total) ** 2 for v in by_supplier.values()), 1)
         top_doc = min(by_supplier, key=lambda d: (-by_supplier[d], d))
-        top_share = by_supplier[top_doc] / total
+        top_share = round(by_supplier[top_doc] / total, 4)
         if hhi <= config.max_hhi and top_share <= config.max_share:
             continue
         orgao, year = key
