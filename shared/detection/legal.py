@@ -7,9 +7,10 @@ inciso II") into a kind of award, a law and an inciso. :func:`regime_of` decides
 three federal regimes governs the contract and from which field:
 
 * Lei 14.133/2021 (https://www.planalto.gov.br/ccivil_03/_ato2019-2022/2021/lei/l14133.htm), in
-  force since 2021-04-01; its art. 191 let the administration still choose the old laws, a choice
-  extended to 2023-12-30 (Lei Complementar 198/2023), and a contract signed later from a process
-  opened under the old law stays under it;
+  force since 2021-04-01; its art. 191 (as amended by Lei Complementar 198/2023) let the
+  administration still choose the old laws for an edital or ato autorizativo published up to
+  2023-12-29 (the old laws were revoked on 2023-12-30, art. 193 II), and art. 191 §1º keeps a
+  contract so chosen under the old law for its whole vigência, even when signed later;
 * Lei 8.666/1993 (https://www.planalto.gov.br/ccivil_03/leis/l8666cons.htm) with Lei 10.520/2002
   for pregão (https://www.planalto.gov.br/ccivil_03/leis/2002/l10520.htm);
 * Lei 13.303/2016 (https://www.planalto.gov.br/ccivil_03/_ato2015-2018/2016/lei/l13303.htm), for

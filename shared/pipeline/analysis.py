@@ -280,8 +280,10 @@ def analyze_contracts(
         context = peer_context(ctx, orgao or None, group)
         sanctions, loaded = sanctions_of(ctx, group)
         amendments = termos_aditivos(ctx, group) if read_termos else None
+        candidates = amendment_candidates(group)
+        first = ctx.store.first_vigencias(candidates) if candidates else {}
         suite = run_suite(context, sanctions=sanctions, sanctions_loaded=loaded, amendments=amendments,
-                          focus=[c.id for c in group])
+                          first_vigencia=first, focus=[c.id for c in group])
         if orgao:
             _save_orgao_findings(ctx, orgao, (c.data_assinatura.year for c in group if c.data_assinatura),
                                  suite.orgao_findings)

@@ -251,6 +251,10 @@ class Store(Protocol):
         """Every CEIS/CNEP record whose document digits are in ``documents``, and every 14-digit
         (CNPJ) record whose first 8 digits are in ``roots`` (other branches of the same company)."""
 
+    def first_vigencias(self, contract_ids: Sequence[int]) -> dict[int, tuple[date | None, date | None]]:
+        """(dataInicioVigencia, dataFimVigencia) of the earliest stored version of each contract that
+        has earlier versions (an amended contract); contracts without one are left out."""
+
     def sanction_mirror(self) -> SanctionMirror:
         """How many CEIS/CNEP records the mirror holds and when the newest was last seen."""
 

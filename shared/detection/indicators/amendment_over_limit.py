@@ -185,4 +185,4 @@ def evaluate(batch: Batch, context: Context, config: Config) -> IndicatorResult:
     return result
 
 
-SPEC = IndicatorSpec(CODE, VERSION, "contract", "Acréscimo acima do limite legal", Config, evaluate, __doc__ or "")
+SPEC = IndicatorSpec(CODE, VERSION, "contract", "Aumento de valor além do limite de acréscimos", Config, evaluate, __doc__ or "")

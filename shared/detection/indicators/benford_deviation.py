@@ -125,4 +125,4 @@ def evaluate(batch: Batch, context: Context, config: Config) -> IndicatorResult:
     return result
 
 
-SPEC = IndicatorSpec(CODE, VERSION, "orgao", "Desvio da Lei de Benford", Config, evaluate, __doc__ or "")
+SPEC = IndicatorSpec(CODE, VERSION, "orgao", "Primeiros dígitos dos valores (Lei de Benford)", Config, evaluate, __doc__ or "")

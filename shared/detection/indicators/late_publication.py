@@ -122,4 +122,4 @@ def evaluate(batch: Batch, context: Context, config: Config) -> IndicatorResult:
     return result
 
 
-SPEC = IndicatorSpec(CODE, VERSION, "contract", "Publicação atrasada", Config, evaluate, __doc__ or "")
+SPEC = IndicatorSpec(CODE, VERSION, "contract", "Publicação no DOU após o prazo de referência", Config, evaluate, __doc__ or "")

@@ -28,8 +28,10 @@ from shared.store.rows import (
     peer_baseline_from_json,
     sanction_from_row,
     sanction_values,
+    to_json_obj,
     validate_contract,
     validate_sanction,
+    vigencia_of,
 )
 
 _UPDATABLE = [c for c in CONTRACT_COLUMNS if c != "id"]
@@ -213,6 +215,18 @@ class ContractsMixin(PostgresCore):
             (wanted, branches),
         )
         return [sanction_from_row(row) for row in rows]
+
+    def first_vigencias(self, contract_ids: Sequence[int]) -> dict[int, tuple[date | None, date | None]]:
+        wanted = sorted({int(i) for i in contract_ids})
+        if not wanted:
+            return {}
+        rows = self._all(
+            "first_vigencias", f"{len(wanted)} contracts",
+            "SELECT DISTINCT ON (contract_id) contract_id, raw FROM contract_versions"
+            " WHERE contract_id = ANY(%s::bigint[]) ORDER BY contract_id, version",
+            (wanted,),
+        )
+        return {int(row["contract_id"]): vigencia_of(to_json_obj(row["raw"], {})) for row in rows}
 
     def sanction_mirror(self) -> SanctionMirror:
         row = self._one("sanction_mirror", "", "SELECT count(*) AS n, max(last_seen_at) AS newest FROM sanctions")

@@ -30,6 +30,7 @@ from shared.store.rows import (
     sanction_values,
     validate_contract,
     validate_sanction,
+    vigencia_of,
     without_nul,
 )
 from shared.store.supabase.core import IDS_PER_REQUEST, SupabaseCore
@@ -207,6 +208,20 @@ class ContractsMixin(SupabaseCore):
                 if len(s.documento) == 14:
                     found[(s.lista, s.id)] = s
         return sorted(found.values(), key=lambda s: (s.documento, s.lista, s.id))
+
+    def first_vigencias(self, contract_ids: Sequence[int]) -> dict[int, tuple[date | None, date | None]]:
+        earliest: dict[int, tuple[int, Any]] = {}
+        for chunk in _chunks(sorted({int(i) for i in contract_ids})):
+            response = self._call(
+                "first_vigencias", f"{len(chunk)} contracts",
+                partial(lambda ids: self.table("contract_versions").select("contract_id,version,raw")
+                        .in_("contract_id", ids).execute(), list(chunk)),
+            )
+            for row in response.data:
+                cid, version = int(row["contract_id"]), int(row["version"])
+                if cid not in earliest or version < earliest[cid][0]:
+                    earliest[cid] = (version, row["raw"])
+        return {cid: vigencia_of(raw) for cid, (_v, raw) in earliest.items()}
 
     def sanction_mirror(self) -> SanctionMirror:
         counted = self._call(

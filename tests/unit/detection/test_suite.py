@@ -90,7 +90,7 @@ def test_it_writes_a_pt_br_summary_with_the_numbers_and_the_caveat_once() -> Non
     assert text.startswith(f"Contrato nº {rows[2].numero}")
     assert "3 alertas" in text and "R$ 600.000,00" in text and "50,0 %" in text
     assert text.count(CAVEAT) == 1 and text.endswith(CAVEAT)
-    assert "Acréscimo acima do limite legal (gravidade" in text
+    assert "Aumento de valor além do limite de acréscimos (gravidade" in text
     empty = summarize_template(rows[3], [])
     assert "nenhum indicador" in empty and "não certifica" in empty
 
