@@ -223,9 +223,15 @@ def art61_deadline(signed: date) -> date | None:
     """Lei 8.666 art. 61 parágrafo único: the 5th business day of the month after signature plus
     20 consecutive days (art. 110), moved to the next business day when it falls on a day without
     expediente (art. 110 parágrafo único). None outside the calendar table."""
+    return _art61_deadline(signed.year, signed.month)
+
+
+@lru_cache(maxsize=1024)
+def _art61_deadline(year: int, month: int) -> date | None:
+    # The deadline depends on the month of signature only.
     table = _legal()["publication_deadlines"]
     nth, extra = int(table["lei_8666_business_day_of_next_month"]), int(table["lei_8666_days_after"])
-    first = date(signed.year + signed.month // 12, signed.month % 12 + 1, 1)
+    first = date(year + month // 12, month % 12 + 1, 1)
     fifth = nth_business_day(first, nth)
     if fifth is None:
         return None

@@ -98,8 +98,9 @@ def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
     return inter / (len(a) + len(b) - inter)
 
 
+@lru_cache(maxsize=65_536)
 def fold(text: str | None) -> str:
-    """Accent- and case-free text with single spaces, for comparing names."""
+    """Accent- and case-free text with single spaces, for comparing names (cached: names repeat)."""
     if not text:
         return ""
     return " ".join(_SPLIT.split(strip_accents(text).lower())).strip()

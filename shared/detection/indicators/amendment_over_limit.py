@@ -113,11 +113,12 @@ def evaluate(batch: Batch, context: Context, config: Config) -> IndicatorResult:
         if initial is None or final is None or initial <= 0:
             result.lacking("sem_valor_inicial_ou_final")
             continue
-        ratio = round(float(final) / initial - 1, 6)  # the stored figure is the one the sentence states
+        ratio = float(final) / initial - 1
         obj = batch.obj[i]
         cap = config.renovation_cap if obj.renovation else config.cap
         if ratio <= cap:
             continue
+        ratio = round(ratio, 6)  # the stored figure is the one the sentence states
         regime = batch.regime[i]
         article = _ARTICLE.get(regime.law, "Lei 14.133/2021, art. 125")
         kind = f"de reforma (limite de {pct(cap, 0)})" if obj.renovation else f"(limite de {pct(cap, 0)})"

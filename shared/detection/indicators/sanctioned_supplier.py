@@ -72,7 +72,7 @@ def _in_force(sanction: Sanction, when: date) -> bool | None:
     return sanction.data_inicio <= when and (sanction.data_fim is None or when <= sanction.data_fim)
 
 
-def assess(sanction: Sanction, kind: SanctionKind, same_orgao: bool) -> tuple[Severity, bool, str]:
+def assess(sanction: Sanction, kind: SanctionKind, same_orgao: bool, national: bool) -> tuple[Severity, bool, str]:
     """(severity, bars this contract, pt-BR reason with the article) for one sanction in force."""
     if kind.kind == "inidoneidade":
         return Severity.CRITICAL, True, ("a declaração de inidoneidade impede licitar e contratar com toda a "
@@ -93,7 +93,7 @@ def assess(sanction: Sanction, kind: SanctionKind, same_orgao: bool) -> tuple[Se
         return Severity.LOW, False, ("a suspensão temporária foi aplicada por outro órgão; o TCU a entende restrita ao "
                                      "órgão sancionador (Lei 8.666/1993, art. 87, III)")
     if kind.kind == "proibicao_judicial":
-        if nationwide(sanction):
+        if national:
             return Severity.CRITICAL, True, ("a decisão judicial proíbe contratar com o poder público em todo o "
                                              "território nacional (abrangência definida na decisão)")
         return Severity.MEDIUM, False, (f"a decisão judicial define a abrangência '{sanction.abrangencia or 'não informada'}', "
@@ -104,9 +104,8 @@ def assess(sanction: Sanction, kind: SanctionKind, same_orgao: bool) -> tuple[Se
 
 def evaluate(batch: Batch, context: Context, config: Config) -> IndicatorResult:
     result = IndicatorResult()
-    reportable = [i for i in range(len(batch)) if batch.reportable(i)]
     if not context.mirror_loaded:
-        result.lacking("sem_espelho_de_sancoes", len(reportable))
+        result.lacking("sem_espelho_de_sancoes", sum(1 for i in range(len(batch)) if batch.reportable(i)))
         return result
     by_document: dict[str, list[Sanction]] = defaultdict(list)
     by_root: dict[str, list[Sanction]] = defaultdict(list)
@@ -114,20 +113,42 @@ def evaluate(batch: Batch, context: Context, config: Config) -> IndicatorResult:
         by_document[sanction.documento].append(sanction)
         if len(sanction.documento) == 14:
             by_root[sanction.documento[:8]].append(sanction)
+    kinds: dict[tuple[str, str], tuple[SanctionKind, bool]] = {}
+
+    def kind_of(s: Sanction) -> tuple[SanctionKind, bool]:
+        found = kinds.get((s.lista, s.id))
+        if found is None:
+            found = kinds[(s.lista, s.id)] = (classify(s), nationwide(s))
+        return found
+
     scores = {Severity.CRITICAL: config.score_critical, Severity.HIGH: config.score_high,
               Severity.MEDIUM: config.score_medium, Severity.LOW: config.score_low}
-    for i in reportable:
-        contract = batch.contracts[i]
-        doc, signed = contract.fornecedor_documento, contract.data_assinatura
-        if not doc or len(doc) not in (11, 14):
-            result.lacking("cpf_mascarado" if doc else "sem_documento")
+    masked = no_document = undated = 0
+    exact_of, root_of = by_document.get, by_root.get
+    everyone = batch.focus is None
+    for i, contract in enumerate(batch.contracts):
+        if not everyone and not batch.reportable(i):
             continue
+        doc = contract.fornecedor_documento
+        if not doc:
+            no_document += 1
+            continue
+        size = len(doc)
+        if size == 14:
+            exact, root = exact_of(doc), root_of(doc[:8])
+        elif size == 11:
+            exact, root = exact_of(doc), None
+        else:
+            masked += 1
+            continue
+        signed = contract.data_assinatura
         if signed is None:
-            result.lacking("sem_data_assinatura")
+            undated += 1
             continue
-        exact = by_document.get(doc, [])
-        branch = [s for s in by_root.get(doc[:8], []) if s.documento != doc] if len(doc) == 14 else []
-        candidates = [(s, False) for s in exact] + [(s, True) for s in branch]
+        if not exact and not root:
+            continue
+        branch = [s for s in root if s.documento != doc] if root else []
+        candidates = [(s, False) for s in exact or ()] + [(s, True) for s in branch]
         if not candidates:
             continue
         states = [(s, other, _in_force(s, signed)) for s, other in candidates]
@@ -140,8 +161,8 @@ def evaluate(batch: Batch, context: Context, config: Config) -> IndicatorResult:
         assessed = []
         for s, other in matched:
             same = bool(own) and fold(s.orgao_sancionador) == own
-            kind = classify(s)
-            severity, bars, reason = assess(s, kind, same)
+            kind, national = kind_of(s)
+            severity, bars, reason = assess(s, kind, same, national)
             if other:
                 severity = _STEP_DOWN[severity]
             assessed.append((s, other, kind, severity, bars, reason, same))
@@ -173,7 +194,7 @@ def evaluate(batch: Batch, context: Context, config: Config) -> IndicatorResult:
                          "fundamentacao": k.basis or None, "impede_este_contrato": b, "gravidade": sev.value,
                          "inicio": s.data_inicio.isoformat() if s.data_inicio else None,
                          "fim": s.data_fim.isoformat() if s.data_fim else None, "orgao_sancionador": s.orgao_sancionador,
-                         "nacional": nationwide(s), "outro_estabelecimento": o, "documento": s.documento}
+                         "nacional": kind_of(s)[1], "outro_estabelecimento": o, "documento": s.documento}
                         for s, o, k, sev, b, _r, _same in assessed
                     ],
                     "impede_contratar": bars,
@@ -185,6 +206,9 @@ def evaluate(batch: Batch, context: Context, config: Config) -> IndicatorResult:
                 regime=batch.regime[i],
             )
         )
+    for reason, count in (("cpf_mascarado", masked), ("sem_documento", no_document), ("sem_data_assinatura", undated)):
+        if count:
+            result.lacking(reason, count)
     return result
 
 

@@ -62,6 +62,7 @@ CODE = "split_below_dispensa"
 VERSION = "2.0"
 _LAW_TEXT = {LAW_14133: "Lei 14.133/2021, art. 75", LAW_8666: "Lei 8.666/1993, art. 24", LAW_13303: "Lei 13.303/2016, art. 29"}
 _VEHICLE_MAINTENANCE_EXEMPT = 8_000.0  # Lei 14.133 art. 75 §7º
+_LISTED = 50  # ids of the pattern kept in a finding's baseline (``n`` gives the full count)
 
 
 class Config(IndicatorConfig):
@@ -148,17 +149,21 @@ def evaluate(batch: Batch, context: Context, config: Config) -> IndicatorResult:
         for _d, i in dated:
             running += batch.value[i] or 0.0
             mark(i, "soma_anual", group, running > limit)
+    totals: dict[int, float] = {}  # per pattern (by identity): a year's group can hold thousands
     for i in sorted(flagged):
         if not batch.reportable(i):
             continue
         rule, pattern, excess = flagged[i]
         contract, limit_info = batch.contracts[i], limits[i]
         limit = limit_info.value
-        total = sum(batch.value[j] or 0.0 for j in pattern)
-        others = [batch.contracts[j] for j in pattern if j != i]
+        total = totals.get(id(pattern))
+        if total is None:
+            total = totals[id(pattern)] = round(sum(batch.value[j] or 0.0 for j in pattern), 2)
+        others = [batch.contracts[j] for j in pattern[:9] if j != i][:8]
+        more = len(pattern) - 1 - len(others)
         law = _LAW_TEXT[limit_info.law]
-        listed = ", ".join(f"nº {o.numero or o.id} de {day(o.data_assinatura)}" for o in others[:8])
-        listed += f" e mais {len(others) - 8}" if len(others) > 8 else ""
+        listed = ", ".join(f"nº {o.numero or o.id} de {day(o.data_assinatura)}" for o in others)
+        listed += f" e mais {more}" if more > 0 else ""
         if rule == "soma_anual":
             sentence = (f"As dispensas por valor desta unidade gestora para objetos da mesma natureza (classe "
                         f"'{batch.obj[i].object_class}') em {contract.data_assinatura.year if contract.data_assinatura else ''} "
@@ -172,7 +177,7 @@ def evaluate(batch: Batch, context: Context, config: Config) -> IndicatorResult:
             why = (f"somam {brl(total)}, acima do limite" if rule == "soma_janela"
                    else f"ficam cada um entre {round(config.band_low * 100)} % e 100 % do limite")
             sentence = (f"Este contrato por dispensa ({brl(batch.value[i] or 0.0)}, {day(contract.data_assinatura)}) e "
-                        f"{plural(len(others), 'outro', 'outros')} do mesmo fornecedor na mesma unidade gestora em até "
+                        f"{plural(len(pattern) - 1, 'outro', 'outros')} do mesmo fornecedor na mesma unidade gestora em até "
                         f"{config.window_days} dias ({listed}) {why} de {brl(limit)} para dispensa por valor ({law}, inciso "
                         f"{limit_info.inciso}, {limit_info.source}); o padrão é compatível com fracionamento de despesa.")
         if i in presumed:
@@ -189,7 +194,7 @@ def evaluate(batch: Batch, context: Context, config: Config) -> IndicatorResult:
                 value=round(total, 2),
                 threshold=limit,
                 baseline={
-                    "regra": rule, "contratos": [batch.contracts[j].id for j in pattern], "n": len(pattern),
+                    "regra": rule, "contratos": [batch.contracts[j].id for j in pattern[:_LISTED]], "n": len(pattern),
                     "soma": round(total, 2), "limite": limit, "lei": limit_info.law, "inciso": limit_info.inciso,
                     "inciso_presumido": i in presumed, "fonte_limite": limit_info.source,
                     "lei_presumida": limit_info.law_assumed, "janela_dias": config.window_days,

@@ -232,8 +232,8 @@ class _Builder:
             self.meta[cid] = (org["codigo"], cls, year)
             doc = sup["cnpjFormatado"] or sup["cpfFormatado"]
             self.by_pair[(ug["codigo"], doc)].append((signed, cls, value, kind == "dispensa"))
-            if kind == "dispensa":
-                self.dispensa_sums[(ug["codigo"], cls, year)] += value
+        if kind == "dispensa":  # also when streaming: a few keys per unit, class and year
+            self.dispensa_sums[(ug["codigo"], cls, year)] += value
         return cid
 
     def plant(self, code: str, cid: int) -> int:
@@ -257,7 +257,7 @@ class _Builder:
         # Before 2024 the old law's lower limit may apply, so a clean dispensa stays under it too.
         limit = (LIMITS_OLD if year < 2024 else LIMITS_NEW[year])[0 if CLASSES[cls][3] else 1]
         if value <= 0.7 * limit and rng.random() < 0.55 and (
-                self.streaming or self.dispensa_sums[(ug["codigo"], cls, year)] + value <= 0.9 * limit):
+                self.dispensa_sums[(ug["codigo"], cls, year)] + value <= 0.9 * limit):
             kind = "dispensa"
         elif cls in ("software", "capacitacao") and value < 95_000 and rng.random() < 0.5:
             kind = "inexigibilidade"
