@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict
 from shared.detection.baselines import Key, PeerStats
 from shared.detection.batch import Batch
 from shared.detection.explain import CAVEAT
+from shared.detection.legal import Regime
 from shared.domain import Contract, Finding, Sanction, Severity
 
 
@@ -33,10 +34,24 @@ class IndicatorConfig(BaseModel):
 
 @dataclass(frozen=True, slots=True)
 class Context:
-    """Inputs besides the contracts: the CEIS/CNEP mirror and baselines computed elsewhere."""
+    """Inputs besides the contracts: the CEIS/CNEP mirror and baselines computed elsewhere.
+
+    ``sanctions_loaded`` says whether a mirror exists at all: an empty ``sanctions`` with a loaded
+    mirror means "no sanction matched", without one "nothing to compare with". ``amendments``
+    holds the Portal's termos aditivos of candidate contracts (id -> list of ``objetoAditivo``
+    texts), or None for a contract whose termos could not be read; ``first_vigencia`` the
+    vigência (start, end) of the earliest stored version of a contract, when it differs.
+    """
 
     sanctions: tuple[Sanction, ...] = ()
     price_baselines: Mapping[tuple[int, Key], PeerStats] | None = None
+    sanctions_loaded: bool | None = None  # None: infer from ``sanctions`` (non-empty means loaded)
+    amendments: Mapping[int, tuple[str, ...] | None] | None = None
+    first_vigencia: Mapping[int, tuple[date | None, date | None]] | None = None
+
+    @property
+    def mirror_loaded(self) -> bool:
+        return bool(self.sanctions) if self.sanctions_loaded is None else self.sanctions_loaded
 
 
 @dataclass(slots=True)
@@ -44,6 +59,12 @@ class IndicatorResult:
     contract_findings: list[Finding] = field(default_factory=list)
     orgao_findings: list[Finding] = field(default_factory=list)
     insufficient: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)  # named causes of insufficient data
+
+    def lacking(self, reason: str, count: int = 1) -> None:
+        """Count contracts that could not be evaluated, under a named reason."""
+        self.insufficient += count
+        self.reasons[reason] = self.reasons.get(reason, 0) + count
 
 
 Evaluate = Callable[[Batch, Context, Any], IndicatorResult]
@@ -89,6 +110,9 @@ _FIELD_NAMES = {
     "fornecedor.nome": "fornecedor_nome",
     "dataAssinatura": "data_assinatura",
     "dataPublicacaoDOU": "data_publicacao_dou",
+    "dataInicioVigencia": "data_inicio_vigencia",
+    "dataFimVigencia": "data_fim_vigencia",
+    "numeroProcesso": "numero_processo",
     "valorInicialCompra": "valor_inicial",
     "valorFinalCompra": "valor_final",
 }
@@ -105,20 +129,22 @@ def contract_finding(
     baseline: dict[str, Any],
     fields: tuple[str, ...],
     sentence: str,
+    regime: Regime,
 ) -> Finding:
-    """A finding about one contract; the explanation is the sentence plus the standing caveat."""
+    """A finding about one contract. The explanation is the sentence, the regime assumed and why,
+    and the standing caveat; the baseline records the regime and the field it came from."""
     return Finding(
         indicator=code,
         severity=severity,
         score=round(min(1.0, max(0.0, score)), 4),
         subject_type="contract",
         subject_id=str(contract.id),
-        explanation=f"{sentence} {CAVEAT}",
+        explanation=f"{sentence} {regime.sentence()} {CAVEAT}",
         contract_id=contract.id,
         orgao_codigo=contract.orgao_codigo,
         value=value,
         threshold=threshold,
-        baseline=baseline,
+        baseline={**baseline, **regime.as_baseline()},
         fields=contract_fields(contract, fields),
     )
 

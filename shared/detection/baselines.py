@@ -11,6 +11,7 @@ and take precedence over what the batch alone would give.
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -89,6 +90,71 @@ class PeerGroups:
             return given
         cached = self._stats.get((level, key))
         if cached is None:
-            cached = peer_stats(self._values[level][key])
+            bucket = self._values[level][key]
+            bucket.sort()  # kept sorted: :meth:`stats_without` reads it
+            cached = peer_stats(bucket)
             self._stats[(level, key)] = cached
         return cached
+
+    def stats_without(self, level: int, key: Key, value: float) -> PeerStats | None:
+        """The group's stats with one occurrence of ``value`` left out (the contract out of its own
+        baseline); None for a precomputed group, whose members are not at hand."""
+        if (level, key) in self._precomputed:
+            return None
+        self.stats(level, key)
+        return stats_without(self._values[level][key], value)
+
+
+def stats_without(ordered: Sequence[float], value: float) -> PeerStats:
+    """:func:`peer_stats` of sorted ``ordered`` minus one occurrence of ``value``, without copying.
+
+    Order statistics are read around the removed index. The absolute deviations from the median
+    are two sorted runs (below the median, read leftwards; from it on, read rightwards), so each
+    order statistic of the deviations is the k-th smallest of two sorted sequences: a binary
+    search, O(log n) per contract instead of a sort of its group.
+    """
+    n = len(ordered) - 1
+    if n < 1:
+        raise ValueError("stats_without needs at least two values")
+    gone = bisect_left(ordered, value)
+
+    def at(k: int) -> float:
+        return ordered[k if k < gone else k + 1]
+
+    def quantile(q: float) -> float:
+        position = (n - 1) * q
+        low = math.floor(position)
+        high = min(low + 1, n - 1)
+        return at(low) + (at(high) - at(low)) * (position - low)
+
+    median = quantile(0.5)
+    below = bisect_left(ordered, median)
+    if gone < below:
+        below -= 1
+    above = n - below
+
+    def left(j: int) -> float:  # j-th smallest deviation among values below the median
+        return median - at(below - 1 - j)
+
+    def right(j: int) -> float:  # j-th smallest deviation among values from the median on
+        return at(below + j) - median
+
+    def kth(k: int) -> float:
+        lo, hi = max(0, k + 1 - above), min(k + 1, below)
+        while lo < hi:
+            i = (lo + hi) // 2
+            if left(i) < right(k - i):
+                lo = i + 1
+            else:
+                hi = i
+        j = k + 1 - lo
+        return max(left(lo - 1) if lo > 0 else -math.inf, right(j - 1) if j > 0 else -math.inf)
+
+    position = (n - 1) * 0.5
+    low = math.floor(position)
+    d_low = kth(low)
+    mad = d_low + (kth(min(low + 1, n - 1)) - d_low) * (position - low) if position > low else d_low
+    mean_abs = 0.0
+    if mad == 0:
+        mean_abs = (sum(abs(v - median) for v in ordered) - abs(value - median)) / n
+    return PeerStats(n=n, median=median, mad=mad, mean_abs_dev=mean_abs, q1=quantile(0.25), q3=quantile(0.75))

@@ -1,7 +1,7 @@
 """A batch of contracts prepared once for every indicator: parallel columns, not per-indicator parsing.
 
 Converting Decimal money to float, reading the object class from ``objeto`` and the kind of award
-from ``modalidadeCompra``/``fundamentoLegal`` happen once per contract here (the text lookups are
+from ``modalidadeCompra``/``fundamentoLegal`` and the legal regime happen once per contract here (the text lookups are
 cached per distinct text), and each indicator walks the columns it needs. Columns are plain lists
 indexed like ``contracts``, which keeps a million contracts within a few hundred megabytes.
 A contract id seen twice keeps its last version, so re-sent records are not counted twice.
@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from shared.detection.legal import AwardInfo, award_info
+from shared.detection.legal import AwardInfo, Regime, award_info, regime_of
 from shared.detection.text import ObjectInfo, object_info
 from shared.domain import Contract
 
@@ -24,6 +24,7 @@ class Batch:
     year: list[int | None]  # year of data_assinatura
     obj: list[ObjectInfo]
     award: list[AwardInfo]
+    regime: list[Regime]
     focus: set[int] | None = None  # ids to report on; the others only inform baselines and groups
     _reportable: list[bool] = field(default_factory=list)
 
@@ -44,15 +45,19 @@ def prepare(contracts: Iterable[Contract], *, focus: Iterable[int] | None = None
     years: list[int | None] = []
     objs: list[ObjectInfo] = []
     awards: list[AwardInfo] = []
+    regimes: list[Regime] = []
     add_value, add_year, add_obj, add_award = values.append, years.append, objs.append, awards.append
+    add_regime = regimes.append
     for c in ordered:
         v = c.valor_inicial
         add_value(float(v) if v is not None else None)
         d = c.data_assinatura
         add_year(d.year if d is not None else None)
         add_obj(object_info(c.objeto))
-        add_award(award_info(c.modalidade_compra, c.fundamento_legal))
+        award = award_info(c.modalidade_compra, c.fundamento_legal)
+        add_award(award)
+        add_regime(regime_of(award, c.modalidade_compra, d))
     focus_set = set(focus) if focus is not None else None
     reportable = [c.id in focus_set for c in ordered] if focus_set is not None else []
-    return Batch(ordered, values, years, objs, awards, focus_set, reportable)
+    return Batch(ordered, values, years, objs, awards, regimes, focus_set, reportable)
 

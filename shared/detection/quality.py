@@ -1,8 +1,12 @@
-"""Detection quality against the simulator's planted anomalies: recall and the clean flag rate.
+"""Detection quality against the simulator's planted anomalies: recall, look-alike false alarms, clean flag rate.
 
 For a per-contract indicator, recall is the share of the contracts planted for it that carry its
-finding, and the clean flag rate the share of clean contracts (no planted anomaly of any kind)
-that carry it anyway. For an órgão-level indicator both are counted in (órgão, year) pairs: the
+finding; the look-alike false-alarm rate is the share of the lawful look-alikes built for it
+(``ground_truth.lookalikes``) that carry its finding — at any severity, except that an
+amendment finding counts only from medium and a sanction finding only from high, since a low
+amendment states its doubt and a low sanction is "has a record", which is true; and the clean
+flag rate is the share of clean contracts (no planted anomaly or look-alike of any kind) that
+carry it anyway. For an órgão-level indicator both are counted in (órgão, year) pairs: the
 planted pairs found, and the clean pairs large enough to be evaluated that were flagged.
 
 ``python -m shared.detection.quality [--seed 7] [--scale 1.0]`` prints the table in Markdown, as
@@ -19,8 +23,11 @@ from dataclasses import dataclass
 from shared.detection.config import DetectionConfig
 from shared.detection.registry import REGISTRY
 from shared.detection.suite import SuiteResult, run_suite
-from shared.domain import Contract, Sanction, Source
+from shared.domain import Contract, Sanction, Severity, Source
 from shared.portal.simulator.data import SimDataset
+
+# A look-alike counts as a false alarm from this severity on (any severity for the others).
+FALSE_ALARM_FLOOR = {"amendment_over_limit": Severity.MEDIUM, "sanctioned_supplier": Severity.HIGH}
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +38,12 @@ class QualityRow:
     found: int
     clean: int
     clean_flagged: int
+    lookalikes: int = 0
+    lookalike_flagged: int = 0
+
+    @property
+    def lookalike_rate(self) -> float:
+        return self.lookalike_flagged / self.lookalikes if self.lookalikes else 0.0
 
     @property
     def recall(self) -> float:
@@ -61,7 +74,12 @@ def measure(dataset: SimDataset, contracts: Sequence[Contract], result: SuiteRes
         if spec.scope == "contract":
             flagged = result.flagged(spec.code)
             planted = set(truth.contracts.get(spec.code, []))
-            rows.append(QualityRow(spec.code, "contrato", len(planted), len(flagged & planted), len(clean), len(flagged & clean)))
+            look = set(truth.lookalikes.get(spec.code, []))
+            floor = FALSE_ALARM_FLOOR.get(spec.code, Severity.LOW)
+            alarms = {cid for cid in look for f in result.findings_by_contract.get(cid, ())
+                      if f.indicator == spec.code and f.severity.rank >= floor.rank}
+            rows.append(QualityRow(spec.code, "contrato", len(planted), len(flagged & planted), len(clean),
+                                   len(flagged & clean), len(look), len(alarms)))
             continue
         flagged_pairs = {key for key, findings in result.orgao_findings.items() if any(f.indicator == spec.code for f in findings)}
         planted_pairs = {(o, y) for o, y in truth.orgao_years.get(spec.code, [])}
@@ -73,9 +91,12 @@ def measure(dataset: SimDataset, contracts: Sequence[Contract], result: SuiteRes
 
 
 def table(rows: Sequence[QualityRow]) -> str:
-    lines = ["| indicator | unit | planted | recall | clean flagged | clean flag rate |", "|---|---|---:|---:|---:|---:|"]
+    lines = ["| indicator | unit | planted | recall | look-alike false alarms | clean flagged | clean flag rate |",
+             "|---|---|---:|---:|---:|---:|---:|"]
     for r in rows:
-        lines.append(f"| {r.code} | {r.scope} | {r.planted} | {r.recall:.3f} | {r.clean_flagged} / {r.clean} | {r.clean_rate:.2%} |")
+        look = f"{r.lookalike_flagged} / {r.lookalikes} ({r.lookalike_rate:.1%})" if r.lookalikes else "—"
+        lines.append(f"| {r.code} | {r.scope} | {r.planted} | {r.recall:.3f} | {look} | {r.clean_flagged} / {r.clean} "
+                     f"| {r.clean_rate:.2%} |")
     return "\n".join(lines)
 
 

@@ -29,7 +29,7 @@ from shared.detection.text import load_table
 if TYPE_CHECKING:
     from shared.detection.config import DetectionConfig
 
-SUITE_VERSION = "1"
+SUITE_VERSION = "2"
 
 REGISTRY: tuple[IndicatorSpec, ...] = (
     sanctioned_supplier.SPEC,

@@ -15,6 +15,7 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 
 from shared.detection.base import Context
 from shared.detection.baselines import Key, PeerStats
@@ -35,6 +36,7 @@ class SuiteResult:
     risk_scores: dict[int, float] = field(default_factory=dict)
     orgao_findings: dict[tuple[str, int], list[Finding]] = field(default_factory=dict)
     insufficient: dict[str, int] = field(default_factory=dict)  # per indicator: contracts it could not evaluate
+    insufficient_reasons: dict[str, dict[str, int]] = field(default_factory=dict)  # per indicator: named causes
     timings: dict[str, float] = field(default_factory=dict)  # seconds per step, for benchmarks
 
     def orgao_ranking(self) -> list[tuple[str, int, float]]:
@@ -52,11 +54,17 @@ def run_suite(
     config: DetectionConfig | None = None,
     focus: Iterable[int] | None = None,
     price_baselines: Mapping[tuple[int, Key], PeerStats] | None = None,
+    sanctions_loaded: bool | None = None,
+    amendments: Mapping[int, tuple[str, ...] | None] | None = None,
+    first_vigencia: Mapping[int, tuple[date | None, date | None]] | None = None,
 ) -> SuiteResult:
+    """``sanctions_loaded`` False says no CEIS/CNEP mirror exists (distinct from none matching);
+    ``amendments`` and ``first_vigencia`` feed the amendment indicator (see :class:`Context`)."""
     config = config or DetectionConfig()
     started = time.perf_counter()
     batch = prepare(contracts, focus=focus)
-    context = Context(sanctions=tuple(sanctions), price_baselines=price_baselines)
+    context = Context(sanctions=tuple(sanctions), price_baselines=price_baselines, sanctions_loaded=sanctions_loaded,
+                      amendments=amendments, first_vigencia=first_vigencia)
     evaluated = len(batch) if batch.focus is None else sum(1 for c in batch.contracts if c.id in batch.focus)
     result = SuiteResult(detector_version=detector_version(config), contracts_evaluated=evaluated)
     result.timings["prepare"] = time.perf_counter() - started
@@ -70,6 +78,8 @@ def run_suite(
         outcome = spec.evaluate(batch, context, indicator_config)
         result.timings[spec.code] = time.perf_counter() - step
         result.insufficient[spec.code] = outcome.insufficient
+        if outcome.reasons:
+            result.insufficient_reasons[spec.code] = dict(outcome.reasons)
         for finding in outcome.contract_findings:
             assert finding.contract_id is not None
             by_contract[finding.contract_id].append(finding)

@@ -29,6 +29,7 @@ class ObjectInfo:
     object_class: str | None  # None when the text has no usable token
     works: bool  # art. 75 inciso I class (works, engineering, vehicle maintenance)
     renovation: bool  # the amendment cap for renovation applies
+    continuous: bool = False  # a continuing service whose term (and value) may be prorrogued
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +38,7 @@ class _Rule:
     all: frozenset[str]
     any: frozenset[str]
     works: bool
+    continuous: bool
 
 
 def load_table(name: str) -> dict[str, Any]:
@@ -47,14 +49,15 @@ def load_table(name: str) -> dict[str, Any]:
 
 
 @lru_cache(maxsize=1)
-def _tables() -> tuple[frozenset[str], tuple[_Rule, ...], frozenset[str]]:
+def _tables() -> tuple[frozenset[str], tuple[_Rule, ...], frozenset[str], frozenset[str]]:
     table = load_table("text.json")
     rules = tuple(
-        _Rule(r["class"], frozenset(r.get("all", ())), frozenset(r.get("any", ())), bool(r.get("works", False)))
+        _Rule(r["class"], frozenset(r.get("all", ())), frozenset(r.get("any", ())), bool(r.get("works", False)),
+              bool(r.get("continuous", False)))
         for r in table["classes"]
     )
     renovation = frozenset(load_table("legal.json")["amendment_caps"]["renovation_terms"])
-    return frozenset(table["stop_words"]), rules, renovation
+    return frozenset(table["stop_words"]), rules, renovation, frozenset(table.get("continuous_terms", ()))
 
 
 def strip_accents(text: str) -> str:
@@ -64,7 +67,7 @@ def strip_accents(text: str) -> str:
 
 def normalise(text: str) -> list[str]:
     """Significant tokens of a text, in order (accents, case, punctuation and stop words removed)."""
-    stop, _rules, _ren = _tables()
+    stop, _rules, _ren, _cont = _tables()
     words = _SPLIT.split(strip_accents(text).lower())
     return [w for w in words if len(w) > 1 and not w.isdigit() and w not in stop]
 
@@ -74,16 +77,17 @@ def object_info(text: str | None) -> ObjectInfo:
     """Tokens and class of one ``objeto`` (cached: real data repeats the same texts constantly)."""
     if not text:
         return ObjectInfo(frozenset(), None, False, False)
-    _stop, rules, renovation_terms = _tables()
+    _stop, rules, renovation_terms, continuous_terms = _tables()
     ordered = normalise(text)
     tokens = frozenset(ordered)
     if not tokens:
         return ObjectInfo(tokens, None, False, False)
+    renovation, continuous = not renovation_terms.isdisjoint(tokens), not continuous_terms.isdisjoint(tokens)
     for rule in rules:
         if rule.all <= tokens and (not rule.any or not rule.any.isdisjoint(tokens)):
-            return ObjectInfo(tokens, rule.name, rule.works, not renovation_terms.isdisjoint(tokens))
+            return ObjectInfo(tokens, rule.name, rule.works, renovation, rule.continuous or continuous)
     fallback = "outros:" + ":".join(ordered[:2])
-    return ObjectInfo(tokens, fallback, False, not renovation_terms.isdisjoint(tokens))
+    return ObjectInfo(tokens, fallback, False, renovation, continuous)
 
 
 def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
@@ -94,8 +98,9 @@ def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
     return inter / (len(a) + len(b) - inter)
 
 
+@lru_cache(maxsize=65_536)
 def fold(text: str | None) -> str:
-    """Accent- and case-free text with single spaces, for comparing names."""
+    """Accent- and case-free text with single spaces, for comparing names (cached: names repeat)."""
     if not text:
         return ""
     return " ".join(_SPLIT.split(strip_accents(text).lower())).strip()

@@ -9,7 +9,9 @@ Each flagged contract gets one investigation per detector version (``create_or_g
 redelivered batch find the one it already wrote). An investigation whose stored findings equal
 the new ones is left alone — no second Groq call for a redelivery or an unchanged re-analysis —
 and a changed contract that no longer trips any indicator has its investigation completed again
-with no findings, so the API never shows a stale flag. Whatever fails after an investigation was
+with no findings, so the API never shows a stale flag. A re-analysis (``clear_unflagged``) also
+revisits investigations written by earlier detector versions: each is completed again without the
+flags the current rules no longer raise (see :func:`_revise_older`). Whatever fails after an investigation was
 created marks it failed before the error propagates: none is left pending.
 """
 
@@ -23,8 +25,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Protocol
 
-from shared.detection import DETECTOR_VERSION, run_suite
-from shared.domain import Contract, Finding, InvestigationStatus, Trigger
+from shared.detection import DETECTOR_VERSION, risk_score, run_suite
+from shared.detection.indicators.amendment_over_limit import candidates as amendment_candidates
+from shared.domain import Contract, Finding, InvestigationStatus, Sanction, Trigger
 from shared.llm import TEMPLATE_SOURCE
 from shared.observability import hooks
 from shared.pipeline.context import Budget, PipelineContext
@@ -37,6 +40,8 @@ log = logging.getLogger("vigia.pipeline.analysis")
 CHUNK = 100
 # Ids per ``iter_contracts(ids=...)`` query.
 ID_QUERY_CHUNK = 1000
+# Termos aditivos read per órgão batch at most (one Portal call each, through the shared limiter).
+MAX_TERMOS_PER_BATCH = 50
 
 
 class Recorder(Protocol):
@@ -91,6 +96,28 @@ def peer_context(ctx: PipelineContext, orgao: str | None, targets: Sequence[Cont
                                                   signed_to=date(year, 12, 31), source=ctx.source):
                 contracts.setdefault(peer.id, peer)
     return list(contracts.values())
+
+
+def sanctions_of(ctx: PipelineContext, contracts: Sequence[Contract]) -> tuple[list[Sanction], bool]:
+    """The mirror's records for these suppliers (and their CNPJ roots), and whether a mirror is loaded."""
+    documents = sorted({c.fornecedor_documento for c in contracts if c.fornecedor_documento})
+    roots = sorted({d[:8] for d in documents if len(d) == 14})
+    sanctions = ctx.store.sanctions_for(documents, roots=roots) if documents else []
+    return sanctions, bool(sanctions) or ctx.store.sanction_mirror().count > 0
+
+
+def termos_aditivos(ctx: PipelineContext, contracts: Sequence[Contract]) -> dict[int, tuple[str, ...] | None]:
+    """The Portal's termos aditivos of the amendment indicator's candidates; None for a contract
+    whose termos could not be read (the finding then says "unknown"). Simulated and real data
+    both come through the same client."""
+    found: dict[int, tuple[str, ...] | None] = {}
+    for cid in amendment_candidates(contracts)[:MAX_TERMOS_PER_BATCH]:
+        try:
+            found[cid] = tuple(t.objeto or "" for t in ctx.portal.termos_aditivos(cid))
+        except Exception as error:  # unknown, not fatal: the finding records that it could not check
+            log.info("termos aditivos not read", extra={"contract_id": cid, "reason": describe(error)})
+            found[cid] = None
+    return found
 
 
 def _finding_key(finding: Finding) -> tuple[object, ...]:
@@ -161,9 +188,9 @@ def _clear_if_flagged(ctx: PipelineContext, contract: Contract, outcome: Analysi
             _clear(ctx, contract, investigation, outcome)
 
 
-def _flagged_investigations(ctx: PipelineContext, orgao: str) -> dict[int, Investigation]:
-    """The órgão's completed current-version automatic investigations that carry findings."""
-    found: dict[int, Investigation] = {}
+def _flagged_investigations(ctx: PipelineContext, orgao: str) -> dict[int, list[Investigation]]:
+    """The órgão's completed automatic investigations that carry findings, of any detector version."""
+    found: dict[int, list[Investigation]] = defaultdict(list)
     offset, size = 0, 500
     while True:
         page = ctx.store.list_investigations(
@@ -171,11 +198,33 @@ def _flagged_investigations(ctx: PipelineContext, orgao: str) -> dict[int, Inves
             sort="created_at", limit=size, offset=offset)
         for investigation in page.items:
             if (investigation.contract_id is not None and investigation.trigger is not Trigger.ON_DEMAND
-                    and investigation.detector_version == DETECTOR_VERSION and investigation.findings_count > 0):
-                found[investigation.contract_id] = investigation
+                    and investigation.findings_count > 0):
+                found[investigation.contract_id].append(investigation)
         offset += size
         if offset >= page.total or not page.items:
             return found
+
+
+def _revise_older(ctx: PipelineContext, contract: Contract, older: Sequence[Investigation],
+                  findings: Sequence[Finding], outcome: AnalysisOutcome) -> None:
+    """Investigations written by an earlier detector version: each keeps only the flags that still
+    hold under the current one (same indicator, current numbers), and is completed again when one
+    of its flags no longer holds, so the API never shows a flag the current rules withdrew."""
+    for investigation in older:
+        detail = ctx.store.get_investigation(investigation.id)
+        if detail is None:
+            continue
+        before = {s.finding.indicator for s in detail.findings}
+        kept = [f for f in findings if f.indicator in before]
+        if {f.indicator for f in kept} == before:
+            continue
+        if not kept:
+            _clear(ctx, contract, investigation, outcome)
+            continue
+        summary = ctx.summaries.write(contract, kept)
+        ctx.store.complete_investigation(investigation.id, findings=kept, risk_score=risk_score(kept),
+                                         summary=summary.text, summary_source=summary.source)
+        outcome.cleared += 1
 
 
 def _clear(ctx: PipelineContext, contract: Contract, investigation: Investigation, outcome: AnalysisOutcome) -> None:
@@ -201,6 +250,7 @@ def analyze_contracts(
     recorder: Recorder | None = None,
     on_done: Callable[[list[int]], None] | None = None,
     clear_unflagged: bool = False,
+    read_termos: bool = False,
 ) -> AnalysisOutcome:
     """Analyse the stored contracts ``ids``; ``complete`` is False when the budget ran out first.
 
@@ -208,6 +258,8 @@ def analyze_contracts(
     queue forgets them then); ``recorder`` receives what each chunk produced. Changed contracts
     (``changed``) that no longer trip an indicator have their investigation cleared; with
     ``clear_unflagged`` every target is checked that way (a re-analysis), with one query per órgão.
+    ``read_termos`` reads the Portal's termos aditivos of the amendment indicator's candidates (one
+    call each): the weekly re-analysis does, the monitoring cycle leaves its Portal budget to sweeps.
     """
     budget = budget or Budget.unlimited()
     outcome = AnalysisOutcome()
@@ -228,9 +280,12 @@ def analyze_contracts(
     for orgao in sorted(by_orgao):
         group = sorted(by_orgao[orgao], key=lambda c: c.id)
         context = peer_context(ctx, orgao or None, group)
-        documents = sorted({c.fornecedor_documento for c in group if c.fornecedor_documento})
-        sanctions = ctx.store.sanctions_for(documents) if documents else []
-        suite = run_suite(context, sanctions=sanctions, focus=[c.id for c in group])
+        sanctions, loaded = sanctions_of(ctx, group)
+        amendments = termos_aditivos(ctx, group) if read_termos else None
+        candidates = amendment_candidates(group)
+        first = ctx.store.first_vigencias(candidates) if candidates else {}
+        suite = run_suite(context, sanctions=sanctions, sanctions_loaded=loaded, amendments=amendments,
+                          first_vigencia=first, focus=[c.id for c in group])
         if orgao:
             _save_orgao_findings(ctx, orgao, (c.data_assinatura.year for c in group if c.data_assinatura),
                                  suite.orgao_findings)
@@ -243,6 +298,9 @@ def analyze_contracts(
                 for cid in chunk:
                     contract = targets[cid]
                     findings = suite.findings_by_contract.get(cid, [])
+                    older = [i for i in flagged_before.get(cid, ()) if i.detector_version != DETECTOR_VERSION]
+                    if older:
+                        _revise_older(ctx, contract, older, findings, outcome)
                     if findings:
                         flagged.append(cid)
                         result = write_investigation(ctx, contract, findings, suite.risk_scores.get(cid),
@@ -254,7 +312,9 @@ def analyze_contracts(
                             if result[2] is not None:
                                 summarized.setdefault(summary_kind(result[2]), []).append(result[0].id)
                     elif cid in flagged_before:
-                        _clear(ctx, contract, flagged_before[cid], outcome)
+                        for investigation in flagged_before[cid]:
+                            if investigation.detector_version == DETECTOR_VERSION:
+                                _clear(ctx, contract, investigation, outcome)
                     elif cid in changed_ids:
                         _clear_if_flagged(ctx, contract, outcome)
                     done.append(cid)

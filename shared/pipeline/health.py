@@ -5,6 +5,7 @@ chat, run history) and returns a :class:`Check` — it never raises. Statuses ar
 ``ok`` < ``degraded`` < ``unhealthy``; ``skipped`` (not configured) counts as ok:
 
 * Redis or the database not answering: **unhealthy** (nothing can run).
+* The CEIS/CNEP mirror empty or older than two days: **degraded** (sanction findings missing).
 * The Portal or Groq not answering: **degraded** (sweeps retry later; summaries fall back).
 * A schedule whose last successful run is older than its period plus a grace, a monitoring run
   that succeeded having read zero contracts, or a latest monitoring run that failed or lost an
@@ -102,6 +103,21 @@ def check_schedules(
     return Check("schedules", "ok", f"{len(periods)} schedules within their periods")
 
 
+SANCTION_MIRROR_MAX_AGE = timedelta(days=2)
+
+
+def check_sanction_mirror(store: Any, *, now: datetime, max_age: timedelta = SANCTION_MIRROR_MAX_AGE) -> Check:
+    """The CEIS/CNEP mirror the sanctions indicator reads: empty, or not refreshed for two days
+    (it is refreshed daily), is **degraded** — sanction findings would then be missing or stale."""
+    mirror = store.sanction_mirror()
+    if mirror.count == 0:
+        return Check("sanction_mirror", "degraded", "no CEIS/CNEP record loaded: sanctions cannot be checked")
+    if mirror.last_seen is not None and now - mirror.last_seen > max_age:
+        return Check("sanction_mirror", "degraded",
+                     f"{mirror.count} records, last refreshed {_hours(now - mirror.last_seen)} ago (limit {_hours(max_age)})")
+    return Check("sanction_mirror", "ok", f"{mirror.count} records, refreshed within {_hours(max_age)}")
+
+
 def check_zero_contract_runs(store: Any, tasks: tuple[str, ...] = MONITOR_TASKS) -> Check:
     """The last succeeded monitoring run of each kind read at least one contract."""
     empty = []
@@ -175,6 +191,7 @@ def run_health_checks(
             store, periods, now=now, first_seen=first_seen(redis, now)))
         checks["zero_contract_runs"] = _guarded("zero_contract_runs", lambda: check_zero_contract_runs(store))
         checks["monitoring_runs"] = _guarded("monitoring_runs", lambda: check_monitoring_runs(store))
+        checks["sanction_mirror"] = _guarded("sanction_mirror", lambda: check_sanction_mirror(store, now=now))
     return checks
 
 

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from shared.detection import risk_score, run_suite
 from shared.domain import Contract, Finding
-from shared.pipeline.analysis import load_contracts, peer_context
+from shared.pipeline.analysis import load_contracts, peer_context, sanctions_of, termos_aditivos
 from shared.pipeline.context import PipelineContext
 from shared.pipeline.errors import RETRYABLE, describe
 from shared.pipeline.portal_pages import contract_pages
@@ -87,9 +87,9 @@ def _contract(ctx: PipelineContext, investigation: Investigation, contract_id: i
                                            "(GET /contratos/id respondeu sem registro)")
     ctx.store.set_progress(investigation.id, 0.4)
     context = peer_context(ctx, contract.orgao_codigo, [contract])
-    documents = [contract.fornecedor_documento] if contract.fornecedor_documento else []
-    suite = run_suite(context, sanctions=ctx.store.sanctions_for(documents) if documents else [],
-                      focus=[contract.id])
+    sanctions, loaded = sanctions_of(ctx, [contract])
+    suite = run_suite(context, sanctions=sanctions, sanctions_loaded=loaded,
+                      amendments=termos_aditivos(ctx, [contract]), focus=[contract.id])
     findings = _only(suite.findings_by_contract.get(contract.id, []), investigation.indicators)
     ctx.store.set_progress(investigation.id, 0.8)
     summary = ctx.summaries.write(contract, findings)
@@ -113,9 +113,8 @@ def _orgao(ctx: PipelineContext, investigation: Investigation, orgao: str, windo
         seen.extend(c.id for c in batch)
     targets = list(load_contracts(ctx, seen).values())
     context = peer_context(ctx, orgao, targets)
-    documents = sorted({c.fornecedor_documento for c in targets if c.fornecedor_documento})
-    suite = run_suite(context, sanctions=ctx.store.sanctions_for(documents) if documents else [],
-                      focus=[c.id for c in targets])
+    sanctions, loaded = sanctions_of(ctx, targets)
+    suite = run_suite(context, sanctions=sanctions, sanctions_loaded=loaded, focus=[c.id for c in targets])
     ctx.store.set_progress(investigation.id, 0.8)
     years = set(range(window.data_inicial.year, window.data_final.year + 1))
     findings: list[Finding] = [f for cid in sorted(suite.findings_by_contract) for f in suite.findings_by_contract[cid]]

@@ -4,7 +4,9 @@ The period is cut into 7-day windows by signature date, done one after another (
 re-analysis never floods the queue); within a window each órgão's contracts are analysed with
 their peers, in bounded chunks. Which windows and órgãos are done lives in Redis: a task that
 runs out of budget hands over to a fresh one, and a killed worker's redelivered task skips what
-was finished. Investigations that no longer hold under the current version are cleared.
+was finished. Investigations that no longer hold under the current version are cleared, and those
+written by an earlier detector version are completed again without the flags it withdrew; the
+amendment indicator's candidates get their termos aditivos read from the Portal.
 """
 
 from __future__ import annotations
@@ -69,7 +71,7 @@ def reanalyze(ctx: PipelineContext, *, run_id: int, owner: str, budget: Budget) 
                 if orgao in finished:
                     continue
                 outcome = analyze_contracts(ctx, by_orgao[orgao], trigger=Trigger.REANALYSIS, budget=budget,
-                                            recorder=progress, clear_unflagged=True)
+                                            recorder=progress, clear_unflagged=True, read_termos=True)
                 if not outcome.complete:
                     return "continue"
                 progress.mark("orgaos", orgao)

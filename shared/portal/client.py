@@ -23,7 +23,14 @@ import httpx
 from shared.domain import Contract, Source
 from shared.portal.breaker import CircuitBreaker
 from shared.portal.errors import InvalidRequest, PermanentRequestError
-from shared.portal.models import parse_contract, parse_licitacao, parse_orgao, parse_sanction
+from shared.portal.models import (
+    TermoAditivo,
+    parse_contract,
+    parse_licitacao,
+    parse_orgao,
+    parse_sanction,
+    parse_termo_aditivo,
+)
 from shared.portal.paging import ContractPage, LicitacaoPage, SanctionPage, iter_pages
 from shared.portal.ratelimit import RateLimiter
 from shared.portal.transport import PortalTransport, RetryPolicy
@@ -204,6 +211,19 @@ class PortalClient:
         if isinstance(body, list):
             body = body[0]
         return parse_contract(body, source=self.source)
+
+    def termos_aditivos(self, contract_id: int) -> list[TermoAditivo]:
+        """The termos aditivos of one contract: ``GET /contratos/termo-aditivo?id=<id>``, answered
+        as ``[{numero, dataPublicacao, objetoAditivo}]`` (the Portal's TermoAditivoDTO), through the
+        shared rate limiter like every call. An empty list when the contract has none (or the API
+        answers 404).
+
+        Raises MalformedRecord (an InvalidResponse) when a termo in the answer cannot be read.
+        """
+        if isinstance(contract_id, bool) or not isinstance(contract_id, int) or contract_id <= 0:
+            raise InvalidRequest(f"id must be a positive integer, got {contract_id!r}")
+        body = self.transport.get_json("/contratos/termo-aditivo", {"id": contract_id}, expect=list, none_on_404=True)
+        return [parse_termo_aditivo(raw) for raw in body or []]
 
     def _contract_pages(
         self, endpoint: str, params: dict[str, Any], *, max_pages: int | None = None

@@ -34,6 +34,16 @@ class RejectedRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class TermoAditivo:
+    """One termo aditivo from ``/contratos/termo-aditivo`` (TermoAditivoDTO: numero, dataPublicacao,
+    objetoAditivo). The Portal gives no value per termo, only what it changes, in words."""
+
+    numero: str | None
+    data_publicacao: date | None
+    objeto: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class Licitacao:
     """One tender from ``/licitacoes`` (opening date, modality, estimated value)."""
 
@@ -217,6 +227,16 @@ def parse_sanction(raw: object, lista: str, *, source: Source = Source.PORTAL) -
         nacional=bool(abrangencia and any(word in abrangencia.lower() for word in _NATIONWIDE)),
         source=source,
         raw=raw,
+    )
+
+
+def parse_termo_aditivo(raw: object) -> TermoAditivo:
+    if not isinstance(raw, dict):
+        raise MalformedRecord(f"a termo aditivo must be a JSON object, not {type(raw).__name__}", raw)
+    return TermoAditivo(
+        numero=_text(raw, "numero", record=raw),
+        data_publicacao=_date(raw, "dataPublicacao", record=raw),
+        objeto=_text(raw, "objetoAditivo", record=raw),
     )
 
 

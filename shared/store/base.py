@@ -167,6 +167,14 @@ class Stats:
 
 
 @dataclass(frozen=True, slots=True)
+class SanctionMirror:
+    """The state of the local CEIS/CNEP copy: empty means "no mirror loaded", not "nothing matched"."""
+
+    count: int
+    last_seen: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
 class PeerBaseline:
     """Robust statistics of ``ln(valor_inicial)`` over a peer group (``n`` contracts)."""
 
@@ -239,8 +247,16 @@ class Store(Protocol):
     def upsert_sanctions(self, sanctions: Sequence[Sanction]) -> int:
         """Insert or update by (lista, id); return how many rows were written."""
 
-    def sanctions_for(self, documents: Sequence[str]) -> list[Sanction]:
-        """Every CEIS/CNEP record whose document digits are in ``documents``."""
+    def sanctions_for(self, documents: Sequence[str], *, roots: Sequence[str] = ()) -> list[Sanction]:
+        """Every CEIS/CNEP record whose document digits are in ``documents``, and every 14-digit
+        (CNPJ) record whose first 8 digits are in ``roots`` (other branches of the same company)."""
+
+    def first_vigencias(self, contract_ids: Sequence[int]) -> dict[int, tuple[date | None, date | None]]:
+        """(dataInicioVigencia, dataFimVigencia) of the earliest stored version of each contract that
+        has earlier versions (an amended contract); contracts without one are left out."""
+
+    def sanction_mirror(self) -> SanctionMirror:
+        """How many CEIS/CNEP records the mirror holds and when the newest was last seen."""
 
     # -- runs -------------------------------------------------------------------------------
     def open_run(self, task: str, parameters: dict[str, Any]) -> Run: ...

@@ -162,6 +162,19 @@ def sanction_from_row(row: dict[str, Any]) -> Sanction:
     )
 
 
+def vigencia_of(raw: Any) -> tuple[date | None, date | None]:
+    """The vigência a stored ContratoDTO states (ISO or DD/MM/AAAA; anything else is unknown)."""
+    from shared.portal.wire import parse_date
+
+    def read(key: str) -> date | None:
+        try:
+            return parse_date(raw.get(key)) if isinstance(raw, dict) else None
+        except ValueError:
+            return None
+
+    return read("dataInicioVigencia"), read("dataFimVigencia")
+
+
 def dedupe_last(items: list[Any], key: Any) -> list[Any]:
     """Keep the last occurrence of each key (a batch may repeat a record), in first-seen order."""
     latest: dict[Any, Any] = {}

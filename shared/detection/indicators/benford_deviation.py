@@ -1,6 +1,8 @@
 """benford_deviation: an órgão-year whose contract values do not follow Benford's first-digit law.
 
-Definition: per (órgão, year of signature) with at least ``min_values`` values, the distribution of
+Definition: per (órgão, year of signature) with at least ``min_values`` values (1 000: below that,
+Nigrini's cut-offs flag honest data by chance — at n = 300 a perfectly Benford source lands in
+the marginal band about a third of the time), the distribution of
 first significant digits of ``valorInicialCompra`` compared with Benford's ``log10(1 + 1/d)``.
 
 Formula: Nigrini's mean absolute deviation ``MAD = (1/9) Σ_d |observed_d − log10(1 + 1/d)|``;
@@ -9,12 +11,13 @@ Values below ``min_value`` are left out (Nigrini: small amounts follow other rul
 
 Legal basis: none; a statistical screen (Nigrini, *Benford's Law*, 2012) used by audit bodies to
 pick where to look. It ranks órgãos and never accuses a contract, so its findings attach to the
-órgão-year only. Note the sampling noise: with 300 values a perfectly Benford source has an
-expected MAD near 0.013, inside the marginal band, which is why marginal is low severity.
+órgão-year only. A marginal result is reported for the ranking only and is worded as marginal
+conformity, never as a deviation.
 
-Thresholds (settings, handbook defaults): ``min_values`` = 300, ``nonconforming`` = 0.015,
+Thresholds (settings, handbook defaults): ``min_values`` = 1 000, ``nonconforming`` = 0.015,
 ``marginal`` = 0.012, ``min_value`` = 10. Severity ``medium`` when nonconforming, ``low`` when
-marginal (emitted only with ``report_marginal``, default True). Score ``MAD / 0.03``, in [0, 1].
+marginal (emitted only with ``report_marginal``, default True; score 0.05). Score ``MAD / 0.03``, in
+[0, 1], when nonconforming.
 
 Fields read: ``unidadeGestora.orgaoVinculado.codigoSIAFI``, ``dataAssinatura`` (year),
 ``valorInicialCompra``.
@@ -43,12 +46,12 @@ from shared.detection.explain import number, pct
 from shared.domain import Severity
 
 CODE = "benford_deviation"
-VERSION = "1.0"
+VERSION = "2.0"
 EXPECTED = tuple(math.log10(1 + 1 / d) for d in range(1, 10))
 
 
 class Config(IndicatorConfig):
-    min_values: int = Field(default=300, ge=10)
+    min_values: int = Field(default=1000, ge=10)
     nonconforming: float = Field(default=0.015, gt=0)
     marginal: float = Field(default=0.012, gt=0)
     min_value: float = Field(default=10.0, gt=0)
@@ -73,7 +76,7 @@ def evaluate(batch: Batch, context: Context, config: Config) -> IndicatorResult:
         year, value = batch.year[i], batch.value[i]
         if not contract.orgao_codigo or year is None or value is None or value < config.min_value:
             if batch.reportable(i):
-                result.insufficient += 1
+                result.lacking("sem_orgao_data_ou_valor")
             continue
         key = (contract.orgao_codigo, year)
         digits[key][first_digit(value) - 1] += 1
@@ -83,9 +86,9 @@ def evaluate(batch: Batch, context: Context, config: Config) -> IndicatorResult:
         counts = digits[key]
         n = sum(counts)
         if n < config.min_values:
-            result.insufficient += reportable.get(key, 0)
+            result.lacking("orgao_ano_com_menos_de_n_valores", reportable.get(key, 0))
             continue
-        deviation = mad(counts)
+        deviation = round(mad(counts), 6)
         if deviation > config.nonconforming:
             severity, label = Severity.MEDIUM, "não conforme"
         elif deviation > config.marginal and config.report_marginal:
@@ -94,16 +97,24 @@ def evaluate(batch: Batch, context: Context, config: Config) -> IndicatorResult:
             continue
         orgao, year = key
         worst = max(range(9), key=lambda d: abs(counts[d] / n - EXPECTED[d]))
-        sentence = (
-            f"Em {year}, os primeiros dígitos dos {n} valores de contrato do órgão {orgao} se afastam da Lei de Benford: "
-            f"desvio médio absoluto {number(deviation, 4)} ({label}; limites de Nigrini {number(config.marginal, 3)} e "
-            f"{number(config.nonconforming, 3)}). O dígito {worst + 1} aparece em {pct(counts[worst] / n)} dos valores, "
-            f"contra {pct(EXPECTED[worst])} esperados. É um indicador estatístico para priorizar órgãos, nunca uma "
-            "acusação sobre um contrato."
-        )
+        if severity is Severity.MEDIUM:
+            sentence = (
+                f"Em {year}, os primeiros dígitos dos {n} valores de contrato do órgão {orgao} se afastam da Lei de Benford: "
+                f"desvio médio absoluto {number(deviation, 4)} ({label}; limites de Nigrini {number(config.marginal, 3)} e "
+                f"{number(config.nonconforming, 3)}). O dígito {worst + 1} aparece em {pct(round(counts[worst] / n, 4))} dos "
+                f"valores, contra {pct(round(EXPECTED[worst], 4))} esperados. É um indicador estatístico para priorizar órgãos, nunca uma "
+                "acusação sobre um contrato."
+            )
+        else:
+            sentence = (
+                f"Em {year}, os primeiros dígitos dos {n} valores de contrato do órgão {orgao} têm conformidade marginal com "
+                f"a Lei de Benford (desvio médio absoluto {number(deviation, 4)}, entre os limites de Nigrini "
+                f"{number(config.marginal, 3)} e {number(config.nonconforming, 3)}); serve apenas para ordenar órgãos."
+            )
         result.orgao_findings.append(
             orgao_finding(
-                CODE, orgao, year, severity=severity, score=clamp(deviation / 0.03, 0.0, 1.0), value=round(deviation, 6),
+                CODE, orgao, year, severity=severity,
+                score=clamp(deviation / 0.03, 0.0, 1.0) if severity is Severity.MEDIUM else 0.05, value=round(deviation, 6),
                 threshold=config.nonconforming,
                 baseline={"orgao": orgao, "n": n, "contagens": list(counts),
                           "observado": [round(c / n, 4) for c in counts], "esperado": [round(e, 4) for e in EXPECTED],
@@ -114,4 +125,4 @@ def evaluate(batch: Batch, context: Context, config: Config) -> IndicatorResult:
     return result
 
 
-SPEC = IndicatorSpec(CODE, VERSION, "orgao", "Desvio da Lei de Benford", Config, evaluate, __doc__ or "")
+SPEC = IndicatorSpec(CODE, VERSION, "orgao", "Primeiros dígitos dos valores (Lei de Benford)", Config, evaluate, __doc__ or "")

@@ -21,6 +21,9 @@ value_threshold)``, in [0.2, 0.4].
 
 Fields read: ``modalidadeCompra``, ``fundamentoLegal``, ``valorInicialCompra``.
 
+Modality text such as "Não se aplica" or "Sem informação" is unknown, not competitive
+(:func:`shared.detection.legal.award_info`).
+
 Insufficient data: no value, or neither ``modalidadeCompra`` nor ``fundamentoLegal`` says how the
 contract was awarded.
 """
@@ -41,10 +44,13 @@ from shared.detection.base import (
 )
 from shared.detection.batch import Batch
 from shared.detection.explain import brl
+from shared.detection.legal import LAW_8666, LAW_13303, LAW_14133
 from shared.domain import Severity
 
 CODE = "direct_award_high_value"
-VERSION = "1.0"
+VERSION = "2.0"
+_ARTICLES = {LAW_14133: "Lei 14.133/2021, arts. 72 a 75", LAW_8666: "Lei 8.666/1993, arts. 24 a 26",
+             LAW_13303: "Lei 13.303/2016, arts. 29 e 30"}
 
 
 class Config(IndicatorConfig):
@@ -61,7 +67,7 @@ def evaluate(batch: Batch, context: Context, config: Config) -> IndicatorResult:
             continue
         value, award = batch.value[i], batch.award[i]
         if value is None or award.kind is None:
-            result.insufficient += 1
+            result.lacking("sem_valor_ou_modalidade")
             continue
         high_value = value > config.value_threshold
         points = config.value_weight * high_value + config.direct_weight * award.direct
@@ -73,7 +79,7 @@ def evaluate(batch: Batch, context: Context, config: Config) -> IndicatorResult:
             f"Contrato de {brl(value)} firmado por {label}"
             + (f", acima de {brl(config.value_threshold)}" if high_value else "")
             + f" (pontuação de triagem {points}, mínimo {config.min_score}); contratações diretas são legais "
-            "(Lei 14.133/2021, art. 72 a 75), mas as de valor alto pedem conferir a justificativa de preço e da escolha do fornecedor."
+            f"({_ARTICLES[batch.regime[i].law]}), mas as de valor alto pedem conferir a justificativa de preço e da escolha do fornecedor."
         )
         result.contract_findings.append(
             contract_finding(
@@ -87,6 +93,7 @@ def evaluate(batch: Batch, context: Context, config: Config) -> IndicatorResult:
                           "pontos_valor": config.value_weight * high_value, "pontos_direta": config.direct_weight * award.direct},
                 fields=("modalidadeCompra", "fundamentoLegal", "valorInicialCompra"),
                 sentence=sentence,
+                regime=batch.regime[i],
             )
         )
     return result

@@ -9,6 +9,11 @@ compared (never every pair of the batch). A pair matches when the token-set Jacc
 normalised ``objeto`` is ``>= min_jaccard`` and ``|a − b| / max(a, b) <= value_tolerance``.
 Both contracts of a pair carry a finding that names the other.
 
+Not a duplicate: different lots or items of one process — the same ``numeroProcesso`` with
+objects that differ in the lot/item number ("Lote 1" / "Lote 2", "Item 3" / "Item 4"). Dividing a
+purchase into lots is what the law asks for (Lei 14.133/2021 art. 40 V b and §§ 2º–3º, the
+parcelamento principle; Lei 8.666/1993 art. 23 §1º), so such pairs are left out.
+
 Legal basis: none specific; duplicate payment or a contract signed twice for one need conflicts
 with Lei 14.133/2021 art. 11 (avoid sobrepreço and contratações com preços manifestamente
 superfaturados) and is a classic audit test. It may also be a legitimate repeat purchase.
@@ -26,6 +31,7 @@ Insufficient data: no supplier, no unidade gestora, no signature date, no positi
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 
 from pydantic import Field
@@ -40,17 +46,31 @@ from shared.detection.base import (
 )
 from shared.detection.batch import Batch
 from shared.detection.explain import brl, day, number, pct
-from shared.detection.text import jaccard
-from shared.domain import Severity
+from shared.detection.text import fold, jaccard
+from shared.domain import Contract, Severity
 
 CODE = "duplicate_contract"
-VERSION = "1.0"
+VERSION = "2.0"
+_LOT = re.compile(r"\b(lote|item|grupo|parcela)s?\s*(?:n\S{0,2}\s*)?(\d+)")
 
 
 class Config(IndicatorConfig):
     min_jaccard: float = Field(default=0.85, gt=0, le=1)
     value_tolerance: float = Field(default=0.05, ge=0, lt=1)
     window_days: int = Field(default=30, ge=0)
+
+
+def lots(objeto: str | None) -> frozenset[tuple[str, str]]:
+    """The lot/item numbers an ``objeto`` names, e.g. {("lote", "2")}."""
+    return frozenset((m.group(1), m.group(2).lstrip("0") or "0") for m in _LOT.finditer(fold(objeto)))
+
+
+def other_lot(a: Contract, b: Contract) -> bool:
+    """Two contracts of one process whose objects differ in the lot/item number."""
+    if not a.numero_processo or fold(a.numero_processo) != fold(b.numero_processo):
+        return False
+    la, lb = lots(a.objeto), lots(b.objeto)
+    return bool(la or lb) and la != lb
 
 
 def evaluate(batch: Batch, context: Context, config: Config) -> IndicatorResult:
@@ -61,7 +81,7 @@ def evaluate(batch: Batch, context: Context, config: Config) -> IndicatorResult:
         if (not contract.fornecedor_documento or not contract.ug_codigo or signed is None or value is None
                 or value <= 0 or not batch.obj[i].tokens):
             if batch.reportable(i):
-                result.insufficient += 1
+                result.lacking("sem_fornecedor_ug_data_valor_ou_objeto")
             continue
         buckets[(contract.fornecedor_documento, contract.ug_codigo)].append((signed.toordinal(), i))
     matches: dict[int, list[tuple[int, float, float, int]]] = defaultdict(list)  # i -> (j, J, Δ, days)
@@ -80,7 +100,7 @@ def evaluate(batch: Batch, context: Context, config: Config) -> IndicatorResult:
                 if delta > config.value_tolerance:
                     continue
                 similarity = jaccard(batch.obj[i].tokens, batch.obj[j].tokens)
-                if similarity < config.min_jaccard:
+                if similarity < config.min_jaccard or other_lot(batch.contracts[i], batch.contracts[j]):
                     continue
                 matches[i].append((j, similarity, delta, gap))
                 matches[j].append((i, similarity, delta, gap))
@@ -89,6 +109,7 @@ def evaluate(batch: Batch, context: Context, config: Config) -> IndicatorResult:
             continue
         found = sorted(matches[i], key=lambda m: (-m[1], m[2], m[3], batch.contracts[m[0]].id))
         j, similarity, delta, gap = found[0]
+        delta, similarity = round(delta, 6), round(similarity, 4)
         contract, other = batch.contracts[i], batch.contracts[j]
         high = similarity >= 1.0 and delta <= 0.01
         sentence = (
@@ -96,7 +117,7 @@ def evaluate(batch: Batch, context: Context, config: Config) -> IndicatorResult:
             f"{day(other.data_assinatura)}, {brl(batch.value[j] or 0.0)}) com objeto praticamente igual "
             f"(similaridade {number(similarity, 2)}, mínimo {number(config.min_jaccard, 2)}) e valor {pct(delta)} diferente "
             f"deste ({brl(batch.value[i] or 0.0)}), assinados com {gap} dias de diferença (janela de {config.window_days}); "
-            "pode ser contratação em duplicidade."
+            "o padrão é compatível com contratação em duplicidade, ou com uma nova compra legítima do mesmo objeto."
         )
         result.contract_findings.append(
             contract_finding(
@@ -109,13 +130,16 @@ def evaluate(batch: Batch, context: Context, config: Config) -> IndicatorResult:
                 threshold=config.min_jaccard,
                 baseline={
                     "duplicatas": [
-                        {"id": batch.contracts[m[0]].id, "jaccard": round(m[1], 4), "diferenca_valor": round(m[2], 4), "dias": m[3]}
+                        {"id": batch.contracts[m[0]].id, "jaccard": round(m[1], 4), "diferenca_valor": round(m[2], 6), "dias": m[3],
+                         "valor": batch.value[m[0]]}
                         for m in found
                     ],
                     "tolerancia_valor": config.value_tolerance, "janela_dias": config.window_days,
                 },
-                fields=("fornecedor.documento", "unidadeGestora.codigo", "objeto", "valorInicialCompra", "dataAssinatura"),
+                fields=("fornecedor.documento", "unidadeGestora.codigo", "objeto", "valorInicialCompra", "dataAssinatura",
+                        "numeroProcesso"),
                 sentence=sentence,
+                regime=batch.regime[i],
             )
         )
     return result

@@ -1,21 +1,32 @@
-"""late_publication: the contract was published long after it was signed.
+"""late_publication: the contract's extract appeared in the DOU after the deadline of its regime.
 
-Definition: business days from ``dataAssinatura`` to ``dataPublicacaoDOU`` above the deadline:
-``max_business_days`` for contracts from a licitação, ``max_business_days_direct`` for direct
-awards (dispensa, inexigibilidade).
+Definition: by the regime of the contract (:func:`shared.detection.legal.regime_of`); Legal basis per regime:
 
-Formula: business days in (signature, publication]: weekdays that are not national holidays
-(fixed holidays and Good Friday, from ``data/legal.json``), counted with a cumulative table.
-Flag ``days > limit``. When the text does not say how the contract was awarded, the longer
-(licitação) deadline applies, which can only under-flag.
+* **Lei 8.666/1993**, art. 61 parágrafo único: the summary of the contract must be arranged for
+  publication in the imprensa oficial "até o quinto dia útil do mês seguinte ao de sua assinatura,
+  para ocorrer no prazo de vinte dias daquela data". The deadline is the 5th business day of the
+  month after signature plus 20 days, counted as consecutive days with the end moved to the next
+  day with expediente (art. 110 and its parágrafo único). ``dataPublicacaoDOU`` after it →
+  **medium** (**high** beyond ``high_multiple`` × 20 days late). Example: signed 2023-03-10; 5th
+  business day of April 2023 is 04-10 (Good Friday 04-07 is not one); +20 days = 04-30, a Sunday,
+  so the deadline is 05-02 (05-01 is a holiday); a publication on 04-20 is on time.
+  Source: https://www.planalto.gov.br/ccivil_03/leis/l8666cons.htm (arts. 61 and 110).
+* **Lei 14.133/2021**: the condition of efficacy is publication in the **PNCP** (art. 94: 20
+  business days after signature for a licitação, 10 for contratação direta), not in the DOU. The
+  Portal gives only the DOU date, so a DOU date past those business days is at most **low**, and
+  the explanation says that the legal deadline concerns the PNCP.
+  Source: https://www.planalto.gov.br/ccivil_03/_ato2019-2022/2021/lei/l14133.htm (art. 94).
+* **Lei 13.303/2016** sets no DOU deadline for contract extracts: not evaluated (reason
+  ``regime_sem_prazo_dou``).
 
-Legal basis: Lei 14.133/2021 art. 94 (publication in the PNCP is a condition of the contract's
-effect, within 20 business days of signature for licitações and 10 for direct contracting);
-Lei 8.666/1993 art. 61 sole paragraph required the extract in the official press as well.
+Formula: Lei 8.666, ``dataPublicacaoDOU > art61_deadline(dataAssinatura)``; Lei 14.133, business
+days in (signature, publication] above the art. 94 count. Business days exclude weekends, national holidays and Good Friday, and Carnival Monday and Tuesday
+(pontos facultativos in the federal administration, treated as days without expediente), from
+``data/legal.json``. When the regime was presumed from the date, the explanation says so.
 
-Thresholds (settings, handbook defaults): ``max_business_days`` = 20,
-``max_business_days_direct`` = 10. Severity ``medium``; ``high`` beyond ``high_multiple`` (3) ×
-the limit. Score ``0.3 + 0.5 × (days − limit) / (2 × limit)``, in [0.3, 0.8].
+Thresholds (settings, handbook defaults): ``max_business_days`` = 20, ``max_business_days_direct``
+= 10 (Lei 14.133 art. 94), ``high_multiple`` = 3. Scores: Lei 8.666 ``0.3 + 0.5 × days_late /
+40`` in [0.3, 0.8]; Lei 14.133 0.1.
 
 Fields read: ``dataAssinatura``, ``dataPublicacaoDOU``, ``modalidadeCompra``, ``fundamentoLegal``.
 
@@ -37,12 +48,19 @@ from shared.detection.base import (
 )
 from shared.detection.batch import Batch
 from shared.detection.explain import day
-from shared.detection.legal import business_days_after, publication_deadlines
+from shared.detection.legal import (
+    LAW_8666,
+    LAW_13303,
+    art61_deadline,
+    business_days_after,
+    publication_deadlines,
+)
 from shared.domain import Severity
 
 CODE = "late_publication"
-VERSION = "1.0"
+VERSION = "2.0"
 _DEFAULT, _DIRECT = publication_deadlines()
+_FIELDS = ("dataAssinatura", "dataPublicacaoDOU", "modalidadeCompra", "fundamentoLegal")
 
 
 class Config(IndicatorConfig):
@@ -58,36 +76,50 @@ def evaluate(batch: Batch, context: Context, config: Config) -> IndicatorResult:
             continue
         signed, published = contract.data_assinatura, contract.data_publicacao_dou
         if signed is None or published is None or published < signed:
-            result.insufficient += 1
+            result.lacking("datas_ausentes_ou_incoerentes")
+            continue
+        regime = batch.regime[i]
+        if regime.law == LAW_13303:
+            result.lacking("regime_sem_prazo_dou")
+            continue
+        if regime.law == LAW_8666:
+            deadline = art61_deadline(signed)
+            if deadline is None:
+                result.lacking("fora_do_calendario")
+                continue
+            if published <= deadline:
+                continue
+            late = (published - deadline).days
+            sentence = (f"Assinado em {day(signed)} e publicado no DOU em {day(published)}, {late} dias depois do prazo de "
+                        f"{day(deadline)}: o extrato deve ser providenciado até o 5º dia útil do mês seguinte à assinatura, "
+                        "para publicação em 20 dias dessa data (Lei 8.666/1993, art. 61, parágrafo único, com a contagem do "
+                        "art. 110); a publicação é condição de eficácia do contrato.")
+            result.contract_findings.append(contract_finding(
+                CODE, contract,
+                severity=Severity.HIGH if late > config.high_multiple * 20 else Severity.MEDIUM,
+                score=clamp(0.3 + 0.5 * late / 40, 0.3, 0.8), value=float(late), threshold=0.0,
+                baseline={"prazo": deadline.isoformat(), "dias_de_atraso": late,
+                          "base_legal": "Lei 8.666/1993, art. 61, parágrafo único"},
+                fields=_FIELDS, sentence=sentence, regime=regime))
             continue
         days = business_days_after(signed, published)
         if days is None:
-            result.insufficient += 1
+            result.lacking("fora_do_calendario")
             continue
         direct = batch.award[i].direct
         limit = config.max_business_days_direct if direct else config.max_business_days
         if days <= limit:
             continue
-        sentence = (
-            f"Assinado em {day(signed)} e publicado no DOU em {day(published)}: {days} dias úteis depois, acima do prazo "
-            f"de {limit} dias úteis para {'contratação direta' if direct else 'contratos de licitação'} "
-            "(Lei 14.133/2021, art. 94); a publicação é condição de eficácia do contrato."
-        )
-        result.contract_findings.append(
-            contract_finding(
-                CODE,
-                contract,
-                severity=Severity.HIGH if days > config.high_multiple * limit else Severity.MEDIUM,
-                score=clamp(0.3 + 0.5 * (days - limit) / (2 * limit), 0.3, 0.8),
-                value=float(days),
-                threshold=float(limit),
-                baseline={"dias_uteis": days, "prazo": limit, "contratacao_direta": direct,
-                          "base_legal": "Lei 14.133/2021, art. 94"},
-                fields=("dataAssinatura", "dataPublicacaoDOU", "modalidadeCompra", "fundamentoLegal"),
-                sentence=sentence,
-            )
-        )
+        sentence = (f"Assinado em {day(signed)} e publicado no DOU em {day(published)}, {days} dias úteis depois. Na Lei "
+                    f"14.133/2021 o prazo legal (art. 94: {limit} dias úteis para "
+                    f"{'contratação direta' if direct else 'contratos de licitação'}) é o da divulgação no Portal Nacional "
+                    "de Contratações Públicas (PNCP), que estes dados não trazem; a data do DOU só sugere conferir o PNCP.")
+        result.contract_findings.append(contract_finding(
+            CODE, contract, severity=Severity.LOW, score=0.1, value=float(days), threshold=float(limit),
+            baseline={"dias_uteis": days, "prazo": limit, "contratacao_direta": direct,
+                      "base_legal": "Lei 14.133/2021, art. 94 (prazo no PNCP)"},
+            fields=_FIELDS, sentence=sentence, regime=regime))
     return result
 
 
-SPEC = IndicatorSpec(CODE, VERSION, "contract", "Publicação atrasada", Config, evaluate, __doc__ or "")
+SPEC = IndicatorSpec(CODE, VERSION, "contract", "Publicação no DOU após o prazo de referência", Config, evaluate, __doc__ or "")

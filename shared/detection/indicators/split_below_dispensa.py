@@ -1,32 +1,41 @@
-"""split_below_dispensa: one purchase split into several dispensas to stay under the direct-award limit.
+"""split_below_dispensa: dispensas by value that look like one purchase split to stay under the limit.
 
-Definition: among dispensas by value of one (unidade gestora, supplier, year, law, inciso), two or
-more signed within ``window_days`` of each other where either each is between ``band_low`` and
-100 % of the limit, or together they exceed the limit.
+Definition: only dispensas *by value* count: Lei 14.133/2021 art. 75 I/II, Lei 8.666/1993 art. 24 I/II, Lei
+13.303/2016 art. 29 I/II. Emergency dispensas (art. 75 VIII; art. 24 IV) and every other inciso are
+outside; a dispensa whose inciso is unknown counts only when its own value is within the by-value
+limit, and the explanation says the inciso was presumed (I for works, engineering and vehicle
+maintenance, II otherwise). A contract above the limit is never "below" it.
 
-Formula: contracts of a group sorted by ``dataAssinatura``; for each contract, the window of the
-group's contracts signed up to ``window_days`` later. A window with at least ``min_contracts``
-flags (a) its contracts with ``band_low × L <= value <= L`` when there are at least
-``min_contracts`` of them, and (b) all its contracts when ``sum(values) > L``. ``L`` is the limit
-of art. 75 I (works, engineering, vehicle maintenance: the object class decides when the text
-names no inciso) or II (other goods and services) for the signature year, or of Lei 8.666 art. 24
-I/II (R$ 33 000 / 17 600 from 2018-06-19, 15 000 / 8 000 before), from ``data/legal.json``.
+Formula: three signals —
 
-Legal basis: Lei 14.133/2021 art. 75 I/II and §1º (the limit applies to the sum spent on objects
-of the same nature in the year by the same unit), Lei 8.666/1993 art. 24 I/II and art. 23 §5º.
+(a) *faixa*: at least ``min_contracts`` by-value dispensas of one (unidade gestora, supplier, law,
+    inciso) signed within ``window_days`` of each other, each between ``band_low`` × L and L;
+(b) *soma anual* (Lei 14.133 art. 75 §1º): the sum of the by-value dispensas of one unidade gestora
+    in the financial year for objects of the same nature (same ramo de atividade, read as the same
+    object class) is above L. Services of vehicle maintenance up to R$ 8 000 are left out of the
+    sum (art. 75 §7º). Contracts signed once the sum had passed L are **medium**; those before it,
+    which together make the sum, **low**;
+(c) *soma na janela* (Lei 8.666 art. 24 I/II and art. 23 §5º; Lei 13.303 art. 29 I/II: "parcelas
+    de uma mesma obra, serviço ou compra"): by-value dispensas of one (unidade gestora, supplier)
+    within ``window_days`` whose sum is above L.
+
+Legal basis: the articles named with each signal. L is the limit for the signature date and regime, from ``data/legal.json``: Lei 14.133 art. 75 I/II
+updated yearly by decree (Decreto 10.922/2021, 11.317/2022, 11.871/2023, 12.343/2024,
+12.807/2025); Lei 8.666 art. 24 I/II R$ 33 000 / 17 600 from 2018-07-19 (Decreto 9.412/2018, in
+force 30 days after publication), R$ 15 000 / 8 000 before; Lei 13.303 art. 29 R$ 100 000 / 50 000.
+Sources: https://www.planalto.gov.br/ccivil_03/_ato2019-2022/2021/lei/l14133.htm (art. 75, §§ 1º,
+7º), https://www.planalto.gov.br/ccivil_03/leis/l8666cons.htm (art. 24), AGU Parecer
+00015/2024/CNLCA/CGU/AGU on art. 75 §§ 1º and 7º.
 
 Thresholds (settings, handbook defaults): ``window_days`` = 90, ``band_low`` = 0.80,
-``min_contracts`` = 2. Severity ``medium``; ``high`` with 3 or more contracts or a sum above
-``high_sum_multiple`` (2) × L. Score ``0.5 + 0.1 × (contracts − 2) + 0.4 × max(0, sum/L − 1)``.
+``min_contracts`` = 2, ``high_sum_multiple`` = 2 (high when the sum passes 2 × L, or three or more
+contracts of one supplier form the pattern). Score ``0.5 + 0.1 × (n − 2) + 0.4 × max(0, sum/L − 1)``, 0.2 for low.
 
 Fields read: ``modalidadeCompra``, ``fundamentoLegal``, ``unidadeGestora.codigo``, ``fornecedor``
-document, ``dataAssinatura``, ``valorInicialCompra``, ``objeto`` (for the inciso). When the text
-names no law, contracts before 2021-04-01 use Lei 8.666 and later ones Lei 14.133 (recorded as
-``lei_presumida`` in the baseline).
+document, ``dataAssinatura``, ``valorInicialCompra``, ``objeto`` (class and presumed inciso).
 
-Insufficient data: a dispensa without unidade gestora, supplier, signature date or a positive
-value, or signed in a year the legal table does not cover. Dispensas on other grounds (art. 75
-III–XVIII, e.g. emergencies) and non-direct awards are outside this indicator.
+Insufficient data: a by-value dispensa without unidade gestora, supplier, signature date or a
+positive value, or signed in a year the legal table does not cover.
 """
 
 from __future__ import annotations
@@ -46,11 +55,14 @@ from shared.detection.base import (
 )
 from shared.detection.batch import Batch
 from shared.detection.explain import brl, day, plural
-from shared.detection.legal import DispensaLimit, dispensa_limit
+from shared.detection.legal import LAW_8666, LAW_13303, LAW_14133, DispensaLimit, dispensa_limit
 from shared.domain import Severity
 
 CODE = "split_below_dispensa"
-VERSION = "1.0"
+VERSION = "2.0"
+_LAW_TEXT = {LAW_14133: "Lei 14.133/2021, art. 75", LAW_8666: "Lei 8.666/1993, art. 24", LAW_13303: "Lei 13.303/2016, art. 29"}
+_VEHICLE_MAINTENANCE_EXEMPT = 8_000.0  # Lei 14.133 art. 75 §7º
+_LISTED = 50  # ids of the pattern kept in a finding's baseline (``n`` gives the full count)
 
 
 class Config(IndicatorConfig):
@@ -60,88 +72,141 @@ class Config(IndicatorConfig):
     high_sum_multiple: float = Field(default=2.0, gt=1)
 
 
+def _windows(members: list[tuple[date, int]], days: int, least: int) -> list[list[int]]:
+    members.sort()
+    out = []
+    for start, (first_day, _first) in enumerate(members):
+        window = []
+        for d, i in members[start:]:
+            if (d - first_day).days > days:
+                break
+            window.append(i)
+        if len(window) >= least:
+            out.append(window)
+    return out
+
+
 def evaluate(batch: Batch, context: Context, config: Config) -> IndicatorResult:
     result = IndicatorResult()
-    groups: dict[tuple[str, str, int, str, str], list[tuple[date, int]]] = defaultdict(list)
+    by_supplier: dict[tuple[str, str, int, str, str], list[tuple[date, int]]] = defaultdict(list)
+    by_class: dict[tuple[str, str, int, str], list[tuple[date, int]]] = defaultdict(list)
     limits: dict[int, DispensaLimit] = {}
+    presumed: set[int] = set()
     for i, contract in enumerate(batch.contracts):
         award = batch.award[i]
-        if not award.value_based_dispensa:
+        if award.kind != "dispensa" or (award.inciso is not None and award.inciso not in ("I", "II")):
             continue
         signed, value = contract.data_assinatura, batch.value[i]
-        rule_limit = dispensa_limit(award, signed, batch.obj[i].works) if signed is not None else None
-        if not contract.ug_codigo or not contract.fornecedor_documento or value is None or value <= 0 or rule_limit is None:
+        if signed is None or value is None or value <= 0:
             if batch.reportable(i):
-                result.insufficient += 1
+                result.lacking("dispensa_sem_data_ou_valor")
             continue
-        assert signed is not None
+        rule_limit = dispensa_limit(award, signed, batch.obj[i].works, batch.regime[i])
+        if rule_limit is None or not contract.ug_codigo or not contract.fornecedor_documento:
+            if batch.reportable(i):
+                result.lacking("dispensa_sem_limite_ug_ou_fornecedor")
+            continue
+        if value > rule_limit.value:
+            continue  # above the by-value limit: another ground, never "below" it
         limits[i] = rule_limit
-        groups[(contract.ug_codigo, contract.fornecedor_documento, signed.year, rule_limit.law, rule_limit.inciso)].append((signed, i))
-    # i -> (rule, window members); the sum rule outranks the band rule, a bigger window a smaller one.
-    flagged: dict[int, tuple[str, list[int]]] = {}
-    for members in groups.values():
+        if award.inciso is None:
+            presumed.add(i)
+        by_supplier[(contract.ug_codigo, contract.fornecedor_documento, signed.year, rule_limit.law,
+                     rule_limit.inciso)].append((signed, i))
+        cls = batch.obj[i].object_class
+        if rule_limit.law == LAW_14133 and cls is not None and not (
+                cls == "veiculos_manutencao" and value <= _VEHICLE_MAINTENANCE_EXEMPT):
+            by_class[(contract.ug_codigo, cls, signed.year, rule_limit.inciso)].append((signed, i))
+    # i -> (rule, members, severity); a stronger rule or a bigger group wins.
+    flagged: dict[int, tuple[str, list[int], bool]] = {}
+
+    def mark(i: int, rule: str, members: list[int], excess: bool) -> None:
+        current = flagged.get(i)
+        if current is None or (excess and not current[2]) or (excess == current[2] and len(members) > len(current[1])):
+            flagged[i] = (rule, members, excess)
+
+    for members in by_supplier.values():
         if len(members) < config.min_contracts:
             continue
-        members.sort()
-        for start, (first_day, _first) in enumerate(members):
-            window = []
-            for d, i in members[start:]:
-                if (d - first_day).days > config.window_days:
-                    break
-                window.append(i)
-            if len(window) < config.min_contracts:
-                continue
+        for window in _windows(members, config.window_days, config.min_contracts):
             limit = limits[window[0]].value
-            total = sum(batch.value[i] or 0.0 for i in window)
-            band = [i for i in window if config.band_low * limit <= (batch.value[i] or 0.0) <= limit]
-            if total > limit:
-                for i in window:
-                    if flagged.get(i, ("", []))[0] != "soma" or len(flagged[i][1]) < len(window):
-                        flagged[i] = ("soma", window)
+            band = [i for i in window if config.band_low * limit <= (batch.value[i] or 0.0)]
             if len(band) >= config.min_contracts:
                 for i in band:
-                    flagged.setdefault(i, ("faixa", band))
+                    mark(i, "faixa", band, True)
+            if limits[window[0]].law != LAW_14133 and sum(batch.value[i] or 0.0 for i in window) > limit:
+                for i in window:
+                    mark(i, "soma_janela", window, True)
+    for dated in by_class.values():
+        if len(dated) < 2:
+            continue
+        dated.sort()
+        limit = limits[dated[0][1]].value
+        group = [i for _d, i in dated]
+        if sum(batch.value[i] or 0.0 for i in group) <= limit:
+            continue
+        running = 0.0
+        for _d, i in dated:
+            running += batch.value[i] or 0.0
+            mark(i, "soma_anual", group, running > limit)
+    totals: dict[int, float] = {}  # per pattern (by identity): a year's group can hold thousands
     for i in sorted(flagged):
         if not batch.reportable(i):
             continue
-        rule, window = flagged[i]
+        rule, pattern, excess = flagged[i]
         contract, limit_info = batch.contracts[i], limits[i]
         limit = limit_info.value
-        total = sum(batch.value[j] or 0.0 for j in window)
-        others = [batch.contracts[j] for j in window if j != i]
-        high = len(window) >= 3 or total > config.high_sum_multiple * limit
-        law = "Lei 14.133/2021, art. 75" if limit_info.law == "lei_14133" else "Lei 8.666/1993, art. 24"
-        why = (
-            f"somam {brl(total)}, acima do limite" if rule == "soma"
-            else f"ficam cada um entre {round(config.band_low * 100)} % e 100 % do limite"
-        )
-        sentence = (
-            f"Este contrato por dispensa ({brl(batch.value[i] or 0.0)}, {day(contract.data_assinatura)}) e "
-            f"{plural(len(others), 'outro', 'outros')} do mesmo fornecedor na mesma unidade gestora em até "
-            f"{config.window_days} dias ({', '.join(f'nº {o.numero or o.id} de {day(o.data_assinatura)}' for o in others)}) "
-            f"{why} de {brl(limit)} para dispensa por valor ({law}, inciso {limit_info.inciso}, {limit_info.source}); "
-            "o padrão é compatível com fracionamento de despesa."
-        )
+        total = totals.get(id(pattern))
+        if total is None:
+            total = totals[id(pattern)] = round(sum(batch.value[j] or 0.0 for j in pattern), 2)
+        others = [batch.contracts[j] for j in pattern[:9] if j != i][:8]
+        more = len(pattern) - 1 - len(others)
+        law = _LAW_TEXT[limit_info.law]
+        listed = ", ".join(f"nº {o.numero or o.id} de {day(o.data_assinatura)}" for o in others)
+        listed += f" e mais {more}" if more > 0 else ""
+        if rule == "soma_anual":
+            sentence = (f"As dispensas por valor desta unidade gestora para objetos da mesma natureza (classe "
+                        f"'{batch.obj[i].object_class}') em {contract.data_assinatura.year if contract.data_assinatura else ''} "
+                        f"somam {brl(total)} em {plural(len(pattern), 'contrato', 'contratos')}, acima do limite de "
+                        f"{brl(limit)} ({law}, inciso {limit_info.inciso}, {limit_info.source}), que o art. 75, §1º, "
+                        f"manda aferir pela soma no exercício. Este contrato ({brl(batch.value[i] or 0.0)}, "
+                        f"{day(contract.data_assinatura)}) foi assinado "
+                        + ("quando a soma já passava do limite." if excess else "antes de a soma passar do limite.")
+                        + f" Outros: {listed}.")
+        else:
+            why = (f"somam {brl(total)}, acima do limite" if rule == "soma_janela"
+                   else f"ficam cada um entre {round(config.band_low * 100)} % e 100 % do limite")
+            sentence = (f"Este contrato por dispensa ({brl(batch.value[i] or 0.0)}, {day(contract.data_assinatura)}) e "
+                        f"{plural(len(pattern) - 1, 'outro', 'outros')} do mesmo fornecedor na mesma unidade gestora em até "
+                        f"{config.window_days} dias ({listed}) {why} de {brl(limit)} para dispensa por valor ({law}, inciso "
+                        f"{limit_info.inciso}, {limit_info.source}); o padrão é compatível com fracionamento de despesa.")
+        if i in presumed:
+            sentence += f" Inciso não informado; presumido {law}, {limit_info.inciso}."
+        high = excess and ((len(pattern) >= 3 and rule != "soma_anual") or total > config.high_sum_multiple * limit)
+        severity = Severity.HIGH if high else (Severity.MEDIUM if excess else Severity.LOW)
+        score = 0.2 if not excess else clamp(0.5 + 0.1 * (len(pattern) - 2) + 0.4 * max(0.0, total / limit - 1), 0.5, 1.0)
         result.contract_findings.append(
             contract_finding(
                 CODE,
                 contract,
-                severity=Severity.HIGH if high else Severity.MEDIUM,
-                score=clamp(0.5 + 0.1 * (len(window) - 2) + 0.4 * max(0.0, total / limit - 1), 0.5, 1.0),
+                severity=severity,
+                score=score,
                 value=round(total, 2),
                 threshold=limit,
                 baseline={
-                    "regra": rule, "contratos": [batch.contracts[j].id for j in window], "n": len(window),
+                    "regra": rule, "contratos": [batch.contracts[j].id for j in pattern[:_LISTED]], "n": len(pattern),
                     "soma": round(total, 2), "limite": limit, "lei": limit_info.law, "inciso": limit_info.inciso,
-                    "fonte_limite": limit_info.source, "lei_presumida": limit_info.law_assumed,
-                    "janela_dias": config.window_days, "faixa_inferior": config.band_low,
+                    "inciso_presumido": i in presumed, "fonte_limite": limit_info.source,
+                    "lei_presumida": limit_info.law_assumed, "janela_dias": config.window_days,
+                    "faixa_inferior": config.band_low, "apos_limite": excess,
                 },
                 fields=("modalidadeCompra", "fundamentoLegal", "unidadeGestora.codigo", "fornecedor.documento",
                         "dataAssinatura", "valorInicialCompra", "objeto"),
                 sentence=sentence,
+                regime=batch.regime[i],
             )
         )
     return result
 
 
-SPEC = IndicatorSpec(CODE, VERSION, "contract", "Fracionamento abaixo do limite de dispensa", Config, evaluate, __doc__ or "")
+SPEC = IndicatorSpec(CODE, VERSION, "contract", "Possível fracionamento de dispensa", Config, evaluate, __doc__ or "")

@@ -6,7 +6,10 @@ shares of contracted value, and the largest single share.
 Formula: ``HHI = Σ (100 × sᵢ)²`` with ``sᵢ`` = supplier i's share of the órgão-year's total
 ``valorInicialCompra``; flag when ``HHI > max_hhi`` or the top share ``> max_share``, provided the
 órgão-year has at least ``min_contracts`` contracts. The órgão-year gets the finding (it ranks
-órgãos) and so does every contract of the dominant supplier in it.
+órgãos). It is an órgão-level signal: the dominant supplier's contracts carry it at **low**
+severity and a small score (``contract_score`` = 0.1), and :mod:`shared.detection.scoring` adds it
+so that it never lifts a contract's risk above one with a barring sanction or an unexplained
+acréscimo. The explanation names the órgão and the supplier.
 
 Legal basis: none specific; the HHI thresholds follow competition practice (CADE and the US
 merger guidelines treat HHI above 2 500 as highly concentrated). Lei 14.133/2021 art. 11 asks
@@ -44,13 +47,14 @@ from shared.detection.explain import brl, number, pct
 from shared.domain import Severity
 
 CODE = "supplier_concentration"
-VERSION = "1.0"
+VERSION = "2.0"
 
 
 class Config(IndicatorConfig):
     max_hhi: float = Field(default=2_500.0, gt=0, le=10_000)
     max_share: float = Field(default=0.50, gt=0, le=1)
     min_contracts: int = Field(default=10, ge=2)
+    contract_score: float = Field(default=0.1, ge=0, le=0.2)
 
 
 def evaluate(batch: Batch, context: Context, config: Config) -> IndicatorResult:
@@ -62,7 +66,7 @@ def evaluate(batch: Batch, context: Context, config: Config) -> IndicatorResult:
         year, value, doc = batch.year[i], batch.value[i], contract.fornecedor_documento
         if not contract.orgao_codigo or year is None or not doc or value is None or value <= 0:
             if batch.reportable(i):
-                result.insufficient += 1
+                result.lacking("sem_orgao_data_fornecedor_ou_valor")
             continue
         key = (contract.orgao_codigo, year)
         totals[key][doc] += value
@@ -72,17 +76,18 @@ def evaluate(batch: Batch, context: Context, config: Config) -> IndicatorResult:
     for key in sorted(totals):
         n = counts[key]
         if n < config.min_contracts:
-            result.insufficient += len(members.get(key, ()))
+            result.lacking("orgao_ano_com_poucos_contratos", len(members.get(key, ())))
             continue
         by_supplier = totals[key]
         total = sum(by_supplier.values())
-        hhi = sum((100.0 * v / total) ** 2 for v in by_supplier.values())
+        hhi = round(sum((100.0 * v / total) ** 2 for v in by_supplier.values()), 1)
         top_doc = min(by_supplier, key=lambda d: (-by_supplier[d], d))
-        top_share = by_supplier[top_doc] / total
+        top_share = round(by_supplier[top_doc] / total, 4)
         if hhi <= config.max_hhi and top_share <= config.max_share:
             continue
         orgao, year = key
         dominant = [i for i in members.get(key, ()) if batch.contracts[i].fornecedor_documento == top_doc]
+        orgao_name = next((batch.contracts[i].orgao_nome for i in members.get(key, ()) if batch.contracts[i].orgao_nome), None)
         top_name = next((batch.contracts[i].fornecedor_nome for i in dominant if batch.contracts[i].fornecedor_nome), None)
         high = top_share > 0.75 or hhi > 5_000
         baseline = {
@@ -91,7 +96,7 @@ def evaluate(batch: Batch, context: Context, config: Config) -> IndicatorResult:
             "limite_hhi": config.max_hhi, "limite_participacao": config.max_share,
         }
         sentence = (
-            f"Em {year}, o órgão {orgao} contratou {brl(total)} em {n} contratos com {len(by_supplier)} fornecedores; "
+            f"Em {year}, o órgão {orgao_name or orgao} ({orgao}) contratou {brl(total)} em {n} contratos com {len(by_supplier)} fornecedores; "
             f"o índice de concentração HHI é {number(hhi, 0)} (limite {number(config.max_hhi, 0)}) e o fornecedor "
             f"{top_name or top_doc} ficou com {pct(top_share)} do valor (limite {pct(config.max_share, 0)})."
         )
@@ -104,11 +109,13 @@ def evaluate(batch: Batch, context: Context, config: Config) -> IndicatorResult:
         for i in dominant:
             result.contract_findings.append(
                 contract_finding(
-                    CODE, batch.contracts[i], severity=severity, score=score, value=round(hhi, 1),
+                    CODE, batch.contracts[i], severity=Severity.LOW, score=config.contract_score, value=round(hhi, 1),
                     threshold=config.max_hhi, baseline={"ano": year, **baseline},
                     fields=("unidadeGestora.orgaoVinculado.codigoSIAFI", "dataAssinatura", "fornecedor.documento",
                             "fornecedor.nome", "valorInicialCompra"),
-                    sentence=f"Este contrato é do fornecedor dominante. {sentence}",
+                    sentence=(f"Este contrato é do fornecedor dominante do órgão no ano; a concentração é um sinal sobre o "
+                              f"órgão, não sobre este contrato. {sentence}"),
+                    regime=batch.regime[i],
                 )
             )
     result.contract_findings.sort(key=lambda f: f.contract_id or 0)

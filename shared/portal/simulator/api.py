@@ -115,6 +115,15 @@ def contratos_por_fornecedor(catalog: Catalog, faults: FaultState, query: Query)
     return _serve_contracts(records, faults)
 
 
+def termo_aditivo(catalog: Catalog, faults: FaultState, query: Query) -> Reply:
+    """``/contratos/termo-aditivo?id=``: ``[{numero, dataPublicacao, objetoAditivo}]`` (TermoAditivoDTO)."""
+    _required(query, "id", label="id")
+    text = query["id"].strip()
+    if not text.isdigit():
+        raise BadRequest(f"O parâmetro id deve ser um número inteiro (recebido: {text!r})")
+    return json_reply(catalog.dataset.termos.get(int(text), []))
+
+
 def orgaos_siafi(catalog: Catalog, faults: FaultState, query: Query) -> Reply:
     _required(query, "pagina", label="Página")
     page = _page(query)
@@ -171,6 +180,7 @@ ROUTES: dict[str, Callable[[Catalog, FaultState, Query], Reply]] = {
     "/contratos": contratos,
     "/contratos/id": contrato_por_id,
     "/contratos/cpf-cnpj": contratos_por_fornecedor,
+    "/contratos/termo-aditivo": termo_aditivo,
     "/orgaos-siafi": orgaos_siafi,
     "/ceis": ceis,
     "/cnep": cnep,

@@ -18,19 +18,25 @@ class GroundTruth:
 
     ``contracts[code]`` lists the Portal ids of contracts planted to trip that per-contract
     indicator; ``orgao_years[code]`` lists ``(codigoSIAFI, year)`` pairs planted for the
-    órgão-level indicators (supplier_concentration, benford_deviation). ``clean`` lists ids of
-    contracts with no planted anomaly at all (the denominator of the clean flag rate).
+    órgão-level indicators (supplier_concentration, benford_deviation). ``lookalikes[code]`` lists
+    ids of *lawful* contracts built to resemble that indicator's pattern (prorrogued continuous
+    services, emergency dispensas, lots of one tender, old-law contracts published within art. 61,
+    CNEP fines and state-level impedimentos, ...): the indicator must not flag them. ``clean``
+    lists ids of contracts with no planted anomaly and no look-alike (the clean flag rate's
+    denominator).
     """
 
     contracts: dict[str, list[int]] = field(default_factory=dict)
     orgao_years: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
     clean: list[int] = field(default_factory=list)
+    lookalikes: dict[str, list[int]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "contracts": self.contracts,
             "orgao_years": {k: [list(p) for p in v] for k, v in self.orgao_years.items()},
             "clean": self.clean,
+            "lookalikes": self.lookalikes,
         }
 
 
@@ -43,3 +49,5 @@ class SimDataset:
     cnep: list[dict[str, Any]]
     licitacoes: list[dict[str, Any]]
     ground_truth: GroundTruth = field(default_factory=GroundTruth)
+    # /contratos/termo-aditivo: contract id -> [{numero, dataPublicacao, objetoAditivo}]
+    termos: dict[int, list[dict[str, Any]]] = field(default_factory=dict)

@@ -4,8 +4,13 @@
 (log-normal values per object class, pregões, dispensas, inexigibilidades, amendments), CEIS/CNEP
 sanctions and licitações, all as JSON-ready dicts with the real API's field names. It then plants
 each of the nine handbook anomalies and records which ids (or ``(órgão, year)`` pairs) carry them
-in :class:`GroundTruth`. Clean contracts are generated so that they do not form the planted
-patterns by accident (no two dispensas of one supplier at one UG within 120 days, no near-copies),
+in :class:`GroundTruth`, and plants *lawful look-alikes* of each kind (prorrogued continuous
+services, emergency dispensas and dispensas above the by-value limit, lots of one tender, old-law
+contracts published within Lei 8.666 art. 61, CNEP fines and state or municipal impedimentos,
+road works beside cleaning, high-value contracts whose modality is "Não se aplica") recorded in
+``ground_truth.lookalikes``. Clean contracts are generated so that they do not form the planted
+patterns by accident (no two dispensas of one supplier at one UG within 120 days, the art. 75 §1º
+annual sum of by-value dispensas per UG and object class kept under the limit, no near-copies),
 which is what makes ``ground_truth.clean`` an honest denominator. Same seed and scale, same data,
 same ids. :func:`big_orgao_contracts` streams many plain contracts of one órgão for benchmarks.
 """
@@ -126,7 +131,10 @@ class _Builder:
         self.planted: set[int] = set()
         self.cnpjs: set[str] = set()
         self.sanction_ids: list[str] = []
+        self.termos: dict[int, list[dict[str, Any]]] = {}
+        self.dispensa_sums: dict[tuple[str, str, int], float] = defaultdict(float)  # art. 75 §1º sums
         self.streaming = False  # big_orgao_contracts: no indexes, records handed out one by one
+        self.big_years: list[int] = list(YEARS)  # the big órgãos' busy years
 
     # --- entities -------------------------------------------------------------------------
     def supplier(self, pf: bool = False) -> dict[str, Any]:
@@ -173,7 +181,9 @@ class _Builder:
 
     def make(self, org: dict[str, Any], ug: dict[str, Any], sup: dict[str, Any], cls: str, signed: date, value: float, *,
              kind: str = "pregao", ratio: float = 0.0, pub_days: int | None = 3, objeto: str | None = None,
-             inciso: str | None = None, old_law: bool | None = None) -> int:
+             inciso: str | None = None, old_law: bool | None = None, vigencia_days: int | None = None,
+             processo: str | None = None, modal_fund: tuple[str, str | None] | None = None,
+             published: date | None = None, termos: list[str] | None = None) -> int:
         rng = self.rng
         cid, self.next_id = self.next_id, self.next_id + rng.randint(1, 40)
         year = signed.year
@@ -188,15 +198,20 @@ class _Builder:
         elif kind == "inexigibilidade":
             modal, fund = "Inexigibilidade de Licitação", f"{LAW_NEW}, art. 74, inciso {inciso or 'III'}"
         elif works and value > 1_000_000:
-            modal, fund = "Concorrência", f"{LAW_NEW}, art. 28, inciso II"
+            modal, fund = "Concorrência", f"{LAW_OLD}, art. 22, inciso I" if old_law else f"{LAW_NEW}, art. 28, inciso II"
         else:
             modal = rng.choice(["Pregão", "Pregão - Registro de Preço"])
             fund = "Lei nº 10.520/2002" if old_law else f"{LAW_NEW}, art. 28, inciso I"
+        if modal_fund is not None:
+            modal, fund = modal_fund  # type: ignore[assignment]
         text = objeto or rng.choice(CLASSES[cls][0]) + rng.choice(_SUFFIXES)
         start = signed + timedelta(days=rng.randint(0, 10))
         value = round(value, 2)
         num = f"{rng.randint(1, 999):05d}/{year}"
-        proc = f"{ug['codigo'][:5]}.{rng.randint(1, 999_999):06d}/{year}-{rng.randint(10, 99)}"
+        proc = processo or f"{ug['codigo'][:5]}.{rng.randint(1, 999_999):06d}/{year}-{rng.randint(10, 99)}"
+        term = vigencia_days if vigencia_days is not None else rng.randint(180, 1460)
+        if published is None and pub_days is not None:
+            published = _add_weekdays(signed, pub_days)
         self.contracts[cid] = {
             "id": cid, "numero": num, "objeto": text, "numeroProcesso": proc, "fundamentoLegal": fund,
             "situacaoContrato": "Ativo" if start.year >= 2025 else rng.choice(["Ativo", "Encerrado"]),
@@ -206,14 +221,19 @@ class _Builder:
             # Own copies of the nested objects, so amending one record never changes another.
             "unidadeGestora": _copy_ug(ug), "unidadeGestoraCompras": _copy_ug(ug), "fornecedor": dict(sup),
             "dataAssinatura": _fmt(signed, rng),
-            "dataPublicacaoDOU": _fmt(_add_weekdays(signed, pub_days), rng) if pub_days is not None else None,
-            "dataInicioVigencia": _fmt(start, rng), "dataFimVigencia": _fmt(start + timedelta(days=rng.randint(180, 1460)), rng),
+            "dataPublicacaoDOU": _fmt(published, rng),
+            "dataInicioVigencia": _fmt(start, rng), "dataFimVigencia": _fmt(start + timedelta(days=term), rng),
             "valorInicialCompra": value, "valorFinalCompra": round(value * (1 + ratio), 2),
         }
+        if termos:
+            self.termos[cid] = [{"numero": f"{k + 1}", "dataPublicacao": (signed + timedelta(days=200 * (k + 1))).isoformat(),
+                                 "objetoAditivo": text} for k, text in enumerate(termos)]
         if not self.streaming:
             self.meta[cid] = (org["codigo"], cls, year)
             doc = sup["cnpjFormatado"] or sup["cpfFormatado"]
             self.by_pair[(ug["codigo"], doc)].append((signed, cls, value, kind == "dispensa"))
+        if kind == "dispensa":  # also when streaming: a few keys per unit, class and year
+            self.dispensa_sums[(ug["codigo"], cls, year)] += value
         return cid
 
     def plant(self, code: str, cid: int) -> int:
@@ -236,7 +256,8 @@ class _Builder:
         value, signed, ug = self.value(cls), self.day(year), rng.choice(org["ugs"])
         # Before 2024 the old law's lower limit may apply, so a clean dispensa stays under it too.
         limit = (LIMITS_OLD if year < 2024 else LIMITS_NEW[year])[0 if CLASSES[cls][3] else 1]
-        if value <= 0.7 * limit and rng.random() < 0.55:
+        if value <= 0.7 * limit and rng.random() < 0.55 and (
+                self.dispensa_sums[(ug["codigo"], cls, year)] + value <= 0.9 * limit):
             kind = "dispensa"
         elif cls in ("software", "capacitacao") and value < 95_000 and rng.random() < 0.5:
             kind = "inexigibilidade"
@@ -265,21 +286,28 @@ class _Builder:
             org, year = rng.choice(orgs), rng.choice(YEARS)
             cls = rng.choice(_CLASS_NAMES)
             ratio = rng.uniform(0.6, 1.5) if cls == "reforma" else rng.uniform(0.35, 1.2)
+            # A first term under a year: no prorrogação can explain the growth.
             self.plant("amendment_over_limit", self.make(org, rng.choice(org["ugs"]), self.supplier(), cls,
-                                                         self.day(year), self.value(cls), ratio=ratio))
+                                                         self.day(year), self.value(cls), ratio=ratio,
+                                                         vigencia_days=rng.randint(120, 330),
+                                                         termos=[f"Acréscimo quantitativo de {round(ratio * 100)} % do objeto"]))
             # Outliers go to big órgão-years (many peers, and one huge value does not dominate the year).
             org, year = rng.choice(big)
             cls = rng.choice([c for c in _CLASS_NAMES if CLASSES[c][1] <= 250_000])
             value = CLASSES[cls][1] * math.exp(CLASSES[cls][2] * rng.uniform(6.5, 8.5))
             self.plant("price_outlier", self.make(org, rng.choice(org["ugs"]), self.supplier(), cls, self.day(year), value))
             org, year = rng.choice(orgs), rng.choice(YEARS)
-            if rng.random() < 0.5:
-                cid = self.make(org, rng.choice(org["ugs"]), self.supplier(), "expediente", self.day(year),
-                                rng.uniform(3_000, 12_000), kind="dispensa", pub_days=rng.randint(16, 35))
+            # Old-law contracts are late against art. 61 (5th business day of the next month + 20
+            # days is at most ~45 weekdays away); new-law ones against art. 94's business days.
+            old = year < 2024 and rng.random() < 0.4
+            small, ug = rng.uniform(3_000, 12_000), self.dispensa_ug(org, "expediente", year, 12_000)
+            if ug is not None and rng.random() < 0.5:
+                cid = self.make(org, ug, self.supplier(), "expediente", self.day(year), small, kind="dispensa",
+                                old_law=old, pub_days=rng.randint(70, 110) if old else rng.randint(16, 35))
             else:
                 cls = rng.choice(_CLASS_NAMES)
                 cid = self.make(org, rng.choice(org["ugs"]), self.supplier(), cls, self.day(year), self.value(cls),
-                                pub_days=rng.randint(28, 70))
+                                old_law=old, pub_days=rng.randint(70, 110) if old else rng.randint(28, 70))
             self.plant("late_publication", cid)
             org, year = rng.choice(orgs), rng.choice(YEARS)
             if rng.random() < 0.5:
@@ -301,6 +329,12 @@ class _Builder:
             self.plant("duplicate_contract", self.make(org, ug, sup, cls, second, value * rng.uniform(0.97, 1.03), objeto=copy))
             self.plant_split(rng.choice(orgs), year)
 
+    def dispensa_ug(self, org: dict[str, Any], cls: str, year: int, value: float) -> dict[str, Any] | None:
+        """A unit whose by-value dispensas of ``cls`` in ``year`` stay under the lower limit with ``value`` more."""
+        limit = (LIMITS_OLD if year < 2024 else LIMITS_NEW[year])[0 if CLASSES[cls][3] else 1]
+        fits = [u for u in org["ugs"] if self.dispensa_sums.get((u["codigo"], cls, year), 0.0) + value <= 0.9 * limit]
+        return self.rng.choice(fits) if fits else None
+
     def plant_split(self, org: dict[str, Any], year: int) -> None:
         rng = self.rng
         cls = rng.choice(["expediente", "mobiliario", "veiculos_manutencao", "manutencao_predial"])
@@ -308,13 +342,15 @@ class _Builder:
         limit = (LIMITS_OLD if old else LIMITS_NEW[year])[0 if CLASSES[cls][3] else 1]
         k, first = rng.randint(2, 3), self.day(year, 0, 250)
         days = [first] + sorted(first + timedelta(days=rng.randint(3, 85)) for _ in range(k - 1))
+        # A unit and class with no other dispensa that year, so the art. 75 §1º sum only holds the plant.
+        free = [u for u in org["ugs"] if self.dispensa_sums.get((u["codigo"], cls, year), 0.0) == 0.0]
         if rng.random() < 0.6:  # each just under the limit
             values = [limit * rng.uniform(0.82, 0.98) for _ in range(k)]
         else:  # together above the limit
             values = [limit * rng.uniform(0.45, 0.75) for _ in range(k)]
             if sum(values) <= 1.05 * limit:
                 values = [v * 1.1 * limit / sum(values) for v in values]
-        ug, sup = rng.choice(org["ugs"]), self.supplier()
+        ug, sup = rng.choice(free or org["ugs"]), self.supplier()
         for d, v in zip(days, values, strict=True):
             self.plant("split_below_dispensa", self.make(org, ug, sup, cls, d, v, kind="dispensa", old_law=old))
 
@@ -332,7 +368,7 @@ class _Builder:
             if start > date(2021, 3, 1):  # the same supplier before its sanction: must not flag
                 cls = rng.choice(_CLASS_NAMES)
                 self.make(org, rng.choice(org["ugs"]), sup, cls, start - timedelta(days=rng.randint(20, 50)), self.value(cls))
-            records.append(self.sanction(sup, start, end, org["nome"] if rng.random() < 0.3 else None, rng.random() < 0.3))
+            records.append(self.barring_sanction(sup, start, end, org["nome"]))
         for org in orgs:  # expired sanctions of suppliers who keep contracting: must not flag
             for sup in rng.sample(org["pool"], k=min(2, len(org["pool"]))):
                 start = date(2016, 1, 1) + timedelta(days=rng.randint(0, 1400))
@@ -344,20 +380,43 @@ class _Builder:
         cnep = [r for r in records if r not in ceis]
         return ceis, cnep
 
-    def sanction(self, sup: dict[str, Any], start: date, end: date | None, same_orgao: str | None, national: bool) -> dict[str, Any]:
+    def barring_sanction(self, sup: dict[str, Any], start: date, end: date | None, own_orgao: str) -> dict[str, Any]:
+        """A CEIS record that bars a federal contract: inidoneidade, a federal impedimento, a suspensão
+        by the contracting órgão itself, or a nationwide judicial prohibition."""
+        choice = self.rng.randrange(4)
+        if choice == 0:
+            return self.sanction(sup, start, end, None, False, tipo="Inidoneidade - Lei 14.133/2021", lista="CEIS",
+                                 orgao=("Controladoria-Geral da União", "FEDERAL"))
+        if choice == 1:
+            return self.sanction(sup, start, end, None, False, tipo="Impedimento - Lei 14.133/2021", lista="CEIS",
+                                 orgao=("Ministério da Gestão e da Inovação em Serviços Públicos", "FEDERAL"))
+        if choice == 2:
+            return self.sanction(sup, start, end, own_orgao, False, tipo="Suspensão - Lei de Licitações", lista="CEIS",
+                                 orgao=(own_orgao, "FEDERAL"))
+        return self.sanction(sup, start, end, None, True, tipo="Proibição - Lei de Improbidade", lista="CEIS",
+                             orgao=("Tribunal Regional Federal da 1ª Região", "FEDERAL"))
+
+    def sanction(self, sup: dict[str, Any], start: date, end: date | None, same_orgao: str | None, national: bool, *,
+                 tipo: str | None = None, lista: str | None = None, orgao: tuple[str, str] | None = None) -> dict[str, Any]:
         rng = self.rng
-        lista = "CNEP" if rng.random() < 0.3 else "CEIS"
+        lista = lista or ("CNEP" if rng.random() < 0.3 else "CEIS")
         doc = sup["cnpjFormatado"] or sup["cpfFormatado"]
         self.sanction_ids.append(doc)
-        tipo = rng.choice(["Impedimento/proibição de contratar com prazo determinado", "Suspensão - Lei de Licitações",
-                           "Declaração de Inidoneidade"]) if lista == "CEIS" else "Multa - Lei Anticorrupção"
+        tipo = tipo or (rng.choice(["Impedimento/proibição de contratar com prazo determinado", "Suspensão - Lei de Licitações",
+                                    "Declaração de Inidoneidade"]) if lista == "CEIS" else "Multa - Lei Anticorrupção")
+        if orgao is None:
+            name = same_orgao or rng.choice(["Controladoria-Geral da União", "Tribunal de Contas da União",
+                                             "Prefeitura Municipal de Campinas", "Governo do Estado de Minas Gerais"])
+            sphere = "MUNICIPAL" if "Prefeitura" in name else ("ESTADUAL" if "Estado" in name else "FEDERAL")
+            orgao = (name, sphere)
         record = {
             "_lista": lista, "id": 900_000 + len(self.sanction_ids),
             "dataInicioSancao": start.strftime("%d/%m/%Y"), "dataFimSancao": end.strftime("%d/%m/%Y") if end else None,
             "dataPublicacaoSancao": start.strftime("%d/%m/%Y"),
             "tipoSancao": {"descricaoResumida": tipo, "descricaoPortal": tipo},
-            "orgaoSancionador": {"nome": same_orgao or rng.choice(["Controladoria-Geral da União", "Tribunal de Contas da União", "Prefeitura Municipal de Campinas", "Governo do Estado de Minas Gerais"]),
-                                 "poder": "Executivo", "siglaUf": rng.choice(["DF", "SP", "MG", "RJ", "BA"])},
+            "orgaoSancionador": {"nome": orgao[0], "poder": "Executivo", "esfera": orgao[1],
+                                 "siglaUf": rng.choice(["DF", "SP", "MG", "RJ", "BA"])},
+            "fundamentacao": [{"codigo": "1", "descricao": _BASIS.get(tipo, "Lei 14.133/2021, art. 156")}],
             "sancionado": {"codigoFormatado": doc, "nome": sup["nome"]},
             "pessoa": {"id": sup["id"], "cpfFormatado": sup["cpfFormatado"], "cnpjFormatado": sup["cnpjFormatado"], "nome": sup["nome"],
                        "razaoSocialReceita": sup["razaoSocialReceita"], "nomeFantasiaReceita": sup["nomeFantasiaReceita"],
@@ -368,6 +427,98 @@ class _Builder:
         if lista == "CNEP":
             record["valorMulta"] = round(rng.uniform(10_000, 5_000_000), 2)
         return record
+
+    # --- lawful look-alikes: each resembles one indicator's pattern and must not trip it -------
+    def lookalike(self, code: str, cid: int) -> int:
+        self.truth.lookalikes.setdefault(code, []).append(cid)
+        self.planted.add(cid)
+        return cid
+
+    def plant_lookalikes(self, orgs: list[dict[str, Any]], n: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        rng = self.rng
+        ceis: list[dict[str, Any]] = []
+        cnep: list[dict[str, Any]] = []
+        for _ in range(n):
+            # Prorrogued continuous service: 2-5 years of vigência, value growing with the term
+            # (Lei 14.133 arts. 106-107; Lei 8.666 art. 57 II), at most 15 % more per year.
+            org, year = rng.choice(orgs), rng.choice([2021, 2022, 2023])
+            cls, months = rng.choice(["limpeza", "vigilancia"]), rng.randint(24, 60)
+            ratio = months / 12 * rng.uniform(1.0, 1.15) - 1
+            self.lookalike("amendment_over_limit", self.make(
+                org, rng.choice(org["ugs"]), self.supplier(), cls, self.day(year), self.value(cls), ratio=ratio,
+                vigencia_days=round(months * 30.4375), objeto=CLASSES[cls][0][0],
+                termos=["Prorrogação do prazo de vigência por 12 meses"] * (months // 12 - 1) + ["Reajuste anual de preços"]))
+            # Two emergency dispensas (art. 75 VIII / art. 24 IV) of one supplier, 80-100 % of the by-value limit.
+            org, year = rng.choice(orgs), rng.choice(YEARS)
+            ug, sup, first = rng.choice(org["ugs"]), self.supplier(), self.day(year, 0, 250)
+            old = year < 2024 and rng.random() < 0.3
+            limit = (LIMITS_OLD if old else LIMITS_NEW[year])[1]
+            for k, cls in enumerate(("medicamentos", "alimentacao")):
+                fund = f"{LAW_OLD}, art. 24, inciso IV" if old else f"{LAW_NEW}, art. 75, inciso VIII"
+                self.lookalike("split_below_dispensa", self.make(
+                    org, ug, sup, cls, first + timedelta(days=20 * k), limit * rng.uniform(0.82, 0.98), kind="dispensa",
+                    modal_fund=("Dispensa de Licitação", fund)))
+            # Dispensas whose inciso is not given, each above the by-value limit (another ground).
+            org, year = rng.choice(orgs), rng.choice(range(2024, 2027))
+            ug, sup, first = rng.choice(org["ugs"]), self.supplier(), self.day(year, 0, 250)
+            for k in range(2):
+                self.lookalike("split_below_dispensa", self.make(
+                    org, ug, sup, "mobiliario", first + timedelta(days=15 * k), LIMITS_NEW[year][1] * rng.uniform(1.1, 1.6),
+                    kind="dispensa", modal_fund=("Dispensa de Licitação", f"{LAW_NEW}, art. 75")))
+            # Two lots of one tender won by one supplier on one day.
+            org, year = rng.choice(orgs), rng.choice(YEARS)
+            ug, sup, when, cls = rng.choice(org["ugs"]), self.supplier(), self.day(year), rng.choice(["informatica", "mobiliario"])
+            value, text = self.value(cls), CLASSES[cls][0][0]
+            proc = f"{ug['codigo'][:5]}.{rng.randint(1, 999_999):06d}/{year}-{rng.randint(10, 99)}"
+            for lot in (1, 2):
+                self.lookalike("duplicate_contract", self.make(
+                    org, ug, sup, cls, when, value * rng.uniform(0.98, 1.02), objeto=f"{text} - Lote {lot}", processo=proc))
+            # Old-law contract published within art. 61 (5th business day of the next month + 20 days)
+            # but more than 20 business days after signature.
+            org, year = rng.choice(orgs), rng.choice([2021, 2022, 2023])
+            month = rng.randint(1, 10)
+            signed = date(year, month, rng.randint(1, 6))
+            first_next = date(year, month + 1, 1)
+            fifth = _add_weekdays(first_next - timedelta(days=1), 5)  # weekdays only: never later than the law's
+            cls = rng.choice(_CLASS_NAMES)
+            self.lookalike("late_publication", self.make(
+                org, rng.choice(org["ugs"]), self.supplier(), cls, signed, self.value(cls), kind="pregao", old_law=True,
+                published=signed + timedelta(days=rng.randint(34, (fifth + timedelta(days=19) - signed).days))))
+            # Road conservation: expensive, and not cleaning despite "conservação".
+            org, year = rng.choice([o for o in orgs if o["big"]] or orgs), rng.choice(self.big_years)
+            self.lookalike("price_outlier", self.make(
+                org, rng.choice(org["ugs"]), self.supplier(), "obras", self.day(year), rng.uniform(4e6, 2e7),
+                objeto="Serviços de conservação rodoviária de trechos de rodovias federais"))
+            # A high-value contract whose modality the Portal does not give.
+            org, year = rng.choice(orgs), rng.choice(YEARS)
+            cls = rng.choice(["limpeza", "vigilancia", "obras"])
+            self.lookalike("direct_award_high_value", self.make(
+                org, rng.choice(org["ugs"]), self.supplier(), cls, self.day(year), rng.uniform(2e5, 2e6),
+                modal_fund=("Não se aplica", None)))
+        for k in range(n):
+            # Sanction records that do not bar a federal contract: a CNEP fine, a state's or a
+            # municipality's impedimento, a suspensão imposed by another órgão.
+            org, sup = rng.choice(orgs), self.supplier()
+            start = date(2021, 6, 1) + timedelta(days=rng.randint(0, 1500))
+            end = start + timedelta(days=rng.randint(365, 900))
+            kind = k % 4
+            if kind == 0:
+                rec = self.sanction(sup, start, end, None, False, tipo="Multa - Lei Anticorrupção", lista="CNEP",
+                                    orgao=("Controladoria-Geral da União", "FEDERAL"))
+            elif kind == 1:
+                rec = self.sanction(sup, start, end, None, False, tipo="Impedimento - Lei 14.133/2021", lista="CEIS",
+                                    orgao=("Governo do Estado de Minas Gerais", "ESTADUAL"))
+            elif kind == 2:
+                rec = self.sanction(sup, start, end, None, False, tipo="Impedimento - Lei 14.133/2021", lista="CEIS",
+                                    orgao=("Prefeitura Municipal de Campinas", "MUNICIPAL"))
+            else:
+                rec = self.sanction(sup, start, end, None, False, tipo="Suspensão - Lei de Licitações", lista="CEIS",
+                                    orgao=("Ministério da Defesa", "FEDERAL"))
+            (cnep if rec.pop("_lista") == "CNEP" else ceis).append(rec)
+            when = start + timedelta(days=rng.randint(0, min((end - start).days, (LAST_DAY - start).days)))
+            cls = rng.choice(_CLASS_NAMES)
+            self.lookalike("sanctioned_supplier", self.make(org, rng.choice(org["ugs"]), sup, cls, when, self.value(cls)))
+        return ceis, cnep
 
     def plant_concentration(self, org: dict[str, Any], year: int) -> None:
         rng = self.rng
@@ -391,6 +542,14 @@ class _Builder:
         self.truth.orgao_years.setdefault("benford_deviation", []).append((org["codigo"], year))
 
 
+_BASIS = {"Multa - Lei Anticorrupção": "Lei 12.846/2013, art. 6º, I",
+          "Suspensão - Lei de Licitações": "Lei 8.666/1993, art. 87, III",
+          "Declaração de Inidoneidade": "Lei 8.666/1993, art. 87, IV",
+          "Inidoneidade - Lei 14.133/2021": "Lei 14.133/2021, art. 156, IV",
+          "Impedimento - Lei 14.133/2021": "Lei 14.133/2021, art. 156, III",
+          "Proibição - Lei de Improbidade": "Lei 8.429/1992, art. 12"}
+
+
 def _licitacao(rec: dict[str, Any]) -> dict[str, Any]:
     signed = rec["dataAssinatura"]
     d = date.fromisoformat(signed) if "-" in signed else date(int(signed[6:]), int(signed[3:5]), int(signed[:2]))
@@ -410,12 +569,15 @@ def generate_dataset(seed: int = 7, *, scale: float = 1.0) -> SimDataset:
     rng = b.rng
     orgs = b.orgaos(max(4, round(20 * math.sqrt(scale))))
     big_years = [2022, 2023, 2024, 2025] if scale >= 0.5 else [2024, 2025]
-    # Benford needs >= 300 values per (órgão, year): the two big órgãos provide those years.
-    for org in orgs:
+    # Benford is evaluated from 1 000 values an órgão-year (Nigrini): the two big órgãos provide
+    # those years. 1 050+ a year keeps the sampling noise of a clean órgão-year's MAD well under
+    # 0.012; a small data set fills only the planted órgão-year so, and keeps the others smaller.
+    full = {(0, big_years[1]), (1, big_years[-1])} if scale >= 0.5 else {(0, 2024)}
+    for index, org in enumerate(orgs):
         for year in YEARS:
             if org["big"]:
-                # 800 a year keeps the sampling noise of a clean órgão-year's Benford MAD well under 0.015.
-                count = max(320, round(800 * scale)) if year in big_years else 0
+                wide = scale >= 0.5 or (index, year) in full
+                count = (max(1050, round(1100 * scale)) if wide else max(320, round(800 * scale))) if year in big_years else 0
             else:
                 count = max(12, round(rng.gauss(38, 8) * scale))
             for _ in range(count):
@@ -423,6 +585,10 @@ def generate_dataset(seed: int = 7, *, scale: float = 1.0) -> SimDataset:
     benford = [(orgs[0], big_years[1]), (orgs[1], big_years[-1])] if scale >= 0.5 else [(orgs[0], 2024)]
     b.plant_contract_level(orgs, max(6, round(40 * scale)), big_years, {(o["codigo"], y) for o, y in benford})
     ceis, cnep = b.plant_sanctions(orgs, max(4, round(25 * scale)))
+    b.big_years = big_years
+    look_ceis, look_cnep = b.plant_lookalikes(orgs, max(8, round(30 * scale)))
+    ceis += look_ceis
+    cnep += look_cnep
     regular = [o for o in orgs if not o["big"]]
     for org in rng.sample(regular, k=min(3, len(regular))):
         b.plant_concentration(org, rng.choice(YEARS))
@@ -439,7 +605,7 @@ def generate_dataset(seed: int = 7, *, scale: float = 1.0) -> SimDataset:
     orgaos += [{"codigo": f"{91_001 + i}", "descricao": f"ORGAO SEM CONTRATOS {i + 1}"} for i in range(5)]
     licitacoes = [_licitacao(r) for r in contracts if r["modalidadeCompra"].startswith(("Pregão", "Concorrência"))]
     return SimDataset(seed=seed, orgaos=sorted(orgaos, key=lambda o: o["codigo"]), contracts=contracts,
-                      ceis=ceis, cnep=cnep, licitacoes=licitacoes, ground_truth=b.truth)
+                      ceis=ceis, cnep=cnep, licitacoes=licitacoes, ground_truth=b.truth, termos=b.termos)
 
 
 def big_orgao_contracts(codigo_orgao: str, n: int, seed: int) -> Iterator[dict[str, Any]]:

@@ -16,7 +16,7 @@ from datetime import date
 from typing import Any
 
 from shared.domain import Contract, Sanction, Source, UpsertResult
-from shared.store.base import PeerBaseline, StoreError
+from shared.store.base import PeerBaseline, SanctionMirror, StoreError
 from shared.store.postgres.core import PostgresCore
 from shared.store.rows import (
     CONTRACT_COLUMNS,
@@ -28,8 +28,10 @@ from shared.store.rows import (
     peer_baseline_from_json,
     sanction_from_row,
     sanction_values,
+    to_json_obj,
     validate_contract,
     validate_sanction,
+    vigencia_of,
 )
 
 _UPDATABLE = [c for c in CONTRACT_COLUMNS if c != "id"]
@@ -200,15 +202,34 @@ class ContractsMixin(PostgresCore):
         with self._op("upsert_sanctions", f"{len(batch)} sanctions") as conn:
             return conn.execute(_UPSERT_SANCTIONS, (rows_json,)).rowcount
 
-    def sanctions_for(self, documents: Sequence[str]) -> list[Sanction]:
+    def sanctions_for(self, documents: Sequence[str], *, roots: Sequence[str] = ()) -> list[Sanction]:
         wanted = sorted({d for d in documents if d})
-        if not wanted:
+        branches = sorted({r for r in roots if len(r) == 8 and r.isdigit()})
+        if not wanted and not branches:
             return []
         rows = self._all(
             "sanctions_for",
-            f"{len(wanted)} documents",
-            "SELECT * FROM sanctions WHERE documento = ANY(%s::text[]) ORDER BY documento, lista, id",
-            (wanted,),
+            f"{len(wanted)} documents, {len(branches)} CNPJ roots",
+            "SELECT * FROM sanctions WHERE documento = ANY(%s::text[])"
+            " OR (length(documento) = 14 AND left(documento, 8) = ANY(%s::text[])) ORDER BY documento, lista, id",
+            (wanted, branches),
         )
         return [sanction_from_row(row) for row in rows]
+
+    def first_vigencias(self, contract_ids: Sequence[int]) -> dict[int, tuple[date | None, date | None]]:
+        wanted = sorted({int(i) for i in contract_ids})
+        if not wanted:
+            return {}
+        rows = self._all(
+            "first_vigencias", f"{len(wanted)} contracts",
+            "SELECT DISTINCT ON (contract_id) contract_id, raw FROM contract_versions"
+            " WHERE contract_id = ANY(%s::bigint[]) ORDER BY contract_id, version",
+            (wanted,),
+        )
+        return {int(row["contract_id"]): vigencia_of(to_json_obj(row["raw"], {})) for row in rows}
+
+    def sanction_mirror(self) -> SanctionMirror:
+        row = self._one("sanction_mirror", "", "SELECT count(*) AS n, max(last_seen_at) AS newest FROM sanctions")
+        assert row is not None
+        return SanctionMirror(int(row["n"]), row["newest"])
 

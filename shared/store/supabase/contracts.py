@@ -11,7 +11,7 @@ contract at once may both report it new; analysis is idempotent, so that costs a
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from functools import partial
 from typing import Any
@@ -19,7 +19,7 @@ from typing import Any
 from postgrest.types import CountMethod
 
 from shared.domain import Contract, Sanction, Source, UpsertResult, utcnow
-from shared.store.base import PeerBaseline, StoreError
+from shared.store.base import PeerBaseline, SanctionMirror, StoreError
 from shared.store.rows import (
     CONTRACT_COLUMNS,
     contract_from_row,
@@ -30,6 +30,7 @@ from shared.store.rows import (
     sanction_values,
     validate_contract,
     validate_sanction,
+    vigencia_of,
     without_nul,
 )
 from shared.store.supabase.core import IDS_PER_REQUEST, SupabaseCore
@@ -184,14 +185,52 @@ class ContractsMixin(SupabaseCore):
         )
         return len(rows)
 
-    def sanctions_for(self, documents: Sequence[str]) -> list[Sanction]:
+    def sanctions_for(self, documents: Sequence[str], *, roots: Sequence[str] = ()) -> list[Sanction]:
         wanted = sorted({d for d in documents if d})
-        found: list[Sanction] = []
+        found: dict[tuple[str, str], Sanction] = {}
         for chunk in _chunks(wanted):
             response = self._call(
                 "sanctions_for", f"{len(wanted)} documents",
                 partial(lambda documents: self.table("sanctions").select("*").in_("documento", documents).execute(),
                         list(chunk)),
             )
-            found.extend(sanction_from_row(row) for row in response.data)
-        return sorted(found, key=lambda s: (s.documento, s.lista, s.id))
+            for row in response.data:
+                s = sanction_from_row(row)
+                found[(s.lista, s.id)] = s
+        # PostgREST has no prefix-in filter: one ``like`` request per CNPJ root.
+        for root in sorted({r for r in roots if len(r) == 8 and r.isdigit()}):
+            response = self._call(
+                "sanctions_for", f"CNPJ root {root}",
+                partial(lambda prefix: self.table("sanctions").select("*").like("documento", f"{prefix}*").execute(), root),
+            )
+            for row in response.data:
+                s = sanction_from_row(row)
+                if len(s.documento) == 14:
+                    found[(s.lista, s.id)] = s
+        return sorted(found.values(), key=lambda s: (s.documento, s.lista, s.id))
+
+    def first_vigencias(self, contract_ids: Sequence[int]) -> dict[int, tuple[date | None, date | None]]:
+        earliest: dict[int, tuple[int, Any]] = {}
+        for chunk in _chunks(sorted({int(i) for i in contract_ids})):
+            response = self._call(
+                "first_vigencias", f"{len(chunk)} contracts",
+                partial(lambda ids: self.table("contract_versions").select("contract_id,version,raw")
+                        .in_("contract_id", ids).execute(), list(chunk)),
+            )
+            for row in response.data:
+                cid, version = int(row["contract_id"]), int(row["version"])
+                if cid not in earliest or version < earliest[cid][0]:
+                    earliest[cid] = (version, row["raw"])
+        return {cid: vigencia_of(raw) for cid, (_v, raw) in earliest.items()}
+
+    def sanction_mirror(self) -> SanctionMirror:
+        counted = self._call(
+            "sanction_mirror", "count",
+            lambda: self.table("sanctions").select("id", count=CountMethod.exact).limit(1).execute(),
+        )
+        newest = self._call(
+            "sanction_mirror", "newest",
+            lambda: self.table("sanctions").select("last_seen_at").order("last_seen_at", desc=True).limit(1).execute(),
+        )
+        last = newest.data[0]["last_seen_at"] if newest.data else None
+        return SanctionMirror(int(counted.count or 0), datetime.fromisoformat(last) if isinstance(last, str) else last)

@@ -216,7 +216,7 @@ _DATASET: dict[str, Any] = {}
 
 
 def dataset() -> Any:
-    """The pipeline tests' data set (seed 3, scale 0.04: 9 órgãos, ~1 500 contracts), built once."""
+    """The pipeline tests' data set (seed 3, scale 0.04: 9 órgãos, ~2 300 contracts), built once."""
     if "value" not in _DATASET:
         from shared.portal.simulator.dataset import generate_dataset
         from tests.integration.pipeline.conftest import SCALE, SEED

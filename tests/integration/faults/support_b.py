@@ -29,7 +29,7 @@ PROBE_QUEUE = "faults-probe"  # no worker consumes it: its length counts a beat'
 MONITOR = "vigia.monitoring.monitor_new_contracts"
 HEALTH = "vigia.maintenance.health_check"
 MONITOR_TASKS = (MONITOR, "vigia.monitoring.monitor_priority_orgs")
-SEED, SCALE = 3, 0.04  # 9 órgãos, ~1 500 contracts: one cycle is ~110 Portal requests
+SEED, SCALE = 3, 0.04  # 9 órgãos, ~2 300 contracts: one cycle is ~160 Portal requests
 EVERYTHING_HOURS = 24 * 365 * 8  # a lookback reaching every contract of the data set
 
 

@@ -173,6 +173,10 @@ def test_it_fails_loudly_when_the_storm_does_not_pass_and_health_turns_degraded(
     env = storm.env(PORTAL_MAX_RETRIES="1", PORTAL_BREAKER_FAILURES="1000")
     store, admin = storm.store, storm.admin
     orgaos = len(dataset.orgaos)
+    # A loaded sanction mirror, so that health turns healthy again once the Portal is well.
+    from shared.portal.models import parse_sanction
+
+    store.upsert_sanctions([parse_sanction(dataset.ceis[0], "ceis")])
     worker = start("worker", env)
     try:
         worker.wait_for_line("worker ready", timeout=60)

@@ -1,7 +1,7 @@
 """Fixtures for the pipeline tests: a fresh migrated database, a Redis database of their own,
 a Portal simulator serving a small seeded data set over real HTTP, and a pipeline context on them.
 
-The data set (seed 3, scale 0.04) has 9 órgãos, 4 of them with ~1 500 contracts in all and every
+The data set (seed 3, scale 0.04) has 9 órgãos, 4 of them with ~2 300 contracts in all (1 050 in the Benford órgão-year) and every
 kind of planted anomaly, so a whole monitoring cycle runs in seconds.
 """
 

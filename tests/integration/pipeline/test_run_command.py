@@ -33,7 +33,7 @@ def _json_lines(text: str) -> list[dict[str, Any]]:
 
 
 def test_it_runs_a_monitoring_cycle_inline_with_a_progress_bar(
-    service_env: dict[str, str], redis_url: str, pipeline_database: str, simulator: Any
+    service_env: dict[str, str], redis_url: str, pipeline_database: str, simulator: Any, sim_dataset: Any
 ) -> None:
     env = pipeline_env(service_env, redis_url=redis_url, database_url=pipeline_database,
                        portal_url=simulator.base_url, WATCHED_ORGAOS="30204,52203")
@@ -42,7 +42,9 @@ def test_it_runs_a_monitoring_cycle_inline_with_a_progress_bar(
     assert "monitor_new_contracts [" in result.stderr and "2/2 parts" in result.stderr
     task, run = _json_lines(result.stdout)
     assert task["result"]["status"] == "dispatched" and task["result"]["orgaos"] == 2
-    assert run["status"] == "succeeded" and run["counters"]["contracts_seen"] == 192
+    watched = sum(1 for r in sim_dataset.contracts
+                  if r["unidadeGestora"]["orgaoVinculado"]["codigoSIAFI"] in {"30204", "52203"})
+    assert run["status"] == "succeeded" and run["counters"]["contracts_seen"] == watched
     assert run["counters"]["orgaos_done"] == 2
 
 

@@ -129,10 +129,55 @@ def test_it_reanalyses_stored_contracts_and_clears_flags_that_no_longer_hold(
     assert cleared is not None and cleared.findings == [] and cleared.investigation.risk_score == 0
 
 
-def test_it_reports_health_and_degrades_on_stale_or_empty_runs(make_context: Any) -> None:
+def test_it_completes_again_without_it_an_old_version_flag_the_current_rules_withdraw(
+    make_context: Any, sim_dataset: Any
+) -> None:
+    from shared.pipeline.analysis import analyze_contracts
+
+    ctx = make_context()
+    _cycle(ctx)
+    previous = "1.0123456789ab"  # what the previous detector version wrote
+
+    def old_investigation(contract_id: int, *codes: str) -> str:
+        contract = ctx.store.get_contract(contract_id)
+        assert contract is not None
+        investigation, created = ctx.store.create_or_get_investigation(
+            contract_id=contract_id, orgao_codigo=contract.orgao_codigo, trigger=Trigger.SCHEDULED,
+            detector_version=previous)
+        assert created
+        old = [Finding(indicator=code, severity=Severity.HIGH, score=1.0, subject_type="contract",
+                       subject_id=str(contract_id), explanation="a Lei 14.133/2021 (art. 125) ...",
+                       contract_id=contract_id) for code in codes]
+        ctx.store.complete_investigation(investigation.id, findings=old, risk_score=1.0, summary="antigo",
+                                         summary_source="template")
+        return investigation.id
+
+    # A prorrogued cleaning contract the old rules flagged over art. 125: the flag no longer holds.
+    prorrogued = sim_dataset.ground_truth.lookalikes["amendment_over_limit"][0]
+    withdrawn = old_investigation(prorrogued, "amendment_over_limit")
+    # A planted acréscimo flagged with a second, withdrawn flag: the acréscimo stays, the other goes.
+    planted = sim_dataset.ground_truth.contracts["amendment_over_limit"][0]
+    revised = old_investigation(planted, "amendment_over_limit", "supplier_concentration")
+    outcome = analyze_contracts(ctx, [prorrogued, planted], trigger=Trigger.REANALYSIS, clear_unflagged=True)
+    assert outcome.cleared == 2
+    gone = ctx.store.get_investigation(withdrawn)
+    assert gone is not None and gone.findings == [] and gone.investigation.risk_score == 0
+    assert gone.investigation.status is InvestigationStatus.COMPLETED
+    kept = ctx.store.get_investigation(revised)
+    assert kept is not None and [s.finding.indicator for s in kept.findings] == ["amendment_over_limit"]
+    assert kept.findings[0].finding.baseline["regime"] in {"lei_14133", "lei_8666"}
+
+
+def test_it_reports_health_and_degrades_on_stale_or_empty_runs(make_context: Any, sim_dataset: Any) -> None:
+    from shared.portal.models import parse_sanction
+
     ctx = make_context()
     now = utcnow()
     periods = {"vigia.maintenance.health_check": timedelta(hours=1)}
+    empty = health.check_sanction_mirror(ctx.store, now=now)
+    assert empty.status == "degraded" and "no CEIS/CNEP record" in empty.detail
+    ctx.store.upsert_sanctions([parse_sanction(sim_dataset.ceis[0], "ceis")])
+    assert health.check_sanction_mirror(ctx.store, now=now + timedelta(days=3)).status == "degraded"
     checks = health.run_health_checks(redis=ctx.redis, store=ctx.store, portal=ctx.portal, groq=None,
                                       periods=periods, now=now)
     assert health.overall(checks) == "healthy", {k: v.as_dict() for k, v in checks.items()}

@@ -158,6 +158,30 @@ def test_it_mirrors_sanctions_and_finds_them_by_document(store: Store, db: psyco
         store.upsert_sanctions([sanction("9", "1", lista="XYZ")])
 
 
+def test_it_finds_other_branches_by_cnpj_root_and_reports_the_mirror_state(store: Store) -> None:
+    assert store.sanction_mirror().count == 0 and store.sanction_mirror().last_seen is None
+    store.upsert_sanctions([sanction("1", "11111111000111"), sanction("2", "11111111000299"),
+                            sanction("3", "11111111222"), sanction("4", "44444444000144")])
+    by_root = store.sanctions_for(["11111111000388"], roots=["11111111"])
+    assert [s.id for s in by_root] == ["1", "2"]  # the CPF that starts with the same digits is not a branch
+    assert store.sanctions_for([], roots=["44444444"])[0].id == "4"
+    mirror = store.sanction_mirror()
+    assert mirror.count == 4 and mirror.last_seen is not None
+
+
+def test_it_gives_the_vigencia_of_the_earliest_stored_version(store: Store) -> None:
+    def version(fim: str, final: str) -> Any:
+        contract = make_contract(41, valor_final=Decimal(final))
+        raw = {**contract.raw, "dataInicioVigencia": "01/02/2022", "dataFimVigencia": fim}
+        return dataclasses.replace(contract, raw=raw, content_hash=canonical_hash(raw))
+
+    store.upsert_contracts([version("2023-02-01", "100000"), make_contract(42)])
+    store.upsert_contracts([version("2024-02-01", "200000")])
+    store.upsert_contracts([version("2025-02-01", "300000")])
+    assert store.first_vigencias([41, 42, 43]) == {41: (date(2022, 2, 1), date(2023, 2, 1))}
+    assert store.first_vigencias([]) == {}
+
+
 def test_it_drops_nul_characters_postgresql_cannot_store_instead_of_failing_the_batch(store: Store) -> None:
     dirty = make_contract(3, objeto="Serviço\x00 de limpeza")
     dirty = dataclasses.replace(dirty, raw={**dirty.raw, "objeto": "Serviço\x00 de limpeza"})

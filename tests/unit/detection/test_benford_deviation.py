@@ -44,9 +44,17 @@ def test_it_does_not_flag_a_conforming_orgao_year() -> None:
     assert run(SPEC, contracts_with_digits(BENFORD_1000)).orgao_findings == []
 
 
-def test_it_needs_300_values_and_counts_the_rest_as_insufficient() -> None:
-    few = contracts_with_digits([100] * 3)  # 300 values of digits 1-3 only: evaluated
+def test_it_needs_1000_values_and_counts_the_rest_as_insufficient() -> None:
+    few = contracts_with_digits([334, 333, 333])  # 1000 values of digits 1-3 only: evaluated
     assert len(run(SPEC, few).orgao_findings) == 1
-    too_few = contracts_with_digits([100, 100, 99])
+    too_few = contracts_with_digits([334, 333, 332])
     result = run(SPEC, [*too_few, contract(valor_inicial=None), contract(valor_inicial=5)])
-    assert result.orgao_findings == [] and result.insufficient == 299 + 2
+    assert result.orgao_findings == [] and result.insufficient == 999 + 2
+    assert result.reasons["orgao_ano_com_menos_de_n_valores"] == 999
+
+
+def test_it_words_the_marginal_band_as_marginal_conformity_not_a_deviation() -> None:
+    [finding] = run(SPEC, contracts_with_digits(shifted(60))).orgao_findings
+    assert "conformidade marginal" in finding.explanation
+    assert "afastam" not in finding.explanation and "desvio da" not in finding.explanation.lower()
+    assert finding.score <= 0.05

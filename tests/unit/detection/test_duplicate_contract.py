@@ -48,3 +48,19 @@ def test_it_counts_contracts_missing_data_as_insufficient() -> None:
     result = run(SPEC, [contract(objeto=None), contract(objeto="de para com"), contract(ug_codigo=None),
                         contract(fornecedor_documento=None), contract(data_assinatura=None), contract(valor_inicial=None)])
     assert result.insufficient == 6 and result.contract_findings == []
+
+
+def test_it_does_not_call_two_lots_of_one_process_duplicates() -> None:
+    from datetime import date
+
+    from shared.detection.indicators.duplicate_contract import SPEC as DUP
+
+    lot1 = contract(objeto="Aquisição de material de expediente - Lote 1", numero_processo="23000.000001/2024-11",
+                    valor_inicial=50_000, data_assinatura=date(2024, 5, 6))
+    lot2 = contract(objeto="Aquisição de material de expediente - Lote 2", numero_processo="23000.000001/2024-11",
+                    valor_inicial=50_500, data_assinatura=date(2024, 5, 6))
+    assert run(DUP, [lot1, lot2]).contract_findings == []
+    # The same two objects under different processes still match.
+    other = contract(objeto="Aquisição de material de expediente - Lote 2", numero_processo="23000.000999/2024-11",
+                     valor_inicial=50_500, data_assinatura=date(2024, 5, 6))
+    assert len(run(DUP, [lot1, other]).contract_findings) == 2

@@ -21,7 +21,8 @@ from shared.detection.legal import (
         (None, "Art. 24, II da Lei 8.666/93", "dispensa", LAW_8666, "II"),
         ("Inexigibilidade de Licitação", "Lei nº 14.133/2021, art. 74, inciso III", "inexigibilidade", LAW_14133, "III"),
         (None, "Lei 8.666/1993, art. 25", "inexigibilidade", LAW_8666, None),
-        ("Pregão", "Lei nº 10.520/2002", "competitive", None, None),
+        ("Pregão", "Lei nº 10.520/2002", "competitive", LAW_8666, None),
+        ("Não se aplica", None, None, None, None),
         (None, None, None, None, None),
     ],
 )
@@ -62,3 +63,30 @@ def test_it_counts_business_days_after_a_date() -> None:
     assert business_days_after(date(2024, 3, 1), date(2024, 3, 4)) == 1  # Friday -> Monday
     assert business_days_after(date(2024, 12, 24), date(2024, 12, 26)) == 1  # Christmas skipped
     assert business_days_after(date(1980, 1, 1), date(2024, 1, 1)) is None
+
+
+def test_it_decides_the_regime_from_the_fundamento_then_the_modality_then_the_date() -> None:
+    from datetime import date
+
+    from shared.detection.legal import LAW_13303, regime_of
+
+    def regime(mod: str | None, fund: str | None, signed: date | None) -> tuple[str, str, bool]:
+        r = regime_of(award_info(mod, fund), mod, signed)
+        return r.law, r.source, r.presumed
+
+    assert regime("Pregão", "Lei nº 10.520/2002", date(2024, 5, 1)) == (LAW_8666, "fundamentoLegal", False)
+    assert regime(None, "Lei 13.303/2016, art. 29, II", date(2024, 5, 1)) == (LAW_13303, "fundamentoLegal", False)
+    assert regime("Tomada de Preços", None, date(2022, 5, 1)) == (LAW_8666, "modalidadeCompra", False)
+    assert regime("Diálogo Competitivo", None, date(2022, 5, 1)) == (LAW_14133, "modalidadeCompra", False)
+    assert regime("Pregão", None, date(2021, 3, 31)) == (LAW_8666, "dataAssinatura", True)
+    assert regime("Pregão", None, date(2023, 12, 30)) == (LAW_8666, "dataAssinatura", True)
+    assert regime("Pregão", None, date(2024, 1, 1)) == (LAW_14133, "dataAssinatura", True)
+
+
+def test_it_applies_decreto_9412_limits_from_2018_07_19() -> None:
+    from datetime import date
+
+    old = award_info("Dispensa", "Lei 8.666/1993, art. 24, II")
+    before = dispensa_limit(old, date(2018, 7, 18), works=False)
+    after = dispensa_limit(old, date(2018, 7, 19), works=False)
+    assert before is not None and after is not None and (before.value, after.value) == (8_000.0, 17_600.0)

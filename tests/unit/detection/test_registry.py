@@ -58,4 +58,4 @@ def test_it_keeps_the_handbook_defaults() -> None:
     assert (config.supplier_concentration.max_hhi, config.supplier_concentration.max_share,
             config.supplier_concentration.min_contracts) == (2500, 0.5, 10)
     assert (config.benford_deviation.min_values, config.benford_deviation.nonconforming,
-            config.benford_deviation.marginal) == (300, 0.015, 0.012)
+            config.benford_deviation.marginal) == (1000, 0.015, 0.012)

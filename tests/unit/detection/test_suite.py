@@ -74,6 +74,15 @@ def test_it_combines_scores_as_a_probabilistic_union_boosted_by_a_direct_award()
                        finding("direct_award_high_value", 0.2)]) == 0.85
 
 
+def test_it_never_lets_concentration_lift_a_contract_above_a_barring_sanction_or_an_acrescimo() -> None:
+    # The most a contract without either can reach from direct award + dominant supplier:
+    worst = risk_score([finding("direct_award_high_value", 0.4), finding("supplier_concentration", 1.0)])
+    sanction = risk_score([finding("sanctioned_supplier", 0.85)])
+    acrescimo = risk_score([finding("amendment_over_limit", 0.5)])
+    assert worst < acrescimo < sanction
+    assert risk_score([finding("supplier_concentration", 0.1)]) < risk_score([finding("late_publication", 0.1)])
+
+
 def test_it_writes_a_pt_br_summary_with_the_numbers_and_the_caveat_once() -> None:
     rows = small_batch()
     result = run_suite(rows)
@@ -81,7 +90,7 @@ def test_it_writes_a_pt_br_summary_with_the_numbers_and_the_caveat_once() -> Non
     assert text.startswith(f"Contrato nº {rows[2].numero}")
     assert "3 alertas" in text and "R$ 600.000,00" in text and "50,0 %" in text
     assert text.count(CAVEAT) == 1 and text.endswith(CAVEAT)
-    assert "Aditivo acima do limite legal (gravidade" in text
+    assert "Aumento de valor além do limite de acréscimos (gravidade" in text
     empty = summarize_template(rows[3], [])
     assert "nenhum indicador" in empty and "não certifica" in empty
 
