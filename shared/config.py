@@ -123,10 +123,22 @@ class Settings(BaseSettings):
     api_max_body_bytes: int = Field(default=65_536, ge=1024)
     api_max_window_days: int = Field(default=366, ge=1, le=3660)
 
+    # --- API: read keys, rate limits, quotas, caches (safe to leave public) ---
+    api_read_keys: Annotated[CsvList, Field(default_factory=list)]
+    api_rate_limit_reads: str = "600/minute"
+    api_rate_limit_writes: str = "30/minute"
+    api_on_demand_daily_quota: int = Field(default=200, ge=1)
+    api_on_demand_max_pages: int = Field(default=40, ge=1, le=10_000)
+    api_inline_job_seconds: int = Field(default=300, ge=10)
+    api_summary_ttl_seconds: float = Field(default=15.0, ge=0, le=3600)
+    api_max_response_bytes: int = Field(default=4_000_000, ge=65_536)
+
     # --- local stack (development only) ---
     vigia_data_dir: str = ".vigia"
 
-    _csv = field_validator("watched_orgaos", "priority_orgaos", "api_keys", "cors_origins", mode="before")(
+    _csv = field_validator(
+        "watched_orgaos", "priority_orgaos", "api_keys", "api_read_keys", "cors_origins", mode="before"
+    )(
         _split_csv
     )
 

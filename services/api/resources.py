@@ -10,9 +10,10 @@ are opened, and on-demand investigations run in this process (:mod:`services.api
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from services.api.summaries import SummaryCache
 from shared.config import Settings
 
 if TYPE_CHECKING:
@@ -34,6 +35,11 @@ class ApiResources:
     broker: Celery | None  # None with ENABLE_CELERY_WORKERS=false, as redis
     redis: Any | None  # redis.Redis
     inline: InlineInvestigations | None = None  # only with ENABLE_CELERY_WORKERS=false
+    summaries: SummaryCache = field(default_factory=lambda: SummaryCache(0))
+
+    def __post_init__(self) -> None:
+        if self.summaries.ttl_seconds == 0:
+            self.summaries = SummaryCache(self.settings.api_summary_ttl_seconds)
 
     def close(self) -> None:
         # The investigations first: failing the unfinished ones needs the store still open.

@@ -172,7 +172,7 @@ def _flagged_investigations(ctx: PipelineContext, orgao: str) -> dict[int, Inves
                     and investigation.detector_version == DETECTOR_VERSION and investigation.findings_count > 0):
                 found[investigation.contract_id] = investigation
         offset += size
-        if offset >= page.total or not page.items:
+        if page.total is None or offset >= page.total or not page.items:
             return found
 
 

@@ -34,12 +34,15 @@ from services.api.schemas.investigations import (
 )
 from shared.config import Settings
 from shared.domain import InvestigationStatus, Severity, Trigger
-from shared.store.base import InvestigationFilter, SortKey, Store
+from shared.store.base import InvestigationFilter, Keyset, SortKey, Store, keyset_of
 
 log = logging.getLogger("vigia.api.investigations")
 
 INVESTIGATE_TASK = "vigia.analysis.investigate"
 MAX_PAGE = 1_000_000
+# Numbered pages skip rows with OFFSET, which reads every skipped row: deeper than this, the
+# cursor (one index range at any depth) is the way on. Totals are counted up to the same bound.
+MAX_OFFSET = 10_000
 
 InvestigationId = Annotated[UUID, Path(description="The investigation's id (a UUID).")]
 
@@ -83,6 +86,10 @@ def build_router(settings: Settings) -> APIRouter:
         cursor: Annotated[
             str | None, Query(max_length=512, description="next_cursor of the previous page (instead of page).")
         ] = None,
+        include_total: Annotated[
+            bool,
+            Query(description=f"Count the matching investigations, up to {MAX_OFFSET}: total is null without it."),
+        ] = False,
     ) -> InvestigationPage:
         created_from, created_to = _aware(created_from), _aware(created_to)
         if created_from and created_to and created_from > created_to:
@@ -100,22 +107,37 @@ def build_router(settings: Settings) -> APIRouter:
         }
         issued_for = fingerprint({**filters, "sort": sort, "page_size": page_size})
         page_number: int | None
+        after: Keyset | None = None
         if cursor is not None:
             if page is not None:
                 raise invalid("query.page", "give page or cursor, not both")
-            position = decode_cursor(cursor, expected_fingerprint=issued_for, max_offset=MAX_PAGE * max_page_size)
-            page_number, offset, as_of = None, position.offset, position.as_of
+            position = decode_cursor(cursor, expected_fingerprint=issued_for, sort=sort)
+            page_number, offset, as_of, after = None, 0, position.as_of, position.after
             # The snapshot: rows created after the first page was read stay out of later pages.
             filters["created_to"] = min(created_to, as_of) if created_to else as_of
         else:
             page_number = page or 1
             offset, as_of = (page_number - 1) * page_size, datetime.now(UTC)
-        result = store.list_investigations(InvestigationFilter(**filters), sort=sort, limit=page_size, offset=offset)
-        more = offset + len(result.items) < result.total and len(result.items) == page_size
-        next_cursor = encode_cursor(Cursor(offset + page_size, issued_for, as_of)) if more else None
+            if offset > MAX_OFFSET:
+                raise invalid(
+                    "query.page",
+                    f"numbered pages reach {MAX_OFFSET} rows deep; follow next_cursor to go further",
+                )
+        result = store.list_investigations(
+            InvestigationFilter(**filters), sort=sort, limit=page_size, offset=offset, after=after,
+            with_total=include_total, count_limit=MAX_OFFSET,
+        )
+        next_cursor = None
+        if len(result.items) == page_size:
+            # A full page may be the last one; the next request then answers an empty page.
+            next_cursor = encode_cursor(Cursor(keyset_of(result.items[-1], sort), sort, issued_for, as_of))
+        total, capped = result.total, False
+        if total is not None and total > MAX_OFFSET:
+            total, capped = MAX_OFFSET, True
         return InvestigationPage(
             items=[from_investigation(item) for item in result.items],
-            total=result.total,
+            total=total,
+            total_capped=capped,
             page=page_number,
             page_size=page_size,
             offset=offset,

@@ -1,4 +1,7 @@
-"""``GET /api/v1/stats`` and ``GET /api/v1/orgaos``: counts, the last runs, and the órgão risk ranking."""
+"""``GET /api/v1/stats`` and ``GET /api/v1/orgaos``: counts, the last runs, and the órgão risk ranking.
+
+Both come from :mod:`services.api.summaries`, at most ``API_SUMMARY_TTL_SECONDS`` old.
+"""
 
 from typing import Annotated
 
@@ -6,11 +9,11 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.params import Depends as DependsParam
 
 from services.api.auth import require_read_key
-from services.api.deps import get_store
+from services.api.deps import get_resources
 from services.api.errors import error_responses
+from services.api.resources import ApiResources
 from services.api.schemas.reports import OrgaoOut, StatsOut, from_ranking, from_stats
 from shared.config import Settings
-from shared.store.base import Store
 
 
 def build_router(settings: Settings) -> APIRouter:
@@ -25,8 +28,9 @@ def build_router(settings: Settings) -> APIRouter:
         responses=error_responses(*read_errors),
         summary="Counts by status, indicator and órgão, and the last run of each scheduled task",
     )
-    def stats(store: Annotated[Store, Depends(get_store)]) -> StatsOut:
-        return from_stats(store.stats())
+    def stats(resources: Annotated[ApiResources, Depends(get_resources)]) -> StatsOut:
+        # The cached value is the response model, so a hit costs no conversion either.
+        return resources.summaries.get("stats", lambda: from_stats(resources.store.stats()))
 
     @router.get(
         "/orgaos",
@@ -36,9 +40,11 @@ def build_router(settings: Settings) -> APIRouter:
         summary="Watched órgãos with their latest risk ranking, riskiest first",
     )
     def orgaos(
-        store: Annotated[Store, Depends(get_store)],
+        resources: Annotated[ApiResources, Depends(get_resources)],
         limit: Annotated[int, Query(ge=1, le=settings.api_max_page_size)] = min(100, settings.api_max_page_size),
     ) -> list[OrgaoOut]:
-        return [from_ranking(row) for row in store.orgao_ranking(limit=limit)]
+        return resources.summaries.get(
+            f"orgaos:{limit}", lambda: [from_ranking(row) for row in resources.store.orgao_ranking(limit=limit)]
+        )
 
     return router

@@ -98,11 +98,19 @@ class InvestigationDetailOut(InvestigationOut):
 
 class InvestigationPage(BaseModel):
     items: list[InvestigationOut]
-    total: int = Field(description="How many investigations match the filters.")
+    total: int | None = Field(
+        default=None,
+        description="Only with include_total=true: how many investigations match, counted up to 10000 "
+        "(total_capped=true says there are more). Null otherwise: no page pays for a count.",
+    )
+    total_capped: bool = Field(default=False, description="true when total stopped at its bound.")
     page: int | None = Field(description="This page's number (page pagination); null with a cursor.")
     page_size: int
-    offset: int
-    next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null on the last page.")
+    offset: int = Field(description="Rows skipped (numbered pages); 0 with a cursor.")
+    next_cursor: str | None = Field(
+        description="Pass as ?cursor= for the next page; null when this page is not full (the last one). "
+        "A full last page gives a cursor whose page is empty."
+    )
 
 
 class InvestigationRequest(BaseModel):

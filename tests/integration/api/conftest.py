@@ -34,6 +34,8 @@ def api_settings(database_url: str, redis_url: str, **overrides: Any) -> Setting
         "api_max_page_size": 50,
         "api_max_window_days": 92,
         "db_pool_max_size": 4,
+        # Reads see what a test just stored; the cache has its own tests.
+        "api_summary_ttl_seconds": 0,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)

@@ -1,0 +1,29 @@
+-- Indexes for the API's investigation list at millions of rows.
+--
+-- The list pages by keyset (services/api/pagination.py): "after the row with this sort value and
+-- id", a row comparison such as (created_at, id) < ($1, $2) that a btree on (created_at, id)
+-- answers as one range, scanned forwards for ascending sorts and backwards for descending ones.
+-- Risk sorts read scored rows by (risk_score, id), then the unscored ones by id (they come last
+-- in both directions), each part one range. Shallow numbered pages (OFFSET, capped by the API)
+-- sort risk descending with NULLS LAST, which the (risk_score DESC NULLS LAST, id DESC) index
+-- returns in order. The equality filters (órgão, status, trigger) lead composite indexes;
+-- the others (indicator: GIN; severity, contract, dates, minimum score) are answered by
+-- their own index or by walking a sort index, never by reading the whole table.
+--
+-- Idempotent (IF NOT EXISTS / IF EXISTS) and plain SQL, so `vigia migrate` and `supabase db push`
+-- both apply it. Not CONCURRENTLY: migrations run inside a transaction on both tools.
+
+CREATE INDEX IF NOT EXISTS investigations_created_id_idx ON investigations (created_at, id);
+CREATE INDEX IF NOT EXISTS investigations_risk_id_idx ON investigations (risk_score, id);
+CREATE INDEX IF NOT EXISTS investigations_risk_desc_id_idx
+    ON investigations (risk_score DESC NULLS LAST, id DESC);
+CREATE INDEX IF NOT EXISTS investigations_unscored_idx ON investigations (id) WHERE risk_score IS NULL;
+CREATE INDEX IF NOT EXISTS investigations_orgao_created_id_idx ON investigations (orgao_codigo, created_at, id);
+CREATE INDEX IF NOT EXISTS investigations_orgao_risk_id_idx ON investigations (orgao_codigo, risk_score, id);
+CREATE INDEX IF NOT EXISTS investigations_status_created_id_idx ON investigations (status, created_at, id);
+CREATE INDEX IF NOT EXISTS investigations_trigger_created_id_idx ON investigations (trigger, created_at, id);
+
+-- Replaced by the indexes above (same leading columns, with id in the sort's direction).
+DROP INDEX IF EXISTS investigations_created_idx;
+DROP INDEX IF EXISTS investigations_risk_idx;
+DROP INDEX IF EXISTS investigations_orgao_created_idx;
