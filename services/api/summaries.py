@@ -35,6 +35,17 @@ class SummaryCache:
         self._lock = threading.Lock()
         self._first_loads: dict[str, threading.Lock] = {}
 
+    def peek(self, key: str) -> Any | None:
+        """The cached value when one is there (a stale one starts no refresh here: ``get`` does);
+        None when the caller must go through :meth:`get`."""
+        if self.ttl_seconds <= 0:
+            return None
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None or (self._clock() - entry.stored_at >= self.ttl_seconds and key not in self._refreshing):
+                return None
+            return entry.value
+
     def get(self, key: str, load: Callable[[], Any]) -> Any:
         if self.ttl_seconds <= 0:
             return load()

@@ -22,6 +22,7 @@ from services.api.errors import ApiError, error_responses, invalid
 from services.api.inline import Busy, InlineInvestigations
 from services.api.pagination import Cursor, decode_cursor, encode_cursor, fingerprint
 from services.api.resources import ApiResources
+from services.api.responses import json_response
 from services.api.schemas.fields import ID_MAX, INDICATOR_PATTERN, ORGAO_PATTERN, IsoDateTime
 from services.api.schemas.investigations import (
     InvestigationAccepted,
@@ -134,7 +135,7 @@ def build_router(settings: Settings) -> APIRouter:
         total, capped = result.total, False
         if total is not None and total > MAX_OFFSET:
             total, capped = MAX_OFFSET, True
-        return InvestigationPage(
+        body = InvestigationPage(
             items=[from_investigation(item) for item in result.items],
             total=total,
             total_capped=capped,
@@ -143,6 +144,7 @@ def build_router(settings: Settings) -> APIRouter:
             offset=offset,
             next_cursor=next_cursor,
         )
+        return json_response(body)  # type: ignore[return-value]
 
     @router.get(
         "/{investigation_id}",
@@ -157,7 +159,7 @@ def build_router(settings: Settings) -> APIRouter:
         detail = store.get_investigation(str(investigation_id))
         if detail is None:
             raise ApiError(404, "not_found", f"no investigation has the id {investigation_id}")
-        return from_detail(detail)
+        return json_response(from_detail(detail))  # type: ignore[return-value]
 
     @router.post(
         "",

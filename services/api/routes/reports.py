@@ -3,15 +3,18 @@
 Both come from :mod:`services.api.summaries`, at most ``API_SUMMARY_TTL_SECONDS`` old.
 """
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.params import Depends as DependsParam
+from starlette.concurrency import run_in_threadpool
 
 from services.api.auth import require_read_key
 from services.api.deps import get_resources
 from services.api.errors import error_responses
 from services.api.resources import ApiResources
+from services.api.responses import json_bytes, json_response
 from services.api.schemas.reports import OrgaoOut, StatsOut, from_ranking, from_stats
 from shared.config import Settings
 
@@ -28,9 +31,11 @@ def build_router(settings: Settings) -> APIRouter:
         responses=error_responses(*read_errors),
         summary="Counts by status, indicator and órgão, and the last run of each scheduled task",
     )
-    def stats(resources: Annotated[ApiResources, Depends(get_resources)]) -> StatsOut:
-        # The cached value is the response model, so a hit costs no conversion either.
-        return resources.summaries.get("stats", lambda: from_stats(resources.store.stats()))
+    async def stats(resources: Annotated[ApiResources, Depends(get_resources)]) -> StatsOut:
+        # The cache holds the serialised body: a hit costs neither the database nor pydantic, and
+        # runs on the event loop (only a worker's first call waits, in the thread pool).
+        body = await _cached(resources, "stats", lambda: from_stats(resources.store.stats()).model_dump_json().encode())
+        return json_response(body)  # type: ignore[return-value]
 
     @router.get(
         "/orgaos",
@@ -39,12 +44,21 @@ def build_router(settings: Settings) -> APIRouter:
         responses=error_responses(*read_errors),
         summary="Watched órgãos with their latest risk ranking, riskiest first",
     )
-    def orgaos(
+    async def orgaos(
         resources: Annotated[ApiResources, Depends(get_resources)],
         limit: Annotated[int, Query(ge=1, le=settings.api_max_page_size)] = min(100, settings.api_max_page_size),
     ) -> list[OrgaoOut]:
-        return resources.summaries.get(
-            f"orgaos:{limit}", lambda: [from_ranking(row) for row in resources.store.orgao_ranking(limit=limit)]
+        body = await _cached(
+            resources, f"orgaos:{limit}",
+            lambda: json_bytes([from_ranking(row) for row in resources.store.orgao_ranking(limit=limit)]),
         )
+        return json_response(body)  # type: ignore[return-value]
 
     return router
+
+
+async def _cached(resources: ApiResources, key: str, load: Callable[[], bytes]) -> bytes:
+    hit = resources.summaries.peek(key)
+    if hit is not None:
+        return hit
+    return await run_in_threadpool(resources.summaries.get, key, load)
