@@ -142,6 +142,17 @@ class Settings(BaseSettings):
         _split_csv
     )
 
+    @field_validator("api_rate_limit_reads", "api_rate_limit_writes")
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        from limits import parse
+
+        try:
+            parse(value)
+        except ValueError:
+            raise ValueError(f"must look like 600/minute or 10/second, not {value!r}") from None
+        return value
+
     @field_validator("database_url", mode="before")
     @classmethod
     def _rewrite_postgres_scheme(cls, value: object) -> object:

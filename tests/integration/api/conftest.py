@@ -36,6 +36,9 @@ def api_settings(database_url: str, redis_url: str, **overrides: Any) -> Setting
         "db_pool_max_size": 4,
         # Reads see what a test just stored; the cache has its own tests.
         "api_summary_ttl_seconds": 0,
+        # Every test request comes from one address; the limiter has its own tests.
+        "api_rate_limit_reads": "100000/minute",
+        "api_rate_limit_writes": "100000/minute",
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)
