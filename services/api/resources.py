@@ -13,6 +13,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from services.api.quota import OnDemandQuota
 from services.api.summaries import SummaryCache
 from shared.config import Settings
 
@@ -36,10 +37,13 @@ class ApiResources:
     redis: Any | None  # redis.Redis
     inline: InlineInvestigations | None = None  # only with ENABLE_CELERY_WORKERS=false
     summaries: SummaryCache = field(default_factory=lambda: SummaryCache(0))
+    quota: OnDemandQuota | None = None
 
     def __post_init__(self) -> None:
         if self.summaries.ttl_seconds == 0:
             self.summaries = SummaryCache(self.settings.api_summary_ttl_seconds)
+        if self.quota is None:
+            self.quota = OnDemandQuota(self.settings.api_on_demand_daily_quota, self.redis)
 
     def close(self) -> None:
         # The investigations first: failing the unfinished ones needs the store still open.

@@ -100,7 +100,15 @@ def _contract(ctx: PipelineContext, investigation: Investigation, contract_id: i
 def _orgao(ctx: PipelineContext, investigation: Investigation, orgao: str, window: Window) -> Investigation | None:
     seen: list[int] = []
     batch: list[Contract] = []
+    # A wide window of a big órgão could page the Portal for hours on one request, spending the
+    # per-key budget the scheduled monitoring needs: past the cap it stops and says so.
+    cap = ctx.settings.api_on_demand_max_pages
     for number, page in enumerate(contract_pages(ctx.portal, orgao, window), start=1):
+        if number > cap:
+            log.warning("on-demand órgão window over the page cap", extra={"orgao": orgao, "max_pages": cap})
+            return fail(ctx, investigation.id,
+                        f"a janela tem mais de {cap} páginas de contratos no Portal (API_ON_DEMAND_MAX_PAGES); "
+                        "peça uma janela menor")
         batch.extend(page.contracts)
         if len(batch) >= UPSERT_BATCH:
             ctx.store.upsert_contracts(batch)

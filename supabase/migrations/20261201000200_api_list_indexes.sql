@@ -27,3 +27,8 @@ CREATE INDEX IF NOT EXISTS investigations_trigger_created_id_idx ON investigatio
 DROP INDEX IF EXISTS investigations_created_idx;
 DROP INDEX IF EXISTS investigations_risk_idx;
 DROP INDEX IF EXISTS investigations_orgao_created_idx;
+
+-- /stats and /orgaos aggregate whole tables when their cache refreshes (services/api/summaries.py):
+-- one core for that, so a refresh never takes every core from the requests being served.
+ALTER FUNCTION vigia_stats() SET max_parallel_workers_per_gather = 0;
+ALTER FUNCTION vigia_orgao_ranking(integer) SET max_parallel_workers_per_gather = 0;

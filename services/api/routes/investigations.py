@@ -165,12 +165,13 @@ def build_router(settings: Settings) -> APIRouter:
         "",
         status_code=202,
         response_model=InvestigationAccepted,
-        responses=error_responses(400, 401, 413, 422, 503),
+        responses=error_responses(400, 401, 413, 422, 503),  # 429 (rate or daily quota) added by error_responses
         summary="Investigate a contract, or an órgão over a date window, on demand",
         description=(
             "Queues the work (or, where ENABLE_CELERY_WORKERS is false, starts it in the API process) and answers 202 with the investigation's id and the URL to poll. "
             "An equal request while one is still pending or running returns that one (created=false). "
-            f"A window may span at most API_MAX_WINDOW_DAYS days (here {settings.api_max_window_days})."
+            f"A window may span at most API_MAX_WINDOW_DAYS days (here {settings.api_max_window_days}). "
+            f"One key may start {settings.api_on_demand_daily_quota} a day (API_ON_DEMAND_DAILY_QUOTA); past it, 429."
         ),
     )
     def request_investigation(
@@ -183,6 +184,14 @@ def build_router(settings: Settings) -> APIRouter:
         _validate_request(body, settings)
         from shared.detection import DETECTOR_VERSION
 
+        wait = _quota_wait(resources, caller)
+        if wait is not None:
+            raise ApiError(
+                429, "quota_exceeded",
+                f"this key has started its {settings.api_on_demand_daily_quota} on-demand investigations for the day "
+                f"(API_ON_DEMAND_DAILY_QUOTA); retry in {wait} s",
+                headers={"Retry-After": str(wait)},
+            )
         investigation, created = store.create_or_get_investigation(
             contract_id=body.contract_id,
             orgao_codigo=body.orgao_codigo,
@@ -192,6 +201,7 @@ def build_router(settings: Settings) -> APIRouter:
             window_end=body.window_end,
         )
         if created:
+            _spend_quota(resources, caller)
             if resources.inline is not None:
                 _start_here(resources.inline, store, investigation.id)
             else:
@@ -206,6 +216,26 @@ def build_router(settings: Settings) -> APIRouter:
         return InvestigationAccepted(id=UUID(investigation.id), status=investigation.status, created=created, poll_url=url)
 
     return router
+
+
+def _quota_wait(resources: ApiResources, caller: str) -> int | None:
+    if resources.quota is None:
+        return None
+    try:
+        return resources.quota.retry_after(caller)
+    except Exception as error:  # Redis away: the request could not be queued anyway
+        log.error("could not read the on-demand quota: %s", error)
+        raise ApiError(503, "unavailable", "the request quota cannot be checked now; try again shortly",
+                       headers={"Retry-After": "10"}) from error
+
+
+def _spend_quota(resources: ApiResources, caller: str) -> None:
+    if resources.quota is None:
+        return
+    try:
+        resources.quota.spend(caller)
+    except Exception as error:  # counted as free rather than failing a request already accepted
+        log.warning("could not count an on-demand request against the quota: %s", error)
 
 
 def _validate_request(body: InvestigationRequest, settings: Settings) -> None:

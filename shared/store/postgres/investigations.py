@@ -8,6 +8,7 @@ that investigation) are the SQL functions of the migrations, shared with the Sup
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
@@ -105,6 +106,29 @@ def count_query(filters: InvestigationFilter, count_limit: int | None) -> Query:
     )
 
 
+def _one_created_bound(
+    filters: InvestigationFilter, after: Keyset, descending: bool
+) -> tuple[InvestigationFilter, bool]:
+    """Keep one of a created_at bound and the keyset when one implies the other; returns the
+    filters and whether the keyset condition is still needed.
+
+    Given both ``created_at <= t`` and ``(created_at, id) < (v, i)``, PostgreSQL keeps both as
+    index conditions and may start the scan at the looser one, walking every entry in between
+    (measured: 744 buffers for a page 150 000 rows deep instead of 5). A cursor's snapshot time
+    is such a bound on every page after the first.
+    """
+    value = after.value
+    if not isinstance(value, datetime):
+        return filters, True
+    bound = filters.created_to if descending else filters.created_from
+    if bound is None:
+        return filters, True
+    if (bound >= value) if descending else (bound <= value):  # the keyset is the tighter one
+        field = "created_to" if descending else "created_from"
+        return dataclasses.replace(filters, **{field: None}), True
+    return filters, False  # the bound is strictly tighter: it implies the keyset
+
+
 def page_queries(
     filters: InvestigationFilter, *, sort: str, offset: int, after: Keyset | None, limit: int
 ) -> list[Query]:
@@ -120,11 +144,14 @@ def page_queries(
         raise StoreError(f"list_investigations: limit and offset must be >= 0 (got {limit}, {offset})")
     if offset and after is not None:
         raise StoreError("list_investigations: give offset or after, not both")
-    clauses, params = investigation_clauses(filters)
     descending = sort.startswith("-")
     direction, op = ("DESC", "<") if descending else ("ASC", ">")
+    keyset_needed = True
+    if after is not None and sort.lstrip("-") == "created_at":
+        filters, keyset_needed = _one_created_bound(filters, after, descending)
+    clauses, params = investigation_clauses(filters)
     if offset or sort.lstrip("-") == "created_at":
-        if after is not None:
+        if after is not None and keyset_needed:
             # A row comparison is one range condition on the (created_at, id) index.
             clauses = [*clauses, f"(created_at, id) {op} (%(after_value)s, %(after_id)s::uuid)"]
             params = {**params, "after_value": after.value, "after_id": after.id}
@@ -144,6 +171,8 @@ def page_queries(
             "LIMIT %(limit)s",
             scored_params,
         ))
+    if filters.min_risk_score is not None:
+        return queries  # no unscored row has a score above anything
     unscored, unscored_params = [*clauses, "risk_score IS NULL"], dict(params)
     if after is not None and after.value is None:
         unscored.append(f"id {op} %(after_id)s::uuid")
