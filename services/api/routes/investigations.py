@@ -165,7 +165,7 @@ def build_router(settings: Settings) -> APIRouter:
         "",
         status_code=202,
         response_model=InvestigationAccepted,
-        responses=error_responses(400, 401, 413, 422, 503),  # 429 (rate or daily quota) added by error_responses
+        responses=error_responses(400, 401, 403, 413, 422, 503),  # 429 (rate or daily quota) added by error_responses
         summary="Investigate a contract, or an órgão over a date window, on demand",
         description=(
             "Queues the work (or, where ENABLE_CELERY_WORKERS is false, starts it in the API process) and answers 202 with the investigation's id and the URL to poll. "
