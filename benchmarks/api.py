@@ -203,7 +203,7 @@ def on_demand(env: dict[str, str], base_url: str, tmp: Path) -> str:
         return ("pending: vigia.analysis.investigate is not registered (services.worker.tasks.analysis is not in "
                 "TASK_MODULES); rerun this script once it is")
     sim_port = free_port()
-    sim_env = dict(env)
+    sim_env = {**env, "ENVIRONMENT": "development"}  # the simulator refuses production
     simulator = ManagedProcess(
         "simulator", [sys.executable, "-m", "services.cli", "simulator", "serve", "--port", str(sim_port), "--scale", "0.2"],
         sim_env,

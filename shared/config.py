@@ -22,6 +22,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 PORTAL_DEFAULT_URL = "https://api.portaldatransparencia.gov.br/api-de-dados"
 GROQ_DEFAULT_URL = "https://api.groq.com"
 
+# Shorter API keys are refused in production: a key is the whole of the API's write protection.
+MIN_API_KEY_LENGTH = 16
 # Values people leave in a copied .env; outside development they count as missing.
 _PLACEHOLDERS = {"", "changeme", "change-me", "xxx", "todo", "your-key", "secret", "password"}
 
@@ -50,7 +52,9 @@ class Settings(BaseSettings):
     )
 
     # --- deployment (names from the reference deployment guide) ---
-    environment: Literal["development", "test", "production"] = "development"
+    # Fail closed: a process started without ENVIRONMENT gets production's checks. `vigia dev`
+    # (and so `make run`) sets development for the processes it starts.
+    environment: Literal["development", "test", "production"] = "production"
     enable_celery_workers: bool = True
     sentry_dsn: SecretStr | None = None
 
@@ -250,6 +254,8 @@ class Settings(BaseSettings):
             missing("FLOWER_PASSWORD", self.flower_password, "Flower's basic auth is mandatory outside development")
         if process == "web" and not self.api_keys:
             problems.append("API_KEYS is missing: write endpoints need at least one key")
+        if process == "web":
+            problems.extend(self._key_problems())
         for name in ("supabase_service_role_key", "groq_api_key", "transparency_api_key", "flower_password"):
             value = getattr(self, name)
             if value is not None and value.get_secret_value().strip().lower() in _PLACEHOLDERS - {""}:
@@ -257,6 +263,23 @@ class Settings(BaseSettings):
         if self.broker_url.startswith("rediss://") and self.redis_ssl_cert_reqs == "none":
             problems.append("REDIS_SSL_CERT_REQS=none turns off certificate checks on a TLS broker")
         return sorted(set(problems))
+
+
+    def _key_problems(self) -> list[str]:
+        """Weak or misplaced API keys; the keys themselves are never quoted."""
+        problems: list[str] = []
+        for name, keys in (("API_KEYS", self.api_keys), ("API_READ_KEYS", self.api_read_keys)):
+            for position, key in enumerate(keys, start=1):
+                if key.strip().lower() in _PLACEHOLDERS or len(key) < MIN_API_KEY_LENGTH:
+                    problems.append(
+                        f"{name} holds a weak key (key {position} of {len(keys)}: {len(key)} characters"
+                        f"{', a placeholder' if key.strip().lower() in _PLACEHOLDERS else ''}); use at least "
+                        f"{MIN_API_KEY_LENGTH} random characters, e.g. python -c 'import secrets; "
+                        "print(secrets.token_urlsafe(24))'"
+                    )
+        if set(self.api_keys) & set(self.api_read_keys):
+            problems.append("API_READ_KEYS repeats a key of API_KEYS: a read key must not be able to write")
+        return problems
 
 
 class ConfigurationError(SystemExit):

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from services.dev.runner import DevOptions, run
-from shared.config import get_settings
+from shared.config import get_settings, reload_settings
 from shared.logging import configure_logging
 
 
@@ -27,6 +28,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def handle(args: argparse.Namespace) -> int:
     settings = get_settings()
+    if "environment" not in settings.model_fields_set:
+        # Unset means production everywhere else; `vigia dev` (and `make run`) alone assume
+        # development, for itself and, through the environment, for every process it starts.
+        os.environ["ENVIRONMENT"] = "development"
+        settings = reload_settings()
     configure_logging("dev")
     if settings.is_production:
         import logging
