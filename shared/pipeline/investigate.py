@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from shared.detection import risk_score, run_suite
 from shared.domain import Contract, Finding
+from shared.logging import public_text
 from shared.pipeline.analysis import load_contracts, peer_context
 from shared.pipeline.context import PipelineContext
 from shared.pipeline.errors import RETRYABLE, describe
@@ -37,7 +38,8 @@ def _only(findings: Sequence[Finding], indicators: Sequence[str]) -> list[Findin
 def fail(ctx: PipelineContext, investigation_id: str, reason: str) -> Investigation | None:
     """Fail an open investigation; a terminal one keeps its state."""
     try:
-        return ctx.store.fail_investigation(investigation_id, error=reason[:1000])
+        return ctx.store.fail_investigation(investigation_id,
+                                            error=public_text(reason, ctx.settings.secret_values())[:1000])
     except (Conflict, NotFound) as error:
         log.info("investigation not failed: %s", error, extra={"investigation_id": investigation_id})
         return None

@@ -35,6 +35,7 @@ from services.api.schemas.investigations import (
 )
 from shared.config import Settings
 from shared.domain import InvestigationStatus, Severity, Trigger
+from shared.pipeline.errors import describe
 from shared.store.base import InvestigationFilter, Keyset, SortKey, Store, keyset_of
 
 log = logging.getLogger("vigia.api.investigations")
@@ -223,10 +224,9 @@ def _quota_wait(resources: ApiResources, caller: str) -> int | None:
         return None
     try:
         return resources.quota.retry_after(caller)
-    except Exception as error:  # Redis away: the request could not be queued anyway
-        log.error("could not read the on-demand quota: %s", error)
-        raise ApiError(503, "unavailable", "the request quota cannot be checked now; try again shortly",
-                       headers={"Retry-After": "10"}) from error
+    except Exception as error:  # Redis away: nothing can be queued either, and that path says so
+        log.warning("could not read the on-demand quota: %s", describe(error))
+        return None
 
 
 def _spend_quota(resources: ApiResources, caller: str) -> None:
@@ -235,7 +235,7 @@ def _spend_quota(resources: ApiResources, caller: str) -> None:
     try:
         resources.quota.spend(caller)
     except Exception as error:  # counted as free rather than failing a request already accepted
-        log.warning("could not count an on-demand request against the quota: %s", error)
+        log.warning("could not count an on-demand request against the quota: %s", describe(error))
 
 
 def _validate_request(body: InvestigationRequest, settings: Settings) -> None:
@@ -267,7 +267,7 @@ def _enqueue(broker: Any, store: Store, investigation_id: str) -> None:
         broker.send_task(INVESTIGATE_TASK, kwargs={"investigation_id": investigation_id})
     except Exception as error:
         log.error("could not queue investigation %s: %s", investigation_id, error)
-        store.fail_investigation(investigation_id, error=f"could not be queued: {error}")
+        store.fail_investigation(investigation_id, error=f"could not be queued: {describe(error)}")
         raise ApiError(
             503, "unavailable", "the task queue is unavailable; the request was not queued, try again shortly",
             headers={"Retry-After": "10"},

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.api.schemas.fields import ID_MAX, ContractId, Note, OrgaoCodigo
 from shared.domain import Contract, FeedbackLabel, Finding, InvestigationStatus, Severity, Source, Trigger
+from shared.logging import public_text
 from shared.store.base import Feedback, Investigation, InvestigationDetail, StoredFinding
 
 API_PREFIX = "/api/v1"
@@ -195,6 +196,8 @@ def from_contract(contract: Contract) -> ContractOut:
 def _investigation_fields(inv: Investigation) -> dict[str, Any]:
     values = {name: getattr(inv, name) for name in InvestigationOut.model_fields if name != "url"}
     values["url"] = investigation_url(inv.id)
+    # Written by workers from exceptions; rows from before the sanitising writers are covered too.
+    values["error"] = public_text(inv.error) if inv.error else inv.error
     return values
 
 
