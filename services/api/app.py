@@ -19,7 +19,11 @@ from starlette.concurrency import run_in_threadpool
 
 from services.api.auth import API_KEY_HEADER, writes_are_open
 from services.api.errors import install_error_handlers
-from services.api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from services.api.middleware import (
+    BodySizeLimitMiddleware,
+    RequestContextMiddleware,
+    ResponseSizeLimitMiddleware,
+)
 from services.api.ratelimit import RateLimiter, RateLimitMiddleware
 from services.api.resources import open_resources
 from services.api.routes import feedback, health, investigations, reports
@@ -67,6 +71,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.include_router(module.build_router(settings), prefix=API_PREFIX)
     # Added last = outermost: every request gets an id and an access line, even a rejected one.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.api_max_body_bytes)
+    app.add_middleware(ResponseSizeLimitMiddleware, max_bytes=settings.api_max_response_bytes)
     # Outside the body limit: a client over its rate gets its 429 before any body is read.
     app.add_middleware(RateLimitMiddleware, limiter=RateLimiter(settings))
     if settings.cors_origins:
