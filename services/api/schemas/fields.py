@@ -42,7 +42,7 @@ def _iso_datetime_text(value: object) -> object:
 
 IsoDateTime = Annotated[datetime, BeforeValidator(_iso_datetime_text)]
 
-ContractId = Annotated[int, Field(ge=1, le=ID_MAX, description="A Portal da Transparência contract id.")]
+ContractId = Annotated[int, Field(ge=1, le=ID_MAX, strict=True, description="A Portal da Transparência contract id.")]
 OrgaoCodigo = Annotated[
     str, Field(pattern=ORGAO_PATTERN, description="SIAFI órgão code (5 digits), e.g. 26000.", examples=["26000"])
 ]

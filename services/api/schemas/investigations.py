@@ -154,7 +154,7 @@ class FeedbackRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     label: FeedbackLabel
-    finding_id: int | None = Field(default=None, ge=1, le=ID_MAX, description="One finding of this investigation.")
+    finding_id: int | None = Field(default=None, ge=1, le=ID_MAX, strict=True, description="One finding of this investigation.")
     note: Note | None = None
 
 
