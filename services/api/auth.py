@@ -66,7 +66,7 @@ def _refuse(what: str, given: str | None) -> ApiError:
     )
 
 
-def require_write_key(request: Request, key: str | None = Security(api_key_header)) -> str:
+async def require_write_key(request: Request, key: str | None = Security(api_key_header)) -> str:
     """Dependency of every write route; returns the caller's identity."""
     settings: Settings = request.app.state.settings
     if writes_are_open(settings):
@@ -79,7 +79,7 @@ def require_write_key(request: Request, key: str | None = Security(api_key_heade
     raise _refuse("writes", key)
 
 
-def require_read_key(request: Request, key: str | None = Security(api_key_header)) -> str | None:
+async def require_read_key(request: Request, key: str | None = Security(api_key_header)) -> str | None:
     """Dependency of read routes when ``API_READ_KEY_REQUIRED`` is true."""
     settings: Settings = request.app.state.settings
     if writes_are_open(settings) and not settings.api_read_keys:
