@@ -250,6 +250,8 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--client", choices=("auto", "wrk", "httpx"), default="auto")
     parser.add_argument("--on-demand", action="store_true", help="also time one on-demand investigation")
+    parser.add_argument("--no-page-cache", action="store_true",
+                        help="API_LIST_CACHE_SECONDS=0: every list and detail request reaches the database")
     args = parser.parse_args()
     client = ("wrk" if shutil.which("wrk") else "httpx") if args.client == "auto" else args.client
     load = load_with_wrk if client == "wrk" else load_with_httpx
@@ -277,6 +279,7 @@ def main() -> int:
             TRANSPARENCY_API_KEY="benchmark-portal-key-0123456789",  # pragma: allowlist secret
             # The limiter runs (its Redis round trip is part of the cost), with room for the load.
             API_RATE_LIMIT_READS="100000000/minute",
+            API_LIST_CACHE_SECONDS="0" if args.no_page_cache else os.environ.get("API_LIST_CACHE_SECONDS", "1"),
             PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
         )
         base_url, bare_url = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{bare_port}"
@@ -294,6 +297,8 @@ def main() -> int:
             with ManagedProcess("bare", _gunicorn("benchmarks.bare_app:app", bare_env), bare_env):
                 wait_for(lambda: httpx.get(f"{bare_url}/page", timeout=2).status_code == 200, timeout=60,
                          what="the bare app")
+                print(f"API_LIST_CACHE_SECONDS={env['API_LIST_CACHE_SECONDS']}, "
+                      f"API_SUMMARY_TTL_SECONDS={env.get('API_SUMMARY_TTL_SECONDS', '15 (default)')}")
                 print(f"page of {len(first.content)} bytes; gunicorn workers={env.get('WEB_CONCURRENCY', '2 (default)')}, "
                       f"{args.connections} connections, {args.seconds:g} s each, {client}, {os.cpu_count()} cores "
                       "shared with the load generator (and with whatever else runs on this machine)")

@@ -135,6 +135,7 @@ class Settings(BaseSettings):
     api_on_demand_max_pages: int = Field(default=40, ge=1, le=10_000)
     api_inline_job_seconds: int = Field(default=300, ge=10)
     api_summary_ttl_seconds: float = Field(default=15.0, ge=0, le=3600)
+    api_list_cache_seconds: float = Field(default=1.0, ge=0, le=60)
     api_max_response_bytes: int = Field(default=4_000_000, ge=65_536)
 
     # --- local stack (development only) ---

@@ -13,8 +13,9 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.params import Depends as DependsParam
+from starlette.concurrency import run_in_threadpool
 
 from services.api.auth import require_read_key, require_write_key
 from services.api.deps import get_resources, get_store
@@ -22,7 +23,7 @@ from services.api.errors import ApiError, error_responses, invalid
 from services.api.inline import Busy, InlineInvestigations
 from services.api.pagination import Cursor, decode_cursor, encode_cursor, fingerprint
 from services.api.resources import ApiResources
-from services.api.responses import json_response
+from services.api.responses import json_bytes, json_response
 from services.api.schemas.fields import ID_MAX, INDICATOR_PATTERN, ORGAO_PATTERN, IsoDateTime
 from services.api.schemas.investigations import (
     InvestigationAccepted,
@@ -69,8 +70,10 @@ def build_router(settings: Settings) -> APIRouter:
         responses=error_responses(*read_errors),
         summary="List investigations, newest first by default",
     )
-    def list_investigations(
+    async def list_investigations(
+        request: Request,
         store: Annotated[Store, Depends(get_store)],
+        resources: Annotated[ApiResources, Depends(get_resources)],
         orgao: Annotated[str | None, Query(pattern=ORGAO_PATTERN, description="SIAFI órgão code.")] = None,
         indicator: Annotated[
             str | None, Query(pattern=INDICATOR_PATTERN, description="Only those with a finding of this indicator.")
@@ -93,59 +96,68 @@ def build_router(settings: Settings) -> APIRouter:
             Query(description=f"Count the matching investigations, up to {MAX_OFFSET}: total is null without it."),
         ] = False,
     ) -> InvestigationPage:
-        created_from, created_to = _aware(created_from), _aware(created_to)
-        if created_from and created_to and created_from > created_to:
-            raise invalid("query.created_to", "must be at or after created_from")
-        filters: dict[str, Any] = {
-            "orgao_codigo": orgao,
-            "indicator": indicator,
-            "severity": severity,
-            "status": status,
-            "trigger": trigger,
-            "contract_id": contract_id,
-            "created_from": created_from,
-            "created_to": created_to,
-            "min_risk_score": min_risk_score,
-        }
-        issued_for = fingerprint({**filters, "sort": sort, "page_size": page_size})
-        page_number: int | None
-        after: Keyset | None = None
-        if cursor is not None:
-            if page is not None:
-                raise invalid("query.page", "give page or cursor, not both")
-            position = decode_cursor(cursor, expected_fingerprint=issued_for, sort=sort)
-            page_number, offset, as_of, after = None, 0, position.as_of, position.after
-            # The snapshot: rows created after the first page was read stay out of later pages.
-            filters["created_to"] = min(created_to, as_of) if created_to else as_of
-        else:
-            page_number = page or 1
-            offset, as_of = (page_number - 1) * page_size, datetime.now(UTC)
-            if offset > MAX_OFFSET:
-                raise invalid(
-                    "query.page",
-                    f"numbered pages reach {MAX_OFFSET} rows deep; follow next_cursor to go further",
-                )
-        result = store.list_investigations(
-            InvestigationFilter(**filters), sort=sort, limit=page_size, offset=offset, after=after,
-            with_total=include_total, count_limit=MAX_OFFSET,
-        )
-        next_cursor = None
-        if len(result.items) == page_size:
-            # A full page may be the last one; the next request then answers an empty page.
-            next_cursor = encode_cursor(Cursor(keyset_of(result.items[-1], sort), sort, issued_for, as_of))
-        total, capped = result.total, False
-        if total is not None and total > MAX_OFFSET:
-            total, capped = MAX_OFFSET, True
-        body = InvestigationPage(
-            items=[from_investigation(item) for item in result.items],
-            total=total,
-            total_capped=capped,
-            page=page_number,
-            page_size=page_size,
-            offset=offset,
-            next_cursor=next_cursor,
-        )
-        return json_response(body)  # type: ignore[return-value]
+        cached = resources.pages.get("list?" + request.url.query)
+        if cached is not None:
+            return json_response(cached)  # type: ignore[return-value]
+
+        def build() -> bytes:
+            since, until = _aware(created_from), _aware(created_to)
+            if since and until and since > until:
+                raise invalid("query.created_to", "must be at or after created_from")
+            filters: dict[str, Any] = {
+                "orgao_codigo": orgao,
+                "indicator": indicator,
+                "severity": severity,
+                "status": status,
+                "trigger": trigger,
+                "contract_id": contract_id,
+                "created_from": since,
+                "created_to": until,
+                "min_risk_score": min_risk_score,
+            }
+            issued_for = fingerprint({**filters, "sort": sort, "page_size": page_size})
+            page_number: int | None
+            after: Keyset | None = None
+            if cursor is not None:
+                if page is not None:
+                    raise invalid("query.page", "give page or cursor, not both")
+                position = decode_cursor(cursor, expected_fingerprint=issued_for, sort=sort)
+                page_number, offset, as_of, after = None, 0, position.as_of, position.after
+                # The snapshot: rows created after the first page was read stay out of later pages.
+                filters["created_to"] = min(until, as_of) if until else as_of
+            else:
+                page_number = page or 1
+                offset, as_of = (page_number - 1) * page_size, datetime.now(UTC)
+                if offset > MAX_OFFSET:
+                    raise invalid(
+                        "query.page",
+                        f"numbered pages reach {MAX_OFFSET} rows deep; follow next_cursor to go further",
+                    )
+            result = store.list_investigations(
+                InvestigationFilter(**filters), sort=sort, limit=page_size, offset=offset, after=after,
+                with_total=include_total, count_limit=MAX_OFFSET,
+            )
+            next_cursor = None
+            if len(result.items) == page_size:
+                # A full page may be the last one; the next request then answers an empty page.
+                next_cursor = encode_cursor(Cursor(keyset_of(result.items[-1], sort), sort, issued_for, as_of))
+            total, capped = result.total, False
+            if total is not None and total > MAX_OFFSET:
+                total, capped = MAX_OFFSET, True
+            body = InvestigationPage(
+                items=[from_investigation(item) for item in result.items],
+                total=total,
+                total_capped=capped,
+                page=page_number,
+                page_size=page_size,
+                offset=offset,
+                next_cursor=next_cursor,
+            )
+            return json_bytes(body)
+
+        page_bytes = await run_in_threadpool(build)
+        resources.pages.put("list?" + request.url.query, page_bytes)
+        return json_response(page_bytes)  # type: ignore[return-value]
 
     @router.get(
         "/{investigation_id}",
@@ -154,13 +166,20 @@ def build_router(settings: Settings) -> APIRouter:
         responses=error_responses(*read_errors, 404),
         summary="One investigation with its findings, contract and summary",
     )
-    def get_investigation(
-        investigation_id: InvestigationId, store: Annotated[Store, Depends(get_store)]
+    async def get_investigation(
+        investigation_id: InvestigationId,
+        store: Annotated[Store, Depends(get_store)],
+        resources: Annotated[ApiResources, Depends(get_resources)],
     ) -> InvestigationDetailOut:
-        detail = store.get_investigation(str(investigation_id))
-        if detail is None:
-            raise ApiError(404, "not_found", f"no investigation has the id {investigation_id}")
-        return json_response(from_detail(detail))  # type: ignore[return-value]
+        key = f"detail:{investigation_id}"
+        cached = resources.pages.get(key)
+        if cached is None:
+            detail = await run_in_threadpool(store.get_investigation, str(investigation_id))
+            if detail is None:
+                raise ApiError(404, "not_found", f"no investigation has the id {investigation_id}")
+            cached = json_bytes(from_detail(detail))
+            resources.pages.put(key, cached)
+        return json_response(cached)  # type: ignore[return-value]
 
     @router.post(
         "",

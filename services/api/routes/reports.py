@@ -3,6 +3,7 @@
 Both come from :mod:`services.api.summaries`, at most ``API_SUMMARY_TTL_SECONDS`` old.
 """
 
+import logging
 from collections.abc import Callable
 from typing import Annotated
 
@@ -17,6 +18,9 @@ from services.api.resources import ApiResources
 from services.api.responses import json_bytes, json_response
 from services.api.schemas.reports import OrgaoOut, StatsOut, from_ranking, from_stats
 from shared.config import Settings
+from shared.pipeline.errors import describe
+
+log = logging.getLogger("vigia.api.reports")
 
 
 def build_router(settings: Settings) -> APIRouter:
@@ -61,4 +65,25 @@ async def _cached(resources: ApiResources, key: str, load: Callable[[], bytes]) 
     hit = resources.summaries.peek(key)
     if hit is not None:
         return hit
-    return await run_in_threadpool(resources.summaries.get, key, load)
+    return await run_in_threadpool(resources.summaries.get, key, lambda: _shared(resources, key, load))
+
+
+def _shared(resources: ApiResources, key: str, load: Callable[[], bytes]) -> bytes:
+    """The answer another web worker (or instance) computed within the TTL, from Redis, before
+    aggregating again: one aggregate per TTL for the deployment, not one per worker."""
+    redis_key = f"vigia:summary:{key}"
+    ttl = resources.settings.api_summary_ttl_seconds
+    if resources.redis is not None and ttl > 0:
+        try:
+            cached = resources.redis.get(redis_key)
+            if cached:
+                return bytes(cached)
+        except Exception as error:  # Redis away: aggregate here instead
+            log.warning("could not read the shared %s summary: %s", key, describe(error))
+    body = load()
+    if resources.redis is not None and ttl > 0:
+        try:
+            resources.redis.set(redis_key, body, px=max(1, int(ttl * 1000)))
+        except Exception as error:
+            log.warning("could not share the %s summary: %s", key, describe(error))
+    return body

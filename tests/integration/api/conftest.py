@@ -36,6 +36,7 @@ def api_settings(database_url: str, redis_url: str, **overrides: Any) -> Setting
         "db_pool_max_size": 4,
         # Reads see what a test just stored; the cache has its own tests.
         "api_summary_ttl_seconds": 0,
+        "api_list_cache_seconds": 0,
         # Every test request comes from one address; the limiter has its own tests.
         "api_rate_limit_reads": "100000/minute",
         "api_rate_limit_writes": "100000/minute",
@@ -203,6 +204,7 @@ def web_server(redis_url: str, database_url: str) -> Iterator[WebServer]:
         PORT=str(free_port()), WEB_CONCURRENCY="1", API_KEYS=f"{WRITE_KEY},{OTHER_KEY}", API_MAX_PAGE_SIZE="50",
         # The property run sends hundreds of requests from one address; the limiter has its own tests.
         API_RATE_LIMIT_READS="1000000/minute", API_RATE_LIMIT_WRITES="1000000/minute",
+        API_LIST_CACHE_SECONDS="0", API_SUMMARY_TTL_SECONDS="0",
         PATH=f"{os.path.dirname(sys.executable)}{os.pathsep}{env.get('PATH', '')}",
     )
     argv = expand(read_procfile()["web"], env)
