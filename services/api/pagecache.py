@@ -9,10 +9,13 @@ second per worker. Keys are the request's query string (or the investigation id)
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+
+from starlette.concurrency import run_in_threadpool
 
 
 class PageCache:
@@ -23,6 +26,33 @@ class PageCache:
         self._clock = clock
         self._entries: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
         self._lock = threading.Lock()
+        # Builds under way, by key; touched only from the worker's event loop.
+        self._building: dict[str, asyncio.Future[bytes]] = {}
+
+    async def get_or_build(self, key: str, build: Callable[[], bytes]) -> bytes:
+        """The cached bytes, or ``build()`` run once in the thread pool however many requests
+        for the same key arrive meanwhile: a burst costs one query, not one per request."""
+        cached = self.get(key)
+        if cached is not None:
+            return cached
+        if self.ttl_seconds <= 0:
+            return await run_in_threadpool(build)
+        pending = self._building.get(key)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        self._building[key] = future
+        try:
+            body = await run_in_threadpool(build)
+        except BaseException as error:
+            future.set_exception(error)
+            future.exception()  # retrieved here: waiters re-raise it, none is required to
+            raise
+        finally:
+            self._building.pop(key, None)
+        self.put(key, body)
+        future.set_result(body)
+        return body
 
     def get(self, key: str) -> bytes | None:
         if self.ttl_seconds <= 0:

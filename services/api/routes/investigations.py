@@ -15,7 +15,6 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.params import Depends as DependsParam
-from starlette.concurrency import run_in_threadpool
 
 from services.api.auth import require_read_key, require_write_key
 from services.api.deps import get_resources, get_store
@@ -96,10 +95,6 @@ def build_router(settings: Settings) -> APIRouter:
             Query(description=f"Count the matching investigations, up to {MAX_OFFSET}: total is null without it."),
         ] = False,
     ) -> InvestigationPage:
-        cached = resources.pages.get("list?" + request.url.query)
-        if cached is not None:
-            return json_response(cached)  # type: ignore[return-value]
-
         def build() -> bytes:
             since, until = _aware(created_from), _aware(created_to)
             if since and until and since > until:
@@ -155,9 +150,7 @@ def build_router(settings: Settings) -> APIRouter:
             )
             return json_bytes(body)
 
-        page_bytes = await run_in_threadpool(build)
-        resources.pages.put("list?" + request.url.query, page_bytes)
-        return json_response(page_bytes)  # type: ignore[return-value]
+        return json_response(await resources.pages.get_or_build("list?" + request.url.query, build))  # type: ignore[return-value]
 
     @router.get(
         "/{investigation_id}",
@@ -171,15 +164,13 @@ def build_router(settings: Settings) -> APIRouter:
         store: Annotated[Store, Depends(get_store)],
         resources: Annotated[ApiResources, Depends(get_resources)],
     ) -> InvestigationDetailOut:
-        key = f"detail:{investigation_id}"
-        cached = resources.pages.get(key)
-        if cached is None:
-            detail = await run_in_threadpool(store.get_investigation, str(investigation_id))
+        def build() -> bytes:
+            detail = store.get_investigation(str(investigation_id))
             if detail is None:
                 raise ApiError(404, "not_found", f"no investigation has the id {investigation_id}")
-            cached = json_bytes(from_detail(detail))
-            resources.pages.put(key, cached)
-        return json_response(cached)  # type: ignore[return-value]
+            return json_bytes(from_detail(detail))
+
+        return json_response(await resources.pages.get_or_build(f"detail:{investigation_id}", build))  # type: ignore[return-value]
 
     @router.post(
         "",

@@ -34,3 +34,45 @@ def test_it_is_off_with_a_zero_ttl() -> None:
     cache = PageCache(0)
     cache.put("a", b"a")
     assert cache.get("a") is None
+
+
+def test_it_builds_once_for_a_burst_of_identical_requests() -> None:
+    import asyncio
+    import threading
+
+    cache = PageCache(10)
+    calls: list[int] = []
+    release = threading.Event()
+
+    def build() -> bytes:
+        calls.append(1)
+        release.wait(5)
+        return b"page"
+
+    async def burst() -> list[bytes]:
+        tasks = [asyncio.create_task(cache.get_or_build("list?", build)) for _ in range(8)]
+        await asyncio.sleep(0)  # every request is waiting before the build finishes
+        release.set()
+        return list(await asyncio.gather(*tasks))
+
+    assert asyncio.run(burst()) == [b"page"] * 8 and calls == [1]
+
+
+def test_it_gives_every_waiter_the_builds_error_and_caches_nothing() -> None:
+    import asyncio
+
+    import pytest
+
+    cache = PageCache(10)
+
+    def broken() -> bytes:
+        raise LookupError("no such page")
+
+    async def burst() -> list[object]:
+        return list(await asyncio.gather(*(cache.get_or_build("k", broken) for _ in range(3)), return_exceptions=True))
+
+    results = asyncio.run(burst())
+    assert all(isinstance(r, LookupError) for r in results)
+    assert cache.get("k") is None
+    with pytest.raises(LookupError):
+        asyncio.run(cache.get_or_build("k", broken))
