@@ -35,8 +35,10 @@ log = logging.getLogger("vigia.api")
 DESCRIPTION = """Red flags in Brazilian federal contracts, watched around the clock.
 
 A flag is a reason to look, never proof of wrongdoing. Reads are public unless
-API_READ_KEY_REQUIRED is set; writes need an `X-API-Key` header. Errors are JSON with a
-machine-readable `error`, a `message` and, for bad input, the `fields` at fault.
+API_READ_KEY_REQUIRED is set (then a read key or a write key reads); writes need a write key in the
+`X-API-Key` header. Requests are rate-limited per client address and per key (429 with
+`Retry-After`); lists page by cursor. Errors are JSON with a machine-readable `error`, a `message`
+and, for bad input, the `fields` at fault.
 """
 
 
