@@ -1,6 +1,7 @@
 """``GET /api/v1/stats`` and ``GET /api/v1/orgaos``: counts, the last runs, and the órgão risk ranking.
 
-Both come from :mod:`services.api.summaries`, at most ``API_SUMMARY_TTL_SECONDS`` old.
+Both come from :mod:`services.api.summaries`: about ``API_SUMMARY_TTL_SECONDS`` old (a stale answer
+is served while its one refresh runs), shared between web workers through Redis when there is one.
 """
 
 import logging
