@@ -16,7 +16,7 @@ from tests.integration.api.conftest import api_settings, store, write_headers  #
 pytestmark = pytest.mark.integration
 
 DEAD_BROKER = "redis://:broker-secret-pw@127.0.0.1:1/0"  # nothing listens on port 1
-DEAD_DATABASE = "postgresql://vigia:db-secret-pw@db-host.internal.example:1/vigia"
+DEAD_DATABASE = "postgresql://vigia:db-secret-pw@db-host.internal.example:1/vigia"  # pragma: allowlist secret
 
 
 def test_it_stores_a_queueing_failure_without_the_brokers_address(database_url: str) -> None:
