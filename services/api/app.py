@@ -24,6 +24,7 @@ from services.api.middleware import (
     RequestContextMiddleware,
     ResponseSizeLimitMiddleware,
 )
+from services.api.pagecache import PublicReadCacheMiddleware
 from services.api.ratelimit import RateLimiter, RateLimitMiddleware
 from services.api.resources import open_resources
 from services.api.routes import feedback, health, investigations, reports
@@ -74,6 +75,9 @@ def create_app(settings: Settings) -> FastAPI:
     # Added last = outermost: every request gets an id and an access line, even a rejected one.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.api_max_body_bytes)
     app.add_middleware(ResponseSizeLimitMiddleware, max_bytes=settings.api_max_response_bytes)
+    if not settings.api_read_key_required and settings.api_list_cache_seconds > 0:
+        app.add_middleware(PublicReadCacheMiddleware, ttl_seconds=settings.api_list_cache_seconds,
+                           prefix=f"{API_PREFIX}/investigations")
     # Outside the body limit: a client over its rate gets its 429 before any body is read.
     app.add_middleware(RateLimitMiddleware, limiter=RateLimiter(settings))
     if settings.cors_origins:

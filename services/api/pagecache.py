@@ -14,6 +14,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 
@@ -74,3 +75,46 @@ class PageCache:
             self._entries.move_to_end(key)
             while len(self._entries) > self.max_entries:
                 self._entries.popitem(last=False)
+
+
+class PublicReadCacheMiddleware:
+    """The same micro-cache in front of routing, for deployments whose reads are public.
+
+    A hit then costs what a static page costs: no query-parameter parsing, no dependencies, no
+    thread pool. Only ``GET`` requests under ``prefix`` that answered 200 are kept, keyed by path
+    and query string. With ``API_READ_KEY_REQUIRED=true`` it is not installed (an answer must not
+    reach a caller who has not shown a key); the route-level cache still serves those.
+    """
+
+    def __init__(self, app: Any, *, ttl_seconds: float, prefix: str) -> None:
+        self.app = app
+        self.cache = PageCache(ttl_seconds)
+        self.prefix = prefix
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope.get("method") != "GET" or not str(scope.get("path", "")).startswith(
+            self.prefix
+        ):
+            await self.app(scope, receive, send)
+            return
+        key = scope["path"] + "?" + scope.get("query_string", b"").decode("latin-1")
+        cached = self.cache.get(key)
+        if cached is not None:
+            await send({"type": "http.response.start", "status": 200, "headers": [
+                (b"content-type", b"application/json"), (b"content-length", str(len(cached)).encode())]})
+            await send({"type": "http.response.body", "body": cached})
+            return
+        status = 0
+        chunks: list[bytes] = []
+
+        async def keep(message: Any) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            elif message["type"] == "http.response.body" and status == 200:
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body", False):
+                    self.cache.put(key, b"".join(chunks))
+            await send(message)
+
+        await self.app(scope, receive, keep)

@@ -76,3 +76,34 @@ def test_it_gives_every_waiter_the_builds_error_and_caches_nothing() -> None:
     assert cache.get("k") is None
     with pytest.raises(LookupError):
         asyncio.run(cache.get_or_build("k", broken))
+
+
+def test_it_serves_public_reads_before_routing_and_keeps_only_successes() -> None:
+    from fastapi import FastAPI
+    from fastapi.responses import JSONResponse
+    from fastapi.testclient import TestClient
+
+    from services.api.pagecache import PublicReadCacheMiddleware
+
+    app = FastAPI()
+    calls: list[str] = []
+
+    @app.get("/api/v1/investigations")
+    def listing(orgao: str = "") -> JSONResponse:
+        calls.append(orgao)
+        return JSONResponse({"orgao": orgao, "n": len(calls)}, status_code=404 if orgao == "none" else 200)
+
+    @app.get("/api/v1/stats")
+    def stats() -> dict[str, int]:
+        calls.append("stats")
+        return {"n": len(calls)}
+
+    app.add_middleware(PublicReadCacheMiddleware, ttl_seconds=60, prefix="/api/v1/investigations")
+    with TestClient(app) as client:
+        first = client.get("/api/v1/investigations", params={"orgao": "26000"}).json()
+        assert client.get("/api/v1/investigations", params={"orgao": "26000"}).json() == first
+        assert client.get("/api/v1/investigations", params={"orgao": "26001"}).json()["orgao"] == "26001"
+        for _ in range(2):
+            assert client.get("/api/v1/investigations", params={"orgao": "none"}).status_code == 404
+            client.get("/api/v1/stats")
+    assert calls == ["26000", "26001", "none", "stats", "none", "stats"]
