@@ -1,20 +1,22 @@
-"""API throughput and on-demand latency, with gunicorn started exactly as the Procfile starts it.
+"""The API at a million investigations, against a bare FastAPI app under the same gunicorn.
 
 1. Starts an embedded Redis and PostgreSQL (or uses REDIS_URL / DATABASE_URL), migrates, and
-   stores N investigations (default 10 000) with a finding each through the real store.
-2. Starts the Procfile's ``web`` line (gunicorn + uvicorn workers, WEB_CONCURRENCY of them) and
-   loads ``GET /api/v1/investigations`` with C concurrent connections (default 32) for D
-   seconds: requests/s, p50 and p99 latency, non-200 count. The load comes from wrk when it is
-   installed (Debian package ``wrk``) and from an httpx async client otherwise (or both).
-3. Starts the Portal simulator and the Procfile's ``worker``, POSTs an on-demand investigation
-   of one simulator contract, and polls it until it reaches a terminal state: seconds from the
-   POST to ``completed``.
+   COPYs N investigations (default 1 000 000), a contract and a finding each, then ANALYZEs.
+2. Starts the Procfile's ``web`` line (gunicorn + uvicorn workers, WEB_CONCURRENCY of them) and,
+   under the same gunicorn settings, ``benchmarks/bare_app.py`` serving the bytes of a real first
+   page. wrk (Debian package ``wrk``; an httpx client otherwise) loads each for D seconds with C
+   connections, in one run, bare app first and last (the machine may be shared, so the ratio uses
+   the mean of the two): the list's first page; a page 10 000 pages deep by cursor; filtered by
+   órgão; by indicator; sorted by risk; one investigation; ``/stats``; ``/orgaos``.
+3. Prints requests/s, p50 and p99 per endpoint and ``ratio list/bare: X.XX`` (requests/s).
+   Optionally (``--on-demand``) also POSTs an on-demand investigation to the Procfile's worker
+   and times it to completed.
 
 Everything runs on this machine, so the load generator shares the cores with gunicorn and
 PostgreSQL; on two cores the figures are a floor, not a capacity.
 
-    .venv/bin/python benchmarks/api.py [--investigations 10000] [--connections 32] [--seconds 15]
-                                       [--client auto|wrk|httpx|both] [--skip-on-demand]
+    .venv/bin/python benchmarks/api.py [--investigations 1000000] [--connections 32] [--seconds 10]
+                                       [--client auto|wrk|httpx] [--on-demand]
 """
 
 from __future__ import annotations
@@ -29,7 +31,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +40,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from services.dev.embedded import EmbeddedPostgres, EmbeddedRedis, free_port  # noqa: E402
 from services.dev.procfile import expand, read_procfile  # noqa: E402
-from shared.domain import Contract, Finding, Severity, Source, Trigger  # noqa: E402
 from shared.store.migrate import migrate  # noqa: E402
 from tests.support.processes import ManagedProcess, venv_bin, wait_for  # noqa: E402
 
@@ -48,43 +48,85 @@ LIST_PATH = "/api/v1/investigations"
 
 
 # -- data -------------------------------------------------------------------------------------
+ORGAOS = [f"{26000 + i}" for i in range(50)]
+INDICATORS = ["price_outlier", "late_publication", "direct_award_high_value", "split_below_dispensa",
+              "sanctioned_supplier", "amendment_over_limit"]
+SEVERITIES = ["low", "medium", "high", "critical"]
+
+
 def seed(database_url: str, count: int) -> float:
-    """Store ``count`` completed investigations (one contract and one finding each); seconds taken."""
-    from shared.store import PostgresStore
+    """COPY ``count`` investigations (9 in 10 completed, with one finding; the rest pending), one
+    contract each; seconds taken, ANALYZE included."""
+    import uuid
+    from datetime import UTC, datetime, timedelta
 
-    store = PostgresStore(database_url, min_size=4, max_size=4, application_name="vigia-benchmark")
-    orgaos = [f"{26000 + i}" for i in range(20)]
+    import psycopg
+
     started = time.perf_counter()
-    contracts = [
-        Contract(
-            id=1_000_000 + i, source=Source.SIMULATOR, numero=f"{i:05d}/2024", objeto="Aquisição de material",
-            orgao_codigo=orgaos[i % len(orgaos)], orgao_nome=f"Órgão {orgaos[i % len(orgaos)]}",
-            fornecedor_documento=f"{10_000_000_000_000 + i % 500:014d}", fornecedor_nome="Fornecedora Ltda",
-        )
-        for i in range(count)
-    ]
-    for start in range(0, count, 1000):
-        store.upsert_contracts(contracts[start : start + 1000])
-
-    def one(contract: Contract) -> None:
-        investigation, _ = store.create_or_get_investigation(
-            contract_id=contract.id, orgao_codigo=contract.orgao_codigo, trigger=Trigger.SCHEDULED,
-            detector_version="benchmark",
-        )
-        finding = Finding(
-            indicator="direct_award_high_value", severity=Severity.MEDIUM, score=0.6, subject_type="contract",
-            subject_id=str(contract.id), explanation="Dispensa de alto valor.", contract_id=contract.id,
-            orgao_codigo=contract.orgao_codigo, value=2.0, threshold=1.0,
-        )
-        store.complete_investigation(
-            investigation.id, findings=[finding], risk_score=(contract.id % 100) / 100, summary="Resumo.",
-            summary_source="template",
-        )
-
-    with ThreadPoolExecutor(4) as pool:
-        list(pool.map(one, contracts))
-    store.close()
+    epoch = datetime(2023, 1, 1, tzinfo=UTC)
+    span = 3 * 365 * 24 * 3600
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        with conn.cursor() as cur, cur.copy(
+            "COPY contracts (id, source, numero, objeto, orgao_codigo, orgao_nome, fornecedor_documento, "
+            "fornecedor_nome, modalidade_compra, valor_inicial, content_hash) FROM STDIN"
+        ) as copy:
+            for i in range(count):
+                orgao = ORGAOS[i % len(ORGAOS)]
+                copy.write_row((1_000_000 + i, "simulator", f"{i:07d}/2024", "Aquisição de material", orgao,
+                                f"Órgão {orgao}", f"{10_000_000_000_000 + i % 5000:014d}", "Fornecedora Ltda",
+                                "Dispensa de Licitação", 1000 + i % 90_000, f"h{i}"))
+        findings: list[tuple[Any, ...]] = []
+        with conn.cursor() as cur, cur.copy(
+            "COPY investigations (id, contract_id, orgao_codigo, trigger, status, detector_version, progress, "
+            "risk_score, findings_count, finding_indicators, max_severity, max_severity_rank, summary, "
+            "summary_source, created_at, started_at, finished_at) FROM STDIN"
+        ) as copy:
+            for i in range(count):
+                contract_id, orgao = 1_000_000 + i, ORGAOS[i % len(ORGAOS)]
+                created = epoch + timedelta(seconds=(i * span) // count)
+                ident = uuid.uuid4()
+                if i % 10 == 0:
+                    copy.write_row((ident, contract_id, orgao, "scheduled", "pending", "benchmark", 0, None, 0, [],
+                                    None, None, None, None, created, None, None))
+                    continue
+                indicator, rank = INDICATORS[i % len(INDICATORS)], i % 4
+                copy.write_row((ident, contract_id, orgao, "scheduled", "completed", "benchmark", 1,
+                                (i % 1000) / 1000, 1, [indicator], SEVERITIES[rank], rank, "Resumo.", "template",
+                                created, created, created + timedelta(seconds=3)))
+                findings.append((ident, indicator, SEVERITIES[rank], 0.6, "contract", str(contract_id), contract_id,
+                                 orgao, 2.0, 1.0, "Sinal de teste.", "benchmark"))
+        with conn.cursor() as cur, cur.copy(
+            "COPY findings (investigation_id, indicator, severity, score, subject_type, subject_id, contract_id, "
+            "orgao_codigo, value, threshold, explanation, detector_version) FROM STDIN"
+        ) as copy:
+            for row in findings:
+                copy.write_row(row)
+        conn.execute("ANALYZE contracts")
+        conn.execute("ANALYZE investigations")
+        conn.execute("ANALYZE findings")
     return time.perf_counter() - started
+
+
+def deep_cursor(database_url: str, pages: int, page_size: int) -> str:
+    """The cursor the API issues after ``pages`` pages of the default listing, built from the row
+    there with the API's own encoder (walking 10 000 pages first would only slow the benchmark)."""
+    from datetime import UTC, datetime
+
+    import psycopg
+
+    from services.api.pagination import Cursor, encode_cursor, fingerprint
+    from shared.store.base import Keyset
+
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute(
+            "SELECT id::text, created_at FROM investigations ORDER BY created_at DESC, id DESC OFFSET %s LIMIT 1",
+            (pages * page_size - 1,),
+        ).fetchone()
+    assert row is not None, "fewer investigations than the deep page needs"
+    filters = {name: None for name in ("orgao_codigo", "indicator", "severity", "status", "trigger", "contract_id",
+                                       "created_from", "created_to", "min_risk_score")}
+    issued_for = fingerprint({**filters, "sort": "-created_at", "page_size": page_size})
+    return encode_cursor(Cursor(Keyset(row[1], row[0]), "-created_at", issued_for, datetime.now(UTC)))
 
 
 # -- load -------------------------------------------------------------------------------------
@@ -161,7 +203,7 @@ def on_demand(env: dict[str, str], base_url: str, tmp: Path) -> str:
         return ("pending: vigia.analysis.investigate is not registered (services.worker.tasks.analysis is not in "
                 "TASK_MODULES); rerun this script once it is")
     sim_port = free_port()
-    sim_env = dict(env)
+    sim_env = {**env, "ENVIRONMENT": "development"}  # the simulator refuses production
     simulator = ManagedProcess(
         "simulator", [sys.executable, "-m", "services.cli", "simulator", "serve", "--port", str(sim_port), "--scale", "0.2"],
         sim_env,
@@ -195,14 +237,24 @@ def on_demand(env: dict[str, str], base_url: str, tmp: Path) -> str:
 
 
 # -- main -------------------------------------------------------------------------------------
+def _gunicorn(app: str, env: dict[str, str]) -> list[str]:
+    argv = expand(read_procfile()["web"], env)
+    argv[0] = venv_bin(argv[0])
+    return [app if part == "services.api.main:app" else part for part in argv]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--investigations", type=int, default=10_000)
+    parser.add_argument("--investigations", type=int, default=1_000_000)
     parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--seconds", type=float, default=15.0)
-    parser.add_argument("--client", choices=("auto", "wrk", "httpx", "both"), default="auto")
-    parser.add_argument("--skip-on-demand", action="store_true")
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--client", choices=("auto", "wrk", "httpx"), default="auto")
+    parser.add_argument("--on-demand", action="store_true", help="also time one on-demand investigation")
+    parser.add_argument("--no-page-cache", action="store_true",
+                        help="API_LIST_CACHE_SECONDS=0: every list and detail request reaches the database")
     args = parser.parse_args()
+    client = ("wrk" if shutil.which("wrk") else "httpx") if args.client == "auto" else args.client
+    load = load_with_wrk if client == "wrk" else load_with_httpx
 
     tmp = Path(tempfile.mkdtemp(prefix="vigia-bench-api-"))
     redis_server = postgres = None
@@ -217,35 +269,70 @@ def main() -> int:
             database_url = postgres.url
         migrate(database_url)
         seconds = seed(database_url, args.investigations)
-        print(f"stored {args.investigations} investigations in {seconds:.1f} s")
+        print(f"stored {args.investigations} investigations (COPY, with contracts and findings) in {seconds:.1f} s")
 
-        port = free_port()
+        port, bare_port = free_port(), free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
         env.update(
-            ENVIRONMENT="development", VIGIA_ENV_FILE="", REDIS_URL=redis_url, DATABASE_URL=database_url,
+            ENVIRONMENT="production", VIGIA_ENV_FILE="", REDIS_URL=redis_url, DATABASE_URL=database_url,
             PORT=str(port), API_KEYS=API_KEY, LOG_LEVEL="INFO", LOG_FORMAT="json", PYTHONUNBUFFERED="1",
+            TRANSPARENCY_API_KEY="benchmark-portal-key-0123456789",  # pragma: allowlist secret
+            # The limiter runs (its Redis round trip is part of the cost), with room for the load.
+            API_RATE_LIMIT_READS="100000000/minute",
+            API_LIST_CACHE_SECONDS="0" if args.no_page_cache else os.environ.get("API_LIST_CACHE_SECONDS", "1"),
             PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
         )
-        argv = expand(read_procfile()["web"], env)
-        argv[0] = venv_bin(argv[0])
-        base_url = f"http://127.0.0.1:{port}"
-        with ManagedProcess("web", argv, env):
+        base_url, bare_url = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{bare_port}"
+        with ManagedProcess("web", _gunicorn("services.api.main:app", env), env):
             wait_for(lambda: httpx.get(f"{base_url}/health/ready", timeout=2).status_code == 200, timeout=60,
                      what="gunicorn to be ready")
-            workers = env.get("WEB_CONCURRENCY", "2 (default)")
-            url = f"{base_url}{LIST_PATH}"
-            first = httpx.get(url, timeout=30).json()
-            print(f"GET {LIST_PATH}: total={first['total']}, page_size={first['page_size']}, gunicorn workers={workers}, "
-                  f"{args.connections} connections, {args.seconds:.0f} s, {os.cpu_count()} cores shared with the load")
-            clients = {"auto": ["wrk" if shutil.which("wrk") else "httpx"], "both": ["wrk", "httpx"]}.get(
-                args.client, [args.client])
-            for client in clients:
-                httpx.get(url, timeout=30)  # warm
-                figures = (load_with_wrk if client == "wrk" else load_with_httpx)(url, args.connections, args.seconds)
-                print(f"  [{client}] {figures['rps']:.0f} requests/s, p50 {figures['p50_ms']:.1f} ms, "
-                      f"p99 {figures['p99_ms']:.1f} ms, {figures['requests']:.0f} requests, "
-                      f"{figures['non_200']:.0f} not 200")
-            if not args.skip_on_demand:
+            first = httpx.get(f"{base_url}{LIST_PATH}", timeout=30)
+            first.raise_for_status()
+            page_file = tmp / "page.json"
+            page_file.write_bytes(first.content)
+            some_id = first.json()["items"][0]["id"]
+            depth = min(10_000, args.investigations // first.json()["page_size"] // 2)
+            cursor = deep_cursor(database_url, depth, first.json()["page_size"])
+            bare_env = {**env, "PORT": str(bare_port), "VIGIA_BENCH_BARE_PAGE": str(page_file)}
+            with ManagedProcess("bare", _gunicorn("benchmarks.bare_app:app", bare_env), bare_env):
+                wait_for(lambda: httpx.get(f"{bare_url}/page", timeout=2).status_code == 200, timeout=60,
+                         what="the bare app")
+                print(f"API_LIST_CACHE_SECONDS={env['API_LIST_CACHE_SECONDS']}, "
+                      f"API_SUMMARY_TTL_SECONDS={env.get('API_SUMMARY_TTL_SECONDS', '15 (default)')}")
+                print(f"page of {len(first.content)} bytes; gunicorn workers={env.get('WEB_CONCURRENCY', '2 (default)')}, "
+                      f"{args.connections} connections, {args.seconds:g} s each, {client}, {os.cpu_count()} cores "
+                      "shared with the load generator (and with whatever else runs on this machine)")
+                targets = [
+                    ("bare app (first)", f"{bare_url}/page"),
+                    ("list: first page", f"{base_url}{LIST_PATH}"),
+                    (f"list: page {depth} by cursor", f"{base_url}{LIST_PATH}?cursor={cursor}"),
+                    ("list: by órgão", f"{base_url}{LIST_PATH}?orgao={ORGAOS[7]}"),
+                    ("list: by indicator", f"{base_url}{LIST_PATH}?indicator=late_publication"),
+                    ("list: sorted by risk", f"{base_url}{LIST_PATH}?sort=-risk_score"),
+                    ("detail", f"{base_url}{LIST_PATH}/{some_id}"),
+                    ("stats", f"{base_url}/api/v1/stats"),
+                    ("orgaos", f"{base_url}/api/v1/orgaos"),
+                    ("bare app (last)", f"{bare_url}/page"),
+                ]
+                results: dict[str, dict[str, float]] = {}
+                print("| endpoint | requests/s | p50 ms | p99 ms | not 200 |\n|---|---|---|---|---|")
+                for name, url in targets:
+                    checked = httpx.get(url, timeout=60)  # warm (the summaries' first load) and check
+                    if checked.status_code != 200:
+                        raise SystemExit(f"{name}: {url} answered {checked.status_code}: {checked.text[:300]}")
+                    figures = results[name] = load(url, args.connections, args.seconds)
+                    print(f"| {name} | {figures['rps']:.0f} | {figures['p50_ms']:.1f} | {figures['p99_ms']:.1f} | "
+                          f"{figures['non_200']:.0f} |", flush=True)
+            bare_rps = (results["bare app (first)"]["rps"] + results["bare app (last)"]["rps"]) / 2
+            bare_p99 = (results["bare app (first)"]["p99_ms"] + results["bare app (last)"]["p99_ms"]) / 2
+            print(f"ratio list/bare: {results['list: first page']['rps'] / bare_rps:.2f}")
+            for name in [n for n in results if n.startswith(("list", "detail"))]:
+                r = results[name]
+                print(f"  {name}: {r['rps'] / bare_rps:.2f} of bare requests/s (target >= 0.5), "
+                      f"p99 {r['p99_ms'] / bare_p99:.2f}x bare p99 (target <= 2)")
+            for name in ("stats", "orgaos"):
+                print(f"  {name}: p99 {results[name]['p99_ms']:.1f} ms (target <= 100 ms)")
+            if args.on_demand:
                 print(f"POST {LIST_PATH} -> completed: {on_demand(env, base_url, tmp)}")
         return 0
     finally:

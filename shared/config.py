@@ -25,6 +25,8 @@ GROQ_DEFAULT_URL = "https://api.groq.com"
 # (console.groq.com/docs/deprecations).
 GROQ_DEFAULT_MODEL = "openai/gpt-oss-120b"
 
+# Shorter API keys are refused in production: a key is the whole of the API's write protection.
+MIN_API_KEY_LENGTH = 16
 # Values people leave in a copied .env; outside development they count as missing.
 _PLACEHOLDERS = {"", "changeme", "change-me", "xxx", "todo", "your-key", "secret", "password"}
 
@@ -53,7 +55,9 @@ class Settings(BaseSettings):
     )
 
     # --- deployment (names from the reference deployment guide) ---
-    environment: Literal["development", "test", "production"] = "development"
+    # Fail closed: a process started without ENVIRONMENT gets production's checks. `vigia dev`
+    # (and so `make run`) sets development for the processes it starts.
+    environment: Literal["development", "test", "production"] = "production"
     enable_celery_workers: bool = True
     sentry_dsn: SecretStr | None = None
 
@@ -126,6 +130,17 @@ class Settings(BaseSettings):
     api_max_body_bytes: int = Field(default=65_536, ge=1024)
     api_max_window_days: int = Field(default=366, ge=1, le=3660)
 
+    # --- API: read keys, rate limits, quotas, caches (safe to leave public) ---
+    api_read_keys: Annotated[CsvList, Field(default_factory=list)]
+    api_rate_limit_reads: str = "600/minute"
+    api_rate_limit_writes: str = "30/minute"
+    api_on_demand_daily_quota: int = Field(default=200, ge=1)
+    api_on_demand_max_pages: int = Field(default=40, ge=1, le=10_000)
+    api_inline_job_seconds: int = Field(default=300, ge=10)
+    api_summary_ttl_seconds: float = Field(default=15.0, ge=0, le=3600)
+    api_list_cache_seconds: float = Field(default=1.0, ge=0, le=60)
+    api_max_response_bytes: int = Field(default=4_000_000, ge=65_536)
+
     # --- local stack (development only) ---
     vigia_data_dir: str = ".vigia"
 
@@ -139,9 +154,22 @@ class Settings(BaseSettings):
     public_api_url: str | None = None
     public_flower_url: str | None = None
 
-    _csv = field_validator("watched_orgaos", "priority_orgaos", "api_keys", "cors_origins", mode="before")(
+    _csv = field_validator(
+        "watched_orgaos", "priority_orgaos", "api_keys", "api_read_keys", "cors_origins", mode="before"
+    )(
         _split_csv
     )
+
+    @field_validator("api_rate_limit_reads", "api_rate_limit_writes")
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        from limits import parse
+
+        try:
+            parse(value)
+        except ValueError:
+            raise ValueError(f"must look like 600/minute or 10/second, not {value!r}") from None
+        return value
 
     @field_validator("database_url", mode="before")
     @classmethod
@@ -243,6 +271,8 @@ class Settings(BaseSettings):
             missing("FLOWER_PASSWORD", self.flower_password, "Flower's basic auth is mandatory outside development")
         if process == "web" and not self.api_keys:
             problems.append("API_KEYS is missing: write endpoints need at least one key")
+        if process == "web":
+            problems.extend(self._key_problems())
         for name in ("supabase_service_role_key", "groq_api_key", "transparency_api_key", "flower_password"):
             value = getattr(self, name)
             if value is not None and value.get_secret_value().strip().lower() in _PLACEHOLDERS - {""}:
@@ -250,6 +280,23 @@ class Settings(BaseSettings):
         if self.broker_url.startswith("rediss://") and self.redis_ssl_cert_reqs == "none":
             problems.append("REDIS_SSL_CERT_REQS=none turns off certificate checks on a TLS broker")
         return sorted(set(problems))
+
+
+    def _key_problems(self) -> list[str]:
+        """Weak or misplaced API keys; the keys themselves are never quoted."""
+        problems: list[str] = []
+        for name, keys in (("API_KEYS", self.api_keys), ("API_READ_KEYS", self.api_read_keys)):
+            for position, key in enumerate(keys, start=1):
+                if key.strip().lower() in _PLACEHOLDERS or len(key) < MIN_API_KEY_LENGTH:
+                    problems.append(
+                        f"{name} holds a weak key (key {position} of {len(keys)}: {len(key)} characters"
+                        f"{', a placeholder' if key.strip().lower() in _PLACEHOLDERS else ''}); use at least "
+                        f"{MIN_API_KEY_LENGTH} random characters, e.g. python -c 'import secrets; "
+                        "print(secrets.token_urlsafe(24))'"
+                    )
+        if set(self.api_keys) & set(self.api_read_keys):
+            problems.append("API_READ_KEYS repeats a key of API_KEYS: a read key must not be able to write")
+        return problems
 
 
 class ConfigurationError(SystemExit):

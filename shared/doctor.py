@@ -96,7 +96,9 @@ class _Context:
         if self._http is None:
             import httpx
 
-            self._http = httpx.Client(timeout=self.timeout, transport=self.transport, follow_redirects=True)
+            # Never follow a redirect: the request carries a key (the Portal's, Groq's), and httpx
+            # keeps custom headers such as chave-api-dados on a redirect to another host.
+            self._http = httpx.Client(timeout=self.timeout, transport=self.transport, follow_redirects=False)
         return self._http
 
     def close(self) -> None:
@@ -288,6 +290,11 @@ def check_portal(ctx: _Context) -> Check:
     except Exception as error:
         return Check("portal", title, "fail", f"could not reach {base}: {error}",
                      "check TRANSPARENCY_API_URL and the machine's outbound network")
+    if response.is_redirect:
+        return Check("portal", title, "fail",
+                     f"{base}/orgaos-siafi answered HTTP {response.status_code} redirecting to "
+                     f"{safe_url(response.headers.get('location', '?'))}; not followed, so the key went nowhere else",
+                     "set TRANSPARENCY_API_URL to the final address (https://api.portaldatransparencia.gov.br/api-de-dados)")
     if response.status_code in (401, 403):
         return Check("portal", title, "fail", f"{base}/orgaos-siafi rejected the key (HTTP {response.status_code})",
                      "check TRANSPARENCY_API_KEY (the key e-mailed by the Portal, header chave-api-dados)")
@@ -313,6 +320,9 @@ def check_groq(ctx: _Context) -> Check:
         response = ctx.http().get(url, headers={"Authorization": f"Bearer {settings.groq_api_key.get_secret_value()}"})
     except Exception as error:
         return Check("groq", title, "fail", f"could not reach {url}: {error}", "check GROQ_API_URL and the network")
+    if response.is_redirect:
+        return Check("groq", title, "fail", f"{url} answered HTTP {response.status_code} (a redirect, not followed)",
+                     "set GROQ_API_URL to the final address (https://api.groq.com)")
     if response.status_code in (401, 403):
         return Check("groq", title, "fail", f"{url} rejected the key (HTTP {response.status_code})",
                      "check GROQ_API_KEY (console.groq.com > API Keys), or unset it to use the template")
@@ -395,6 +405,37 @@ def check_heartbeat(ctx: _Context) -> Check:
     return _probed("heartbeat", "heartbeat monitor", probes.heartbeat, ctx)
 
 
+def _public_reads(ctx: _Context) -> dict[str, bool]:
+    settings = ctx.settings
+    if settings.database_url is not None:
+        import psycopg
+
+        with psycopg.connect(settings.database_url.get_secret_value(), connect_timeout=int(ctx.timeout) or 1,
+                             application_name="vigia-doctor") as conn:
+            row = conn.execute("SELECT vigia_public_reads()").fetchone()
+        return dict(row[0]) if row else {}
+    assert settings.supabase_url and settings.supabase_service_role_key is not None
+    key = settings.supabase_service_role_key.get_secret_value()
+    response = ctx.http().post(f"{settings.supabase_url.rstrip('/')}/rest/v1/rpc/vigia_public_reads", json={},
+                               headers={"apikey": key, "Authorization": f"Bearer {key}"})
+    response.raise_for_status()
+    return dict(response.json())
+
+
+def check_public_reads(ctx: _Context) -> Check:
+    """With API_READ_KEY_REQUIRED=true, Supabase's public roles must not read around the API."""
+    title = "Public roles cannot read around the read key"
+    if "database" in ctx.failed:
+        return Check("public_reads", title, "fail", "the database is not reachable (see above)", "fix the database first")
+    readable = sorted(role for role, can in _public_reads(ctx).items() if can)
+    if readable:
+        return Check("public_reads", title, "fail",
+                     f"API_READ_KEY_REQUIRED is true, but {' and '.join(readable)} can still read investigations "
+                     "directly (Supabase's /rest/v1 with the public anon key)",
+                     "run SELECT vigia_close_public_reads(); (Supabase SQL editor, or psql on DATABASE_URL)")
+    return Check("public_reads", title, "pass", "anon and authenticated read nothing; reads go through the API's keys")
+
+
 CHECKS: tuple[Callable[[_Context], Check], ...] = (
     check_redis,
     check_database,
@@ -424,6 +465,8 @@ def run_checks(
     if not settings.enable_celery_workers:
         # The API alone (e.g. on Hugging Face Spaces): no broker, no worker, no beat to look for.
         processes = [p for p in processes if p not in CELERY_PROCESSES]
+    if settings.api_read_key_required and checks is CHECKS:
+        checks = (*checks, check_public_reads)  # only then does a public role reading matter
     ctx = _Context(settings=settings, processes=tuple(processes), timeout=timeout, transport=transport)
     results: list[Check] = []
     try:

@@ -42,9 +42,33 @@ _STANDARD_ATTRS = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", 
 _SECRET_PATTERNS = [
     re.compile(r"gsk_[A-Za-z0-9]{8,}"),  # Groq keys
     re.compile(r"eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}"),  # JWTs (Supabase keys)
-    re.compile(r"(?<=://)([^:/@\s]+):([^@/\s]+)@"),  # user:password@ in URLs
+    # user:password@ in URLs; the user may be empty (redis://:pw@host) and the password may hold a "/"
+    re.compile(r"(?<=://)([^:/@\s]*):([^@\s]+)@"),
     re.compile(r"(?i)(chave-api-dados['\"]?\s*[:=]\s*['\"]?)[A-Za-z0-9-]{8,}"),
+    # an API key header echoed in a log line or an error (any value: keys are the operator's choice)
+    re.compile(r"(?i)(x-api-key['\"]?\s*[:=]\s*['\"]?)[^\s'\",;}]+"),
 ]
+
+
+# Where a server lives, in the shapes driver errors print it: a URL's authority, a host after
+# "server at" / "host" / "connecting to", host:port, and IP addresses.
+_HOST_PATTERNS = [
+    (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^\s/'\"<>]+"), r"\1***"),
+    (re.compile(r"(?i)\b(server at|host|hostname|connect(?:ing)? to|address)(\s*[=:]?\s*[\"']?)[^\s\"',()]+"),
+     r"\1\2***"),
+    (re.compile(r"(?i)\b(?:[a-z0-9-]+\.)+[a-z]{2,}:\d{2,5}\b"), "***"),
+    (re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}\b"), "***"),
+    (re.compile(r"\[[0-9a-fA-F:]{3,}\]"), "[***]"),
+]
+
+
+def public_text(text: str, secrets: Iterable[str] = ()) -> str:
+    """``text`` fit for a public field (investigations.error, /stats, /health/ready): secrets
+    removed as in the logs, and where servers live (URLs, host names, addresses) masked too."""
+    text = RedactingFilter(secrets).redact(text)
+    for pattern, replacement in _HOST_PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
 
 
 class RedactingFilter(logging.Filter):

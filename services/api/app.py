@@ -19,8 +19,14 @@ from starlette.concurrency import run_in_threadpool
 
 from services.api.auth import API_KEY_HEADER, writes_are_open
 from services.api.errors import install_error_handlers
-from services.api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from services.api.middleware import (
+    BodySizeLimitMiddleware,
+    RequestContextMiddleware,
+    ResponseSizeLimitMiddleware,
+)
 from services.api.page import build_router as build_page_router
+from services.api.pagecache import PublicReadCacheMiddleware
+from services.api.ratelimit import RateLimiter, RateLimitMiddleware
 from services.api.resources import open_resources
 from services.api.routes import feedback, health, investigations, reports
 from services.api.schemas.investigations import API_PREFIX
@@ -32,8 +38,10 @@ log = logging.getLogger("vigia.api")
 DESCRIPTION = """Red flags in Brazilian federal contracts, watched around the clock.
 
 A flag is a reason to look, never proof of wrongdoing. Reads are public unless
-API_READ_KEY_REQUIRED is set; writes need an `X-API-Key` header. Errors are JSON with a
-machine-readable `error`, a `message` and, for bad input, the `fields` at fault.
+API_READ_KEY_REQUIRED is set (then a read key or a write key reads); writes need a write key in the
+`X-API-Key` header. Requests are rate-limited per client address and per key (429 with
+`Retry-After`); lists page by cursor. Errors are JSON with a machine-readable `error`, a `message`
+and, for bad input, the `fields` at fault.
 """
 
 
@@ -72,6 +80,12 @@ def create_app(settings: Settings) -> FastAPI:
     install_offline_docs(app)
     # Added last = outermost: every request gets an id and an access line, even a rejected one.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.api_max_body_bytes)
+    app.add_middleware(ResponseSizeLimitMiddleware, max_bytes=settings.api_max_response_bytes)
+    if not settings.api_read_key_required and settings.api_list_cache_seconds > 0:
+        app.add_middleware(PublicReadCacheMiddleware, ttl_seconds=settings.api_list_cache_seconds,
+                           prefix=f"{API_PREFIX}/investigations")
+    # Outside the body limit: a client over its rate gets its 429 before any body is read.
+    app.add_middleware(RateLimitMiddleware, limiter=RateLimiter(settings))
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -1,4 +1,6 @@
-"""API keys: writes always need one, reads only when ``API_READ_KEY_REQUIRED`` is true.
+"""API keys: writes always need a write key (``API_KEYS``); reads need a key only when
+``API_READ_KEY_REQUIRED`` is true, and then a read key (``API_READ_KEYS``) or a write key will do.
+A read key handed to a dashboard or a partner never writes: a write with it is a 403.
 
 A key travels in the ``X-API-Key`` header and is compared with every configured key using
 :func:`hmac.compare_digest`, without stopping at the first match, so the time taken says nothing
@@ -28,7 +30,8 @@ api_key_header = APIKeyHeader(
     name=API_KEY_HEADER,
     auto_error=False,
     scheme_name="ApiKey",
-    description="One of the keys in API_KEYS. Needed for writes; for reads too when API_READ_KEY_REQUIRED=true.",
+    description="A write key (API_KEYS) for writes; for reads, when API_READ_KEY_REQUIRED=true, a read key "
+    "(API_READ_KEYS) or a write key.",
 )
 
 
@@ -53,15 +56,9 @@ def writes_are_open(settings: Settings) -> bool:
     return not settings.api_keys and settings.environment == "development"
 
 
-def _check(request: Request, given: str | None, *, what: str) -> str:
-    settings: Settings = request.app.state.settings
-    if writes_are_open(settings):
-        return "anonymous"
-    if key_matches(given, settings.api_keys):
-        assert given is not None
-        return key_identity(given)
+def _refuse(what: str, given: str | None) -> ApiError:
     problem = "is missing" if not given else "is not a valid key"
-    raise ApiError(
+    return ApiError(
         401,
         "unauthorized",
         f"{what} need a valid {API_KEY_HEADER} header; the header {problem}",
@@ -69,11 +66,25 @@ def _check(request: Request, given: str | None, *, what: str) -> str:
     )
 
 
-def require_write_key(request: Request, key: str | None = Security(api_key_header)) -> str:
+async def require_write_key(request: Request, key: str | None = Security(api_key_header)) -> str:
     """Dependency of every write route; returns the caller's identity."""
-    return _check(request, key, what="writes")
+    settings: Settings = request.app.state.settings
+    if writes_are_open(settings):
+        return "anonymous"
+    if key_matches(key, settings.api_keys):
+        assert key is not None
+        return key_identity(key)
+    if key_matches(key, settings.api_read_keys):
+        raise ApiError(403, "forbidden", "this key may only read; writes need a key from API_KEYS")
+    raise _refuse("writes", key)
 
 
-def require_read_key(request: Request, key: str | None = Security(api_key_header)) -> str | None:
+async def require_read_key(request: Request, key: str | None = Security(api_key_header)) -> str | None:
     """Dependency of read routes when ``API_READ_KEY_REQUIRED`` is true."""
-    return _check(request, key, what="reads")
+    settings: Settings = request.app.state.settings
+    if writes_are_open(settings) and not settings.api_read_keys:
+        return "anonymous"
+    if key_matches(key, [*settings.api_keys, *settings.api_read_keys]):
+        assert key is not None
+        return key_identity(key)
+    raise _refuse("reads", key)

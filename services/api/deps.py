@@ -14,21 +14,26 @@ if TYPE_CHECKING:
     from shared.store.base import Store
 
 
-def get_resources(request: Request) -> ApiResources:
+def _resources(request: Request) -> ApiResources:
     resources: ApiResources | None = getattr(request.app.state, "resources", None)
     if resources is None:  # only when the app is served without its lifespan
         raise RuntimeError("the API's resources are not open: serve the app with its lifespan enabled")
     return resources
 
 
-def get_store(request: Request) -> Store:
-    return get_resources(request).store
+# async: FastAPI runs a plain-def dependency in the thread pool, a hop per request for a lookup.
+async def get_resources(request: Request) -> ApiResources:
+    return _resources(request)
 
 
-def get_broker(request: Request) -> Celery | None:
+async def get_store(request: Request) -> Store:
+    return _resources(request).store
+
+
+async def get_broker(request: Request) -> Celery | None:
     """None with ENABLE_CELERY_WORKERS=false: the deployment has no broker."""
-    return get_resources(request).broker
+    return _resources(request).broker
 
 
-def get_redis(request: Request) -> Any:
-    return get_resources(request).redis
+async def get_redis(request: Request) -> Any:
+    return _resources(request).redis

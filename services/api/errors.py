@@ -173,5 +173,14 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses`` entries declaring :class:`ErrorOut` for each status."""
-    return {status: {"model": ErrorOut, "description": HTTPStatus(status).phrase} for status in statuses}
+    """OpenAPI ``responses`` entries declaring :class:`ErrorOut` for each status, and the 429 of
+    the rate limiter (services/api/ratelimit.py), which every ``/api/`` route may answer."""
+    responses: dict[int | str, dict[str, Any]] = {
+        status: {"model": ErrorOut, "description": HTTPStatus(status).phrase} for status in statuses
+    }
+    responses[429] = {
+        "model": ErrorOut,
+        "description": "Too many requests from this client address or key; retry after Retry-After seconds.",
+        "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait."}},
+    }
+    return responses

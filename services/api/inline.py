@@ -4,8 +4,12 @@ With ``ENABLE_CELERY_WORKERS=false`` (the API alone on Hugging Face Spaces: no b
 reach) there is nothing to queue ``vigia.analysis.investigate`` on, so the POST hands the id to
 :class:`InlineInvestigations`: a small thread pool owned by the FastAPI lifespan that runs
 :func:`shared.pipeline.investigate.run_investigation` with a context of this process (the
-lifespan's store, no Redis, a Portal client without the shared limiter, the summary writer a
-worker builds). Its backlog is bounded: past it a POST answers 503, as when the broker is down.
+lifespan's store, no Redis, Portal clients that share one in-process limiter taking this worker's
+share of the key's budget, the summary writer a worker builds). Its backlog is bounded: past it a
+POST answers 503, as when the broker is down. Each investigation has ``API_INLINE_JOB_SECONDS``:
+past that its next store call is refused and it ends failed with that reason (a thread cannot
+be killed, so the budget is enforced at every step; a Portal page or a summary in flight finishes
+first).
 On shutdown, work not yet started and work that does not finish within a grace ends failed with
 its reason, and a thread still busy is refused the store and the Portal from then on, so it ends
 at its next step; a process killed outright leaves ``running`` rows that ``cleanup_stuck`` fails.
@@ -16,6 +20,7 @@ from __future__ import annotations
 import contextvars
 import logging
 import threading
+import time
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, Any, cast
 
@@ -45,17 +50,31 @@ class Busy(Exception):
     """The process cannot take another investigation now (backlog full, or shutting down)."""
 
 
+class OverBudget(RuntimeError):
+    """The investigation ran past ``API_INLINE_JOB_SECONDS``."""
+
+
+# The monotonic deadline of the investigation running on this thread (None outside one).
+_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar("inline_deadline", default=None)
+# What an investigation past its budget may still do: record that it failed, and read itself.
+_AFTER_DEADLINE = frozenset({"fail_investigation", "get_investigation"})
+
+
 class _StoreUntilStopped:
     """The lifespan's store as investigation threads see it: refused once the app has stopped, so a
     late thread ends at its next step instead of reopening the pool the lifespan closed."""
 
-    def __init__(self, store: Store, stopped: threading.Event) -> None:
+    def __init__(self, store: Store, stopped: threading.Event, budget_seconds: float) -> None:
         self._store = store
         self._stopped = stopped
+        self._budget_seconds = budget_seconds
 
     def __getattr__(self, name: str) -> Any:
         if self._stopped.is_set():
             raise StoreUnavailable(f"{name}: the API process has stopped")
+        deadline = _deadline.get()
+        if deadline is not None and time.monotonic() > deadline and name not in _AFTER_DEADLINE:
+            raise OverBudget(f"passou do tempo máximo de {self._budget_seconds:g} s (API_INLINE_JOB_SECONDS)")
         return getattr(self._store, name)
 
 
@@ -70,6 +89,7 @@ class InlineInvestigations:
         max_workers: int = MAX_WORKERS,
         max_backlog: int = MAX_BACKLOG,
         grace_seconds: float = SHUTDOWN_GRACE_SECONDS,
+        budget_seconds: float | None = None,
     ) -> None:
         from shared.llm import SummaryWriter
         from shared.pipeline.context import PipelineContext
@@ -77,12 +97,17 @@ class InlineInvestigations:
         self.max_workers = max_workers
         self.max_backlog = max_backlog
         self.grace_seconds = grace_seconds
+        from shared.portal.ratelimit import LocalRateLimiter
+
         self._stopped = threading.Event()  # set once close() has failed what it could not finish
+        self.budget_seconds = float(settings.api_inline_job_seconds if budget_seconds is None else budget_seconds)
+        # One limiter for every investigation thread of this process: the Portal key's budget
+        # holds however many investigations run at once.
+        self.portal_limiter = LocalRateLimiter.from_settings(settings)
         self.ctx = PipelineContext(
             settings=settings,
-            store=cast("Store", _StoreUntilStopped(store, self._stopped)),
-            # run_investigation never touches Redis; the Portal client goes without the shared
-            # limiter (this deployment has no Redis) and waits out a 429's Retry-After itself.
+            store=cast("Store", _StoreUntilStopped(store, self._stopped, self.budget_seconds)),
+            # run_investigation never touches Redis; the Portal clients share the in-process limiter.
             redis=None,
             summaries=SummaryWriter.from_settings(settings),
             portal_factory=self._portal_client,
@@ -97,7 +122,7 @@ class InlineInvestigations:
 
         if self._stopped.is_set():  # the context would otherwise build a new client after close
             raise RuntimeError("the API process has stopped")
-        return PortalClient.from_settings(self.ctx.settings)
+        return PortalClient.from_settings(self.ctx.settings, limiter=self.portal_limiter)
 
     def in_progress(self) -> list[str]:
         with self._lock:
@@ -120,6 +145,7 @@ class InlineInvestigations:
             self._futures.pop(investigation_id, None)
 
     def _run(self, investigation_id: str) -> None:
+        _deadline.set(time.monotonic() + self.budget_seconds)  # this thread's copy of the context
         with log_context(task_id=investigation_id, task_name=TASK_NAME):
             try:
                 done = run_investigation(self.ctx, investigation_id)

@@ -165,3 +165,49 @@ async def _send_error(send: Send, status: int, error: str, message: str, field: 
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+class ResponseSizeLimitMiddleware:
+    """No answer larger than ``max_bytes`` (``API_MAX_RESPONSE_BYTES``) leaves the process.
+
+    Page sizes bound every list, but one investigation's findings or a ranking have no natural
+    bound; a body past the cap becomes a 500 naming the cap, logged, instead of megabytes that
+    tie up a worker and the client. A streamed body (no Content-Length) is cut at the cap.
+    """
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        refused = False
+        streamed = 0
+
+        async def capped_send(message: Message) -> None:
+            nonlocal refused, streamed
+            if refused:
+                return
+            if message["type"] == "http.response.start":
+                length = next((v for k, v in message.get("headers", []) if k == b"content-length"), None)
+                if length is not None and int(length) > self.max_bytes:
+                    refused = True
+                    logging.getLogger("vigia.api").error(
+                        "response larger than API_MAX_RESPONSE_BYTES refused",
+                        extra={"path": scope.get("path", ""), "bytes": int(length), "max_bytes": self.max_bytes})
+                    await _send_error(send, 500, "response_too_large",
+                                      f"the answer would be larger than {self.max_bytes} bytes "
+                                      "(API_MAX_RESPONSE_BYTES); ask for less (a smaller page_size or limit)",
+                                      "response")
+                    return
+            elif message["type"] == "http.response.body":
+                streamed += len(message.get("body", b""))
+                if streamed > self.max_bytes:
+                    refused = True
+                    await send({"type": "http.response.body", "body": b"", "more_body": False})
+                    return
+            await send(message)
+
+        await self.app(scope, receive, capped_send)

@@ -10,9 +10,12 @@ are opened, and on-demand investigations run in this process (:mod:`services.api
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from services.api.pagecache import PageCache
+from services.api.quota import OnDemandQuota
+from services.api.summaries import SummaryCache
 from shared.config import Settings
 
 if TYPE_CHECKING:
@@ -34,6 +37,17 @@ class ApiResources:
     broker: Celery | None  # None with ENABLE_CELERY_WORKERS=false, as redis
     redis: Any | None  # redis.Redis
     inline: InlineInvestigations | None = None  # only with ENABLE_CELERY_WORKERS=false
+    summaries: SummaryCache = field(default_factory=lambda: SummaryCache(0))
+    quota: OnDemandQuota | None = None
+    pages: PageCache = field(default_factory=lambda: PageCache(0))
+
+    def __post_init__(self) -> None:
+        if self.summaries.ttl_seconds == 0:
+            self.summaries = SummaryCache(self.settings.api_summary_ttl_seconds)
+        if self.pages.ttl_seconds == 0:
+            self.pages = PageCache(self.settings.api_list_cache_seconds)
+        if self.quota is None:
+            self.quota = OnDemandQuota(self.settings.api_on_demand_daily_quota, self.redis)
 
     def close(self) -> None:
         # The investigations first: failing the unfinished ones needs the store still open.

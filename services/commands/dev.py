@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from services.dev.runner import DevOptions, run
-from shared.config import get_settings
+from shared.config import get_settings, reload_settings
 from shared.logging import configure_logging
 
 
@@ -30,10 +30,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def handle(args: argparse.Namespace) -> int:
     settings = get_settings()
+    if "environment" not in settings.model_fields_set:
+        # Unset means production everywhere else; `vigia dev` (and `make run`) alone assume
+        # development, for itself and, through the environment, for every process it starts.
+        os.environ["ENVIRONMENT"] = "development"
+        settings = reload_settings()
     # The runner's own records are for the person at the terminal unless LOG_FORMAT says otherwise.
     configure_logging("dev", fmt=os.environ.get("LOG_FORMAT") or "console")
-    # Only an explicit ENVIRONMENT=production refuses: the children are always told development.
-    if settings.is_production and "environment" in settings.model_fields_set:
+    if settings.is_production:
         import logging
 
         logging.getLogger("vigia.dev").error("vigia dev is for development; ENVIRONMENT=production refuses it")

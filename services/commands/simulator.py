@@ -43,7 +43,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def handle(args: argparse.Namespace) -> int:
     settings = get_settings()
     configure_logging("cli")
-    if settings.is_production:
+    # Only an explicit ENVIRONMENT=production refuses: unset means production for the services,
+    # but this is a development tool that holds no secrets and stores nothing.
+    if settings.is_production and "environment" in settings.model_fields_set:
         log.error("the Portal simulator never runs with ENVIRONMENT=production: simulated contracts "
                   "must not reach real data; set TRANSPARENCY_API_KEY and use the real Portal")
         return 2

@@ -95,7 +95,7 @@ def run_first_cycle(env: dict[str, str], stop: threading.Event, *, timeout: floa
         return CycleReport(
             run_status=str(run.status),
             contracts=int(run.counters.get("contracts_seen", 0)),
-            investigations=total,
+            investigations=total or 0,
             seconds=time.monotonic() - started,
             error=run.error,
         )

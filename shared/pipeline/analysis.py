@@ -201,7 +201,7 @@ def _flagged_investigations(ctx: PipelineContext, orgao: str) -> dict[int, list[
                     and investigation.findings_count > 0):
                 found[investigation.contract_id].append(investigation)
         offset += size
-        if offset >= page.total or not page.items:
+        if page.total is None or offset >= page.total or not page.items:
             return found
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 
+from shared.logging import public_text
 from shared.portal.errors import CircuitOpen, PortalUnavailable, RateLimited
 from shared.store.base import StoreUnavailable
 
@@ -32,6 +33,16 @@ def retry_countdown(error: BaseException, attempt: int) -> float:
 
 
 def describe(error: BaseException) -> str:
-    """A one-line reason for a run or an investigation: the class and the message."""
+    """A one-line reason for a run or an investigation: the class and the message, with secrets,
+    URLs, host names and addresses masked (investigations.error is a public column)."""
     text = str(error).strip().splitlines()[0] if str(error).strip() else ""
-    return f"{type(error).__name__}: {text}"[:500] if text else type(error).__name__
+    return public_text(f"{type(error).__name__}: {text}", _secrets())[:500] if text else type(error).__name__
+
+
+def _secrets() -> list[str]:
+    try:
+        from shared.config import get_settings
+
+        return get_settings().secret_values()
+    except Exception:  # settings errors are reported at start-up, not here
+        return []

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from shared.detection import risk_score, run_suite
 from shared.domain import Contract, Finding
+from shared.logging import public_text
 from shared.pipeline.analysis import load_contracts, peer_context, sanctions_of, termos_aditivos
 from shared.pipeline.context import PipelineContext
 from shared.pipeline.errors import RETRYABLE, describe
@@ -37,7 +38,8 @@ def _only(findings: Sequence[Finding], indicators: Sequence[str]) -> list[Findin
 def fail(ctx: PipelineContext, investigation_id: str, reason: str) -> Investigation | None:
     """Fail an open investigation; a terminal one keeps its state."""
     try:
-        return ctx.store.fail_investigation(investigation_id, error=reason[:1000])
+        return ctx.store.fail_investigation(investigation_id,
+                                            error=public_text(reason, ctx.settings.secret_values())[:1000])
     except (Conflict, NotFound) as error:
         log.info("investigation not failed: %s", error, extra={"investigation_id": investigation_id})
         return None
@@ -100,7 +102,15 @@ def _contract(ctx: PipelineContext, investigation: Investigation, contract_id: i
 def _orgao(ctx: PipelineContext, investigation: Investigation, orgao: str, window: Window) -> Investigation | None:
     seen: list[int] = []
     batch: list[Contract] = []
+    # A wide window of a big órgão could page the Portal for hours on one request, spending the
+    # per-key budget the scheduled monitoring needs: past the cap it stops and says so.
+    cap = ctx.settings.api_on_demand_max_pages
     for number, page in enumerate(contract_pages(ctx.portal, orgao, window), start=1):
+        if number > cap:
+            log.warning("on-demand órgão window over the page cap", extra={"orgao": orgao, "max_pages": cap})
+            return fail(ctx, investigation.id,
+                        f"a janela tem mais de {cap} páginas de contratos no Portal (API_ON_DEMAND_MAX_PAGES); "
+                        "peça uma janela menor")
         batch.extend(page.contracts)
         if len(batch) >= UPSERT_BATCH:
             ctx.store.upsert_contracts(batch)

@@ -125,9 +125,47 @@ def _money(raw: dict[str, Any], name: str, *, record: object) -> Decimal | None:
         raise MalformedRecord(f"{name}: {error}", record) from None
 
 
+# Ids are stored in bigint columns; a larger one would fail its whole batch at the database.
+BIGINT_MAX = 2**63 - 1
+
+
+def _lone_surrogate(value: object, path: str) -> str | None:
+    """The path of the first text holding a lone UTF-16 surrogate (JSON may carry "\\ud800";
+    PostgreSQL and UTF-8 cannot store it, so one such record would fail its whole batch)."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return path or "the record"
+        return None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = _lone_surrogate(key, path) or _lone_surrogate(item, f"{path}.{key}" if path else str(key))
+            if found:
+                return found
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _lone_surrogate(item, f"{path}[{index}]")
+            if found:
+                return found
+    return None
+
+
 def _record_id(raw: object, what: str) -> int:
     if not isinstance(raw, dict):
         raise MalformedRecord(f"{what} is a {type(raw).__name__}, expected an object", raw)
+    bad_text = _lone_surrogate(raw, "")
+    if bad_text is not None:
+        raise MalformedRecord(
+            f"{ascii(bad_text)[1:-1]} holds a lone UTF-16 surrogate, which is not text that can be stored", raw
+        )
+    value = _id_value(raw, what)
+    if not -BIGINT_MAX - 1 <= value <= BIGINT_MAX:
+        raise MalformedRecord(f"id {value} is beyond 2^63 - 1, the largest id that can be stored", raw)
+    return value
+
+
+def _id_value(raw: dict[str, Any], what: str) -> int:
     value = raw.get("id")
     if value is None:
         raise MalformedRecord(f"{what} has no id; a record is never guessed without one", raw)

@@ -1,6 +1,10 @@
 """Paging through the Portal: 15 records a page, no total, no documented order.
 
-:func:`iter_pages` asks for page 1, 2, … and stops after a short or empty page. Each page is
+:func:`iter_pages` asks for page 1, 2, … and stops after an empty page, or after a page shorter
+than the longest one seen in that sweep. Not at the first page under 15 records: the API has no
+page-size parameter and documents no page size, so were its pages ever smaller, a fixed 15 would
+read one page of every órgão and silently drop the rest (a sweep of one short page costs one
+more request, the empty page, instead). Each page is
 parsed as it arrives and handed to the caller before the next one is fetched, so memory holds
 one page plus the set of ids already seen (about 70 bytes per id), never an órgão's history.
 Pages may overlap and the order is undocumented, so records are deduplicated by ``id`` across
@@ -16,7 +20,6 @@ from typing import Any, Generic, TypeVar
 from shared.domain import Contract, Sanction
 from shared.portal.errors import MalformedRecord
 from shared.portal.models import Licitacao, RejectedRecord, rejected
-from shared.portal.wire import PAGE_SIZE
 
 T = TypeVar("T")
 
@@ -67,13 +70,14 @@ def iter_pages(
     first_page: int = 1,
     max_pages: int | None = None,
 ) -> Iterator[Page[T]]:
-    """Fetch, parse and yield pages until one holds fewer than :data:`PAGE_SIZE` records.
+    """Fetch, parse and yield pages until one is empty or shorter than the longest seen so far.
 
     ``fetch(n)`` returns page ``n``'s JSON array; ``parse`` raises MalformedRecord for a record it
     cannot read; ``key`` gives the identity used to drop records already seen in this sweep.
     """
     seen: set[Hashable] = set()
     number = first_page
+    longest = 0
     while max_pages is None or number < first_page + max_pages:
         records = fetch(number)
         items: list[T] = []
@@ -92,6 +96,7 @@ def iter_pages(
             seen.add(identity)
             items.append(item)
         yield Page(number=number, items=items, rejected=refused, raw_count=len(records), duplicates=duplicates)
-        if len(records) < PAGE_SIZE:
+        if not records or len(records) < longest:
             return
+        longest = max(longest, len(records))
         number += 1

@@ -198,3 +198,83 @@ class RateLimiter:
     def reset(self) -> None:
         """Forget reservations and cool-downs (tests, or an operator after changing the key)."""
         self.redis.delete(self.tat_key, self.cooldown_key)
+
+
+class LocalRateLimiter:
+    """The same GCRA in this process's memory, for a deployment without Redis.
+
+    With ``ENABLE_CELERY_WORKERS=false`` the web runs on-demand investigations itself and has no
+    Redis: every investigation thread of the process draws from one instance, and each process
+    takes ``share`` of the per-key budget (``1 / WEB_CONCURRENCY``), so the gunicorn workers
+    together stay within it. A 429 pauses and slows this process as :meth:`RateLimiter.penalize`
+    does the deployment.
+    """
+
+    def __init__(
+        self,
+        *,
+        schedule: RateSchedule | None = None,
+        share: float = 1.0,
+        headroom: float = 0.95,
+        cooldown_seconds: float = 300.0,
+        cooldown_factor: float = 0.5,
+        max_wait: float = 600.0,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if not 0 < share <= 1 or not 0 < headroom <= 1:
+            raise ValueError("share and headroom must be in (0, 1]")
+        import threading
+
+        self.schedule = schedule or RateSchedule()
+        self.share = share
+        self.headroom = headroom
+        self.cooldown_seconds = cooldown_seconds
+        self.cooldown_factor = cooldown_factor
+        self.max_wait = max_wait
+        self._now, self._clock, self._sleep = now, clock, sleep
+        self._lock = threading.Lock()
+        self._tat = 0.0  # the earliest time the next request may go
+        self._cooldown_until = 0.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **overrides: Any) -> LocalRateLimiter:
+        options: dict[str, Any] = {
+            "schedule": RateSchedule.from_settings(settings),
+            "share": 1 / settings.web_concurrency,
+            "cooldown_seconds": float(settings.portal_429_cooldown_seconds),
+            "cooldown_factor": settings.portal_429_rate_factor,
+        }
+        options.update(overrides)
+        return cls(**options)
+
+    def interval_seconds(self) -> float:
+        interval = 60.0 / (self.schedule.per_minute(self._now()) * self.headroom * self.share)
+        if self._clock() < self._cooldown_until:
+            interval /= self.cooldown_factor
+        return interval
+
+    def acquire(self) -> float:
+        with self._lock:
+            now = self._clock()
+            start = max(self._tat, now)
+            wait = start - now
+            if wait > self.max_wait:
+                raise RateLimited(
+                    f"this process's Portal budget is booked for the next {wait:.0f} s "
+                    f"(longer than the {self.max_wait:.0f} s a caller may wait)",
+                    retry_after=wait,
+                )
+            self._tat = start + self.interval_seconds()
+        if wait > 0:
+            self._sleep(wait)
+        return wait
+
+    def penalize(self, retry_after: float) -> None:
+        with self._lock:
+            now = self._clock()
+            self._tat = max(self._tat, now + retry_after)
+            self._cooldown_until = now + self.cooldown_seconds
+        log.warning("Portal answered 429: this process's budget paused and slowed",
+                    extra={"retry_after": retry_after, "cooldown_seconds": self.cooldown_seconds})

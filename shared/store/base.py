@@ -127,9 +127,27 @@ SortKey = Literal["created_at", "-created_at", "risk_score", "-risk_score"]
 
 
 @dataclass(frozen=True, slots=True)
+class Keyset:
+    """Where a keyset page starts: strictly after the row with this sort value and id.
+
+    ``value`` is the row's ``created_at`` or ``risk_score``; ``None`` (risk sorts only) means the
+    previous page ended among the unscored rows, which come last in both directions.
+    """
+
+    value: datetime | float | None
+    id: str
+
+
+def keyset_of(item: Investigation, sort: SortKey) -> Keyset:
+    """The keyset that continues a listing after ``item``."""
+    value = item.created_at if sort.lstrip("-") == "created_at" else item.risk_score
+    return Keyset(value=value, id=item.id)
+
+
+@dataclass(frozen=True, slots=True)
 class Page:
     items: list[Investigation]
-    total: int
+    total: int | None  # None when not asked for (with_total=False)
     limit: int
     offset: int
 
@@ -333,7 +351,14 @@ class Store(Protocol):
         sort: SortKey = "-created_at",
         limit: int = 50,
         offset: int = 0,
-    ) -> Page: ...
+        after: Keyset | None = None,
+        with_total: bool = True,
+        count_limit: int | None = None,
+    ) -> Page:
+        """One page in ``sort`` order (ties broken by id). ``after`` continues a keyset walk (no
+        OFFSET: a page a million rows deep costs what the first costs); ``offset`` skips rows and
+        is meant for shallow pages only. ``total`` counts the matching rows only when
+        ``with_total`` is true, at most ``count_limit + 1`` of them when a limit is given."""
 
     def fail_stuck_investigations(self, *, older_than: datetime, reason: str) -> list[str]:
         """pending/running investigations not updated since ``older_than`` become failed."""

@@ -137,42 +137,64 @@ class Engine:
         for key, value in query:
             if key in _RESERVED:
                 continue
-            self.check_column(table, key)
-            column = sql.Identifier(key)
-            negate = value.startswith("not.")
-            if negate:
-                value = value[4:]
-            op, _, operand = value.partition(".")
-            if op in _FILTER_OPS:
-                if op in {"like", "ilike"}:
-                    operand = operand.replace("*", "%")
-                clause: sql.Composable = sql.SQL("{} {} %s").format(column, sql.SQL(_FILTER_OPS[op]))
-                params.append(operand)
-            elif op == "in":
-                if not (operand.startswith("(") and operand.endswith(")")):
-                    raise ApiError(400, "PGRST100", f'"failed to parse filter ({value})"')
-                items = [_unquote(v) for v in _split_list(operand[1:-1])]
-                if not items:
-                    clause = sql.SQL("false")
-                else:
-                    clause = sql.SQL("{} IN ({})").format(column, sql.SQL(", ").join(sql.SQL("%s") for _ in items))
-                    params.extend(items)
-            elif op == "is":
-                if operand not in {"null", "true", "false", "unknown"}:
-                    raise ApiError(400, "PGRST100", f'"failed to parse filter ({value})"')
-                clause = sql.SQL("{} IS {}").format(column, sql.SQL(operand.upper()))
-            elif op == "cs":
-                clause = sql.SQL("{} @> %s").format(column)
-                params.append(operand)
-            elif op == "cd":
-                clause = sql.SQL("{} <@ %s").format(column)
-                params.append(operand)
+            if key in {"or", "and"}:
+                clauses.append(self._logical(table, key, value, params))
             else:
-                raise ApiError(400, "PGRST100", f"the stand-in does not support the operator {op!r}")
-            clauses.append(sql.SQL("NOT ({})").format(clause) if negate else clause)
+                clauses.append(self._clause(table, key, value, params))
         if not clauses:
             return sql.SQL(""), params
         return sql.SQL(" WHERE ") + sql.SQL(" AND ").join(clauses), params
+
+    def _logical(self, table: Table, op: str, value: str, params: list[Any]) -> sql.Composable:
+        """``or=(a.lt.1,and(b.eq.2,c.gt.3))`` as PostgREST reads it (docs: "Logical operators")."""
+        if not (value.startswith("(") and value.endswith(")")):
+            raise ApiError(400, "PGRST100", f'"failed to parse logic tree ({value})"')
+        parts: list[sql.Composable] = []
+        for item in _split_list(value[1:-1], nested=True):
+            head, _, rest = item.partition("(")
+            if head in {"and", "or"} and item.endswith(")"):
+                parts.append(self._logical(table, head, "(" + rest, params))
+                continue
+            column, _, condition = item.partition(".")
+            parts.append(self._clause(table, column, condition, params, quoted=True))
+        return sql.SQL("({})").format(sql.SQL(" OR " if op == "or" else " AND ").join(parts))
+
+    def _clause(self, table: Table, key: str, value: str, params: list[Any], *, quoted: bool = False) -> sql.Composable:
+        self.check_column(table, key)
+        column = sql.Identifier(key)
+        negate = value.startswith("not.")
+        if negate:
+            value = value[4:]
+        op, _, operand = value.partition(".")
+        if quoted:
+            operand = _unquote(operand)
+        if op in _FILTER_OPS:
+            if op in {"like", "ilike"}:
+                operand = operand.replace("*", "%")
+            clause: sql.Composable = sql.SQL("{} {} %s").format(column, sql.SQL(_FILTER_OPS[op]))
+            params.append(operand)
+        elif op == "in":
+            if not (operand.startswith("(") and operand.endswith(")")):
+                raise ApiError(400, "PGRST100", f'"failed to parse filter ({value})"')
+            items = [_unquote(v) for v in _split_list(operand[1:-1])]
+            if not items:
+                clause = sql.SQL("false")
+            else:
+                clause = sql.SQL("{} IN ({})").format(column, sql.SQL(", ").join(sql.SQL("%s") for _ in items))
+                params.extend(items)
+        elif op == "is":
+            if operand not in {"null", "true", "false", "unknown"}:
+                raise ApiError(400, "PGRST100", f'"failed to parse filter ({value})"')
+            clause = sql.SQL("{} IS {}").format(column, sql.SQL(operand.upper()))
+        elif op == "cs":
+            clause = sql.SQL("{} @> %s").format(column)
+            params.append(operand)
+        elif op == "cd":
+            clause = sql.SQL("{} <@ %s").format(column)
+            params.append(operand)
+        else:
+            raise ApiError(400, "PGRST100", f"the stand-in does not support the operator {op!r}")
+        return sql.SQL("NOT ({})").format(clause) if negate else clause
 
     def order_by(self, table: Table, order: str | None) -> sql.Composable:
         if not order:
@@ -190,8 +212,9 @@ class Engine:
         return sql.SQL(" ORDER BY ") + sql.SQL(", ").join(terms)
 
 
-def _split_list(text: str) -> list[str]:
-    items, current, quoted, escaped = [], "", False, False
+def _split_list(text: str, *, nested: bool = False) -> list[str]:
+    """Split on top-level commas: not inside quotes, nor (``nested``) inside parentheses."""
+    items, current, quoted, escaped, depth = [], "", False, False, 0
     for char in text:
         if escaped:
             current += char
@@ -202,7 +225,10 @@ def _split_list(text: str) -> list[str]:
         elif char == '"':
             quoted = not quoted
             current += char
-        elif char == "," and not quoted:
+        elif nested and not quoted and char in "()":
+            depth += 1 if char == "(" else -1
+            current += char
+        elif char == "," and not quoted and depth == 0:
             items.append(current)
             current = ""
         else:

@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 import pytest
+from pydantic import ValidationError
 
 from shared.config import Settings
 from tests.support.processes import REPO_ROOT
@@ -118,7 +119,7 @@ def test_it_exits_with_one_readable_message_in_an_empty_production_environment(
 def test_it_lets_the_web_run_without_redis_when_celery_workers_are_off() -> None:
     settings = Settings(
         _env_file=None, environment="production", enable_celery_workers=False,
-        database_url="postgresql://h/db", api_keys="k-123456", transparency_api_key="portal-key-1",  # pragma: allowlist secret
+        database_url="postgresql://h/db", api_keys="k-1234567890abcdef", transparency_api_key="portal-key-1",  # pragma: allowlist secret
     )
     assert settings.problems_for("web") == []
     # It investigates on demand itself, so it needs the Portal key a worker would.
@@ -148,3 +149,36 @@ def test_it_stops_the_procfile_celery_commands_when_celery_workers_are_off(entry
     assert result.returncode == 2
     record = json.loads(result.stdout.strip().splitlines()[-1])
     assert record["message"].startswith(f"vigia {entry} cannot start: ENABLE_CELERY_WORKERS is false")
+
+
+def test_it_runs_with_production_checks_when_environment_is_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ENVIRONMENT", raising=False)
+    settings = Settings(_env_file=None)
+    assert settings.environment == "production" and settings.is_production
+    assert any("API_KEYS is missing" in p for p in settings.problems_for("web"))
+
+
+@pytest.mark.parametrize(
+    ("keys", "read_keys", "expected"),
+    [
+        ("changeme", "", "API_KEYS holds a weak key (key 1 of 1: 8 characters, a placeholder)"),
+        ("a-good-long-write-key-0001,short", "", "API_KEYS holds a weak key (key 2 of 2: 5 characters)"),
+        ("a-good-long-write-key-0001", "tiny", "API_READ_KEYS holds a weak key (key 1 of 1: 4 characters)"),
+        ("a-good-long-write-key-0001", "a-good-long-write-key-0001", "API_READ_KEYS repeats a key of API_KEYS"),
+    ],
+)
+def test_it_refuses_weak_or_shared_api_keys_in_production(keys: str, read_keys: str, expected: str) -> None:
+    settings = Settings(
+        _env_file=None, environment="production", redis_url="redis://r:6379/0", database_url="postgresql://h/db",
+        api_keys=keys, api_read_keys=read_keys,
+    )
+    problems = settings.problems_for("web")
+    assert any(p.startswith(expected) for p in problems), problems
+    assert not any("changeme" in p or "short" in p.split("(")[0] for p in problems)  # keys are never quoted
+    development = settings.model_copy(update={"environment": "development"})
+    assert development.problems_for("web") == []
+
+
+def test_it_refuses_a_malformed_rate_limit_by_name() -> None:
+    with pytest.raises(ValidationError, match="api_rate_limit_reads"):
+        Settings(_env_file=None, api_rate_limit_reads="lots")

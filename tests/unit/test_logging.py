@@ -66,3 +66,41 @@ def test_it_redacts_secret_shapes_it_was_not_told_about() -> None:
     assert "gsk_abcdefghijklmnop" not in text
     assert "hunter2pass" not in text
     assert "host:6379" in text
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        ("redis error: redis://:broker-pass-9@redis.internal:6379/0 refused", "broker-pass-9"),
+        ("postgresql://vigia:pa/ss-with-slash@db:5432/vigia unreachable", "pa/ss-with-slash"),
+        ('request headers {"X-API-Key": "a-write-key-value"}', "a-write-key-value"),
+        ("x-api-key=another-key-value; path=/api", "another-key-value"),
+    ],
+)
+def test_it_redacts_url_passwords_and_api_key_headers_it_was_not_told_about(text: str, secret: str) -> None:
+    redacted = RedactingFilter([]).redact(text)
+    assert secret not in redacted and "***" in redacted
+
+
+@pytest.mark.parametrize(
+    ("text", "hidden"),
+    [
+        ('connection to server at "db.abcdefgh.supabase.co" (10.1.2.3), port 5432 failed', "abcdefgh"),
+        ('connection to server at "db.abcdefgh.supabase.co" (10.1.2.3), port 5432 failed', "10.1.2.3"),
+        ("Error 111 connecting to redis-123.c1.cloud.redislabs.com:16379. Connection refused.", "redislabs"),
+        ("PortalUnavailable: https://api.portaldatransparencia.gov.br/api-de-dados timed out", "portaldatransparencia"),
+        ("could not be queued: redis://:pw@[2001:db8::1]:6379/0", "2001:db8"),
+    ],
+)
+def test_it_masks_where_servers_live_in_public_texts(text: str, hidden: str) -> None:
+    from shared.logging import public_text
+
+    assert hidden not in public_text(text)
+
+
+def test_it_keeps_the_rest_of_a_public_text_readable() -> None:
+    from shared.logging import public_text
+
+    text = "ValueError: Lei nº 14.133/2021, art. 75; GET /contratos {pagina=2} (key #1a2b3c4d) answered 500"
+    assert public_text(text) == text
+    assert public_text("secret-value-123 leaked", ["secret-value-123"]) == "*** leaked"

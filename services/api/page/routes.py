@@ -26,6 +26,7 @@ from shared.domain import Severity
 from shared.store.base import InvestigationFilter, Store
 
 PAGE_SIZE = 25
+MAX_PAGES = 400  # 10 000 rows, the depth the API's numbered pages stop at
 _templates = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
     autoescape=select_autoescape(["html"]),
@@ -85,19 +86,24 @@ def build_router(settings: Settings) -> APIRouter:
         chosen_severity = severity if severity in {s.value for s in Severity} else None
         if severity and chosen_severity is None:
             notes.append(f"severidade “{severity}” ignorada")
-        page = int(pagina) if pagina and pagina.isdigit() and 0 < int(pagina) < 100_000 else 1
+        page = int(pagina) if pagina and pagina.isdigit() and 0 < int(pagina) <= MAX_PAGES else 1
         filters = InvestigationFilter(orgao_codigo=chosen_orgao, indicator=chosen_indicator,
                                       severity=Severity(chosen_severity) if chosen_severity else None)
-        result = store.list_investigations(filters, sort="-created_at", limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+        # Numbered pages, as people browse; counted and offset only as deep as the API's own
+        # numbered pages go, so a million stored investigations cost what ten thousand do.
+        result = store.list_investigations(filters, sort="-created_at", limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE,
+                                           count_limit=MAX_PAGES * PAGE_SIZE)
+        total = result.total or 0
         ranking = store.orgao_ranking(limit=settings.api_max_page_size)
         query = {k: v for k, v in (("orgao", chosen_orgao), ("indicator", chosen_indicator),
                                    ("severity", chosen_severity)) if v}
         return render(
             "list.html",
             items=result.items,
-            total=result.total,
+            total=min(total, MAX_PAGES * PAGE_SIZE),
+            total_capped=total > MAX_PAGES * PAGE_SIZE,
             page=page,
-            pages=max(1, -(-result.total // PAGE_SIZE)),
+            pages=min(MAX_PAGES, max(1, -(-total // PAGE_SIZE))),
             query=query,
             notes=notes,
             orgaos=[(row.orgao_codigo, row.orgao_nome or row.orgao_codigo) for row in ranking],

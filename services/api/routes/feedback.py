@@ -26,7 +26,7 @@ def build_router(settings: Settings) -> APIRouter:
         "/{investigation_id}/feedback",
         status_code=201,
         response_model=FeedbackOut,
-        responses=error_responses(400, 401, 404, 413, 422, 503),
+        responses=error_responses(400, 401, 403, 404, 413, 422, 503),
         summary="Label an investigation, or one of its findings, as true positive, false positive or uncertain",
     )
     def record_feedback(

@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse
 from services.api.deps import get_resources
 from services.api.resources import ApiResources
 from services.api.schemas.reports import CheckOut, HealthOut, LastHealthCheckOut, ReadyOut
-from shared.logging import RedactingFilter
+from shared.logging import RedactingFilter, public_text
 from shared.pipeline.health import Check, check_database, check_redis
 
 log = logging.getLogger("vigia.api.health")
@@ -31,11 +31,11 @@ NO_BROKER = Check("redis", "skipped", "ENABLE_CELERY_WORKERS=false: this deploym
 
 
 def _as_out(check: Check, redactor: RedactingFilter) -> CheckOut:
-    # Driver errors may quote a URL; the body is public, so the detail goes through the log redactor.
+    # Driver errors quote URLs and host names; the body is public: secrets and servers are masked.
     return CheckOut(
         ok=check.status in ("ok", "skipped"),
         status=check.status,
-        detail=redactor.redact(check.detail),
+        detail=public_text(check.detail, redactor.secrets),
         latency_ms=check.latency_ms,
     )
 

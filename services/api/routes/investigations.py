@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.params import Depends as DependsParam
 
 from services.api.auth import require_read_key, require_write_key
@@ -22,6 +22,7 @@ from services.api.errors import ApiError, error_responses, invalid
 from services.api.inline import Busy, InlineInvestigations
 from services.api.pagination import Cursor, decode_cursor, encode_cursor, fingerprint
 from services.api.resources import ApiResources
+from services.api.responses import json_bytes, json_response
 from services.api.schemas.fields import (
     ID_MAX,
     INDICATOR_PATTERN,
@@ -40,12 +41,16 @@ from services.api.schemas.investigations import (
 )
 from shared.config import Settings
 from shared.domain import InvestigationStatus, Severity, Trigger
-from shared.store.base import InvestigationFilter, SortKey, Store
+from shared.pipeline.errors import describe
+from shared.store.base import InvestigationFilter, Keyset, SortKey, Store, keyset_of
 
 log = logging.getLogger("vigia.api.investigations")
 
 INVESTIGATE_TASK = "vigia.analysis.investigate"
 MAX_PAGE = 1_000_000
+# Numbered pages skip rows with OFFSET, which reads every skipped row: deeper than this, the
+# cursor (one index range at any depth) is the way on. Totals are counted up to the same bound.
+MAX_OFFSET = 10_000
 
 InvestigationId = Annotated[UUID, Path(description="The investigation's id (a UUID).")]
 
@@ -70,8 +75,10 @@ def build_router(settings: Settings) -> APIRouter:
         responses=error_responses(*read_errors),
         summary="List investigations, newest first by default",
     )
-    def list_investigations(
+    async def list_investigations(
+        request: Request,
         store: Annotated[Store, Depends(get_store)],
+        resources: Annotated[ApiResources, Depends(get_resources)],
         orgao: Annotated[str | None, Query(pattern=ORGAO_PATTERN, description="SIAFI órgão code.")] = None,
         indicator: Annotated[
             str | None, Query(pattern=INDICATOR_PATTERN, description="Only those with a finding of this indicator.")
@@ -91,44 +98,67 @@ def build_router(settings: Settings) -> APIRouter:
         cursor: Annotated[
             str | None, Query(max_length=512, description="next_cursor of the previous page (instead of page).")
         ] = None,
+        include_total: Annotated[
+            bool,
+            Query(description=f"Count the matching investigations, up to {MAX_OFFSET}: total is null without it."),
+        ] = False,
     ) -> InvestigationPage:
-        created_from, created_to = _aware(created_from), _aware(created_to)
-        if created_from and created_to and created_from > created_to:
-            raise invalid("query.created_to", "must be at or after created_from")
-        filters: dict[str, Any] = {
-            "orgao_codigo": orgao,
-            "indicator": indicator,
-            "severity": severity,
-            "status": status,
-            "trigger": trigger,
-            "contract_id": contract_id,
-            "created_from": created_from,
-            "created_to": created_to,
-            "min_risk_score": min_risk_score,
-        }
-        issued_for = fingerprint({**filters, "sort": sort, "page_size": page_size})
-        page_number: int | None
-        if cursor is not None:
-            if page is not None:
-                raise invalid("query.page", "give page or cursor, not both")
-            position = decode_cursor(cursor, expected_fingerprint=issued_for, max_offset=MAX_PAGE * max_page_size)
-            page_number, offset, as_of = None, position.offset, position.as_of
-            # The snapshot: rows created after the first page was read stay out of later pages.
-            filters["created_to"] = min(created_to, as_of) if created_to else as_of
-        else:
-            page_number = page or 1
-            offset, as_of = (page_number - 1) * page_size, datetime.now(UTC)
-        result = store.list_investigations(InvestigationFilter(**filters), sort=sort, limit=page_size, offset=offset)
-        more = offset + len(result.items) < result.total and len(result.items) == page_size
-        next_cursor = encode_cursor(Cursor(offset + page_size, issued_for, as_of)) if more else None
-        return InvestigationPage(
-            items=[from_investigation(item) for item in result.items],
-            total=result.total,
-            page=page_number,
-            page_size=page_size,
-            offset=offset,
-            next_cursor=next_cursor,
-        )
+        def build() -> bytes:
+            since, until = _aware(created_from), _aware(created_to)
+            if since and until and since > until:
+                raise invalid("query.created_to", "must be at or after created_from")
+            filters: dict[str, Any] = {
+                "orgao_codigo": orgao,
+                "indicator": indicator,
+                "severity": severity,
+                "status": status,
+                "trigger": trigger,
+                "contract_id": contract_id,
+                "created_from": since,
+                "created_to": until,
+                "min_risk_score": min_risk_score,
+            }
+            issued_for = fingerprint({**filters, "sort": sort, "page_size": page_size})
+            page_number: int | None
+            after: Keyset | None = None
+            if cursor is not None:
+                if page is not None:
+                    raise invalid("query.page", "give page or cursor, not both")
+                position = decode_cursor(cursor, expected_fingerprint=issued_for, sort=sort)
+                page_number, offset, as_of, after = None, 0, position.as_of, position.after
+                # The snapshot: rows created after the first page was read stay out of later pages.
+                filters["created_to"] = min(until, as_of) if until else as_of
+            else:
+                page_number = page or 1
+                offset, as_of = (page_number - 1) * page_size, datetime.now(UTC)
+                if offset > MAX_OFFSET:
+                    raise invalid(
+                        "query.page",
+                        f"numbered pages reach {MAX_OFFSET} rows deep; follow next_cursor to go further",
+                    )
+            result = store.list_investigations(
+                InvestigationFilter(**filters), sort=sort, limit=page_size, offset=offset, after=after,
+                with_total=include_total, count_limit=MAX_OFFSET,
+            )
+            next_cursor = None
+            if len(result.items) == page_size:
+                # A full page may be the last one; the next request then answers an empty page.
+                next_cursor = encode_cursor(Cursor(keyset_of(result.items[-1], sort), sort, issued_for, as_of))
+            total, capped = result.total, False
+            if total is not None and total > MAX_OFFSET:
+                total, capped = MAX_OFFSET, True
+            body = InvestigationPage(
+                items=[from_investigation(item) for item in result.items],
+                total=total,
+                total_capped=capped,
+                page=page_number,
+                page_size=page_size,
+                offset=offset,
+                next_cursor=next_cursor,
+            )
+            return json_bytes(body)
+
+        return json_response(await resources.pages.get_or_build("list?" + request.url.query, build))  # type: ignore[return-value]
 
     @router.get(
         "/{investigation_id}",
@@ -137,24 +167,30 @@ def build_router(settings: Settings) -> APIRouter:
         responses=error_responses(*read_errors, 404),
         summary="One investigation with its findings, contract and summary",
     )
-    def get_investigation(
-        investigation_id: InvestigationId, store: Annotated[Store, Depends(get_store)]
+    async def get_investigation(
+        investigation_id: InvestigationId,
+        store: Annotated[Store, Depends(get_store)],
+        resources: Annotated[ApiResources, Depends(get_resources)],
     ) -> InvestigationDetailOut:
-        detail = store.get_investigation(str(investigation_id))
-        if detail is None:
-            raise ApiError(404, "not_found", f"no investigation has the id {investigation_id}")
-        return from_detail(detail)
+        def build() -> bytes:
+            detail = store.get_investigation(str(investigation_id))
+            if detail is None:
+                raise ApiError(404, "not_found", f"no investigation has the id {investigation_id}")
+            return json_bytes(from_detail(detail))
+
+        return json_response(await resources.pages.get_or_build(f"detail:{investigation_id}", build))  # type: ignore[return-value]
 
     @router.post(
         "",
         status_code=202,
         response_model=InvestigationAccepted,
-        responses=error_responses(400, 401, 413, 422, 503),
+        responses=error_responses(400, 401, 403, 413, 422, 503),  # 429 (rate or daily quota) added by error_responses
         summary="Investigate a contract, or an órgão over a date window, on demand",
         description=(
             "Queues the work (or, where ENABLE_CELERY_WORKERS is false, starts it in the API process) and answers 202 with the investigation's id and the URL to poll. "
             "An equal request while one is still pending or running returns that one (created=false). "
-            f"A window may span at most API_MAX_WINDOW_DAYS days (here {settings.api_max_window_days})."
+            f"A window may span at most API_MAX_WINDOW_DAYS days (here {settings.api_max_window_days}). "
+            f"One key may start {settings.api_on_demand_daily_quota} a day (API_ON_DEMAND_DAILY_QUOTA); past it, 429."
         ),
     )
     def request_investigation(
@@ -167,6 +203,14 @@ def build_router(settings: Settings) -> APIRouter:
         _validate_request(body, settings)
         from shared.detection import DETECTOR_VERSION
 
+        wait = _quota_wait(resources, caller)
+        if wait is not None:
+            raise ApiError(
+                429, "quota_exceeded",
+                f"this key has started its {settings.api_on_demand_daily_quota} on-demand investigations for the day "
+                f"(API_ON_DEMAND_DAILY_QUOTA); retry in {wait} s",
+                headers={"Retry-After": str(wait)},
+            )
         investigation, created = store.create_or_get_investigation(
             contract_id=body.contract_id,
             orgao_codigo=body.orgao_codigo,
@@ -176,6 +220,7 @@ def build_router(settings: Settings) -> APIRouter:
             window_end=body.window_end,
         )
         if created:
+            _spend_quota(resources, caller)
             if resources.inline is not None:
                 _start_here(resources.inline, store, investigation.id)
             else:
@@ -190,6 +235,25 @@ def build_router(settings: Settings) -> APIRouter:
         return InvestigationAccepted(id=UUID(investigation.id), status=investigation.status, created=created, poll_url=url)
 
     return router
+
+
+def _quota_wait(resources: ApiResources, caller: str) -> int | None:
+    if resources.quota is None:
+        return None
+    try:
+        return resources.quota.retry_after(caller)
+    except Exception as error:  # Redis away: nothing can be queued either, and that path says so
+        log.warning("could not read the on-demand quota: %s", describe(error))
+        return None
+
+
+def _spend_quota(resources: ApiResources, caller: str) -> None:
+    if resources.quota is None:
+        return
+    try:
+        resources.quota.spend(caller)
+    except Exception as error:  # counted as free rather than failing a request already accepted
+        log.warning("could not count an on-demand request against the quota: %s", describe(error))
 
 
 def _validate_request(body: InvestigationRequest, settings: Settings) -> None:
@@ -221,7 +285,7 @@ def _enqueue(broker: Any, store: Store, investigation_id: str) -> None:
         broker.send_task(INVESTIGATE_TASK, kwargs={"investigation_id": investigation_id})
     except Exception as error:
         log.error("could not queue investigation %s: %s", investigation_id, error)
-        store.fail_investigation(investigation_id, error=f"could not be queued: {error}")
+        store.fail_investigation(investigation_id, error=f"could not be queued: {describe(error)}")
         raise ApiError(
             503, "unavailable", "the task queue is unavailable; the request was not queued, try again shortly",
             headers={"Retry-After": "10"},

@@ -63,7 +63,7 @@ def _day_end(value: object) -> object:
 IsoDateTimeFrom = Annotated[datetime, BeforeValidator(_day_start)]
 IsoDateTimeTo = Annotated[datetime, BeforeValidator(_day_end)]
 
-ContractId = Annotated[int, Field(ge=1, le=ID_MAX, description="A Portal da Transparência contract id.")]
+ContractId = Annotated[int, Field(ge=1, le=ID_MAX, strict=True, description="A Portal da Transparência contract id.")]
 OrgaoCodigo = Annotated[
     str, Field(pattern=ORGAO_PATTERN, description="SIAFI órgão code (5 digits), e.g. 26000.", examples=["26000"])
 ]

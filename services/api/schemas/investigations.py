@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.api.schemas.fields import ID_MAX, ContractId, Note, OrgaoCodigo
 from shared.domain import Contract, FeedbackLabel, Finding, InvestigationStatus, Severity, Source, Trigger
+from shared.logging import public_text
 from shared.store.base import Feedback, Investigation, InvestigationDetail, StoredFinding
 
 API_PREFIX = "/api/v1"
@@ -98,11 +99,19 @@ class InvestigationDetailOut(InvestigationOut):
 
 class InvestigationPage(BaseModel):
     items: list[InvestigationOut]
-    total: int = Field(description="How many investigations match the filters.")
+    total: int | None = Field(
+        default=None,
+        description="Only with include_total=true: how many investigations match, counted up to 10000 "
+        "(total_capped=true says there are more). Null otherwise: no page pays for a count.",
+    )
+    total_capped: bool = Field(default=False, description="true when total stopped at its bound.")
     page: int | None = Field(description="This page's number (page pagination); null with a cursor.")
     page_size: int
-    offset: int
-    next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null on the last page.")
+    offset: int = Field(description="Rows skipped (numbered pages); 0 with a cursor.")
+    next_cursor: str | None = Field(
+        description="Pass as ?cursor= for the next page; null when this page is not full (the last one). "
+        "A full last page gives a cursor whose page is empty."
+    )
 
 
 class InvestigationRequest(BaseModel):
@@ -145,7 +154,7 @@ class FeedbackRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     label: FeedbackLabel
-    finding_id: int | None = Field(default=None, ge=1, le=ID_MAX, description="One finding of this investigation.")
+    finding_id: int | None = Field(default=None, ge=1, le=ID_MAX, strict=True, description="One finding of this investigation.")
     note: Note | None = None
 
 
@@ -187,6 +196,8 @@ def from_contract(contract: Contract) -> ContractOut:
 def _investigation_fields(inv: Investigation) -> dict[str, Any]:
     values = {name: getattr(inv, name) for name in InvestigationOut.model_fields if name != "url"}
     values["url"] = investigation_url(inv.id)
+    # Written by workers from exceptions; rows from before the sanitising writers are covered too.
+    values["error"] = public_text(inv.error) if inv.error else inv.error
     return values
 
 

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from services.api.schemas.investigations import FindingOut, from_finding
 from shared.domain import RunStatus
+from shared.logging import public_text
 from shared.store.base import OrgaoRanking, Run, Stats
 
 
@@ -67,8 +68,21 @@ class ReadyOut(BaseModel):
     )
 
 
+def _public(value: Any) -> Any:
+    """Error texts and check details as the public may see them: no URLs, hosts or addresses."""
+    if isinstance(value, str):
+        return public_text(value)
+    if isinstance(value, dict):
+        return {k: _public(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_public(v) for v in value]
+    return value
+
+
 def from_run(run: Run) -> RunOut:
-    return RunOut.model_validate({name: getattr(run, name) for name in RunOut.model_fields})
+    values = {name: getattr(run, name) for name in RunOut.model_fields}
+    values["error"], values["result"] = _public(run.error), _public(run.result)
+    return RunOut.model_validate(values)
 
 
 def from_stats(stats: Stats) -> StatsOut:

@@ -19,6 +19,7 @@ from shared.store.base import (
     Investigation,
     InvestigationDetail,
     InvestigationFilter,
+    Keyset,
     NotFound,
     Page,
     SortKey,
@@ -50,6 +51,13 @@ _ORDER: dict[str, list[tuple[str, bool]]] = {
     "-risk_score": [("risk_score", True), ("id", True)],
     "risk_score": [("risk_score", False), ("id", False)],
 }
+
+
+def _quoted(value: datetime | float | None) -> str:
+    """A keyset value inside a PostgREST ``or=(...)`` filter, double-quoted: timestamps carry
+    ``:`` and ``.``, which that syntax reserves."""
+    text = value.isoformat() if isinstance(value, datetime) else repr(float(value))  # type: ignore[arg-type]
+    return '"' + text + '"'
 
 
 def _apply_filters(query: Any, filters: InvestigationFilter) -> Any:
@@ -193,23 +201,77 @@ class InvestigationsMixin(SupabaseCore):
         sort: SortKey = "-created_at",
         limit: int = 50,
         offset: int = 0,
+        after: Keyset | None = None,
+        with_total: bool = True,
+        count_limit: int | None = None,
     ) -> Page:
         if sort not in _ORDER:
             raise StoreError(f"list_investigations: sort must be one of {sorted(_ORDER)}, not {sort!r}")
         if limit < 0 or offset < 0:
             raise StoreError(f"list_investigations: limit and offset must be >= 0 (got {limit}, {offset})")
+        if offset and after is not None:
+            raise StoreError("list_investigations: give offset or after, not both")
+        descending = sort.startswith("-")
+        op = "lt" if descending else "gt"
 
-        def request() -> Any:
-            query = _apply_filters(self.table("investigations").select("*", count=CountMethod.exact), filters)
-            for column, descending in _ORDER[sort]:
-                query = query.order(column, desc=descending, nullsfirst=False if column == "risk_score" else None)
-            return query.limit(limit).offset(offset).execute()
+        def read(extra: Any, order: list[tuple[str, bool]], size: int, skip: int) -> list[dict[str, Any]]:
+            def request() -> Any:
+                query = extra(_apply_filters(self.table("investigations").select("*"), filters))
+                for column, desc in order:
+                    query = query.order(column, desc=desc, nullsfirst=False if column == "risk_score" else None)
+                return query.limit(size).offset(skip).execute()
 
-        response = self._call("list_investigations", "", request)
-        return Page(
-            items=[investigation_from_row(r) for r in response.data], total=int(response.count or 0),
-            limit=limit, offset=offset,
+            return list(self._call("list_investigations", "", request).data)
+
+        column = sort.lstrip("-")
+        if offset or column == "created_at":
+            def keyset(query: Any) -> Any:
+                if after is None:
+                    return query
+                value = _quoted(after.value)
+                return query.or_(f"{column}.{op}.{value},and({column}.eq.{value},id.{op}.{after.id})")
+
+            rows = read(keyset, _ORDER[sort], limit, offset)
+        else:
+            # Scored rows in score order, then the unscored ones by id (as the PostgreSQL backend).
+            rows = []
+            if after is None or after.value is not None:
+                def scored(query: Any) -> Any:
+                    query = query.not_.is_("risk_score", "null")
+                    if after is None:
+                        return query
+                    value = _quoted(after.value)
+                    return query.or_(f"risk_score.{op}.{value},and(risk_score.eq.{value},id.{op}.{after.id})")
+
+                rows = read(scored, _ORDER[sort], limit, 0)
+            if len(rows) < limit:
+                def unscored(query: Any) -> Any:
+                    query = query.is_("risk_score", "null")
+                    if after is not None and after.value is None:
+                        query = query.filter("id", op, after.id)
+                    return query
+
+                rows += read(unscored, [("id", descending)], limit - len(rows), 0)
+        total = None
+        if with_total:
+            total = self._count(filters, count_limit)
+        return Page(items=[investigation_from_row(r) for r in rows], total=total, limit=limit, offset=offset)
+
+    def _count(self, filters: InvestigationFilter, count_limit: int | None) -> int:
+        """Exact count; with a limit, the ids of at most limit + 1 rows are read and counted
+        (count=exact would scan every matching row, and PostgREST has no capped count)."""
+        if count_limit is None:
+            response = self._call(
+                "list_investigations", "count",
+                lambda: _apply_filters(self.table("investigations").select("id", count=CountMethod.exact), filters)
+                .limit(1).execute(),
+            )
+            return int(response.count or 0)
+        response = self._call(
+            "list_investigations", "count",
+            lambda: _apply_filters(self.table("investigations").select("id"), filters).limit(count_limit + 1).execute(),
         )
+        return len(response.data)
 
     def fail_stuck_investigations(self, *, older_than: datetime, reason: str) -> list[str]:
         response = self._call(

@@ -34,6 +34,12 @@ def api_settings(database_url: str, redis_url: str, **overrides: Any) -> Setting
         "api_max_page_size": 50,
         "api_max_window_days": 92,
         "db_pool_max_size": 4,
+        # Reads see what a test just stored; the cache has its own tests.
+        "api_summary_ttl_seconds": 0,
+        "api_list_cache_seconds": 0,
+        # Every test request comes from one address; the limiter has its own tests.
+        "api_rate_limit_reads": "100000/minute",
+        "api_rate_limit_writes": "100000/minute",
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)
@@ -196,6 +202,9 @@ def web_server(redis_url: str, database_url: str) -> Iterator[WebServer]:
     env.update(
         ENVIRONMENT="test", REDIS_URL=broker, DATABASE_URL=database_url, LOG_FORMAT="json", PYTHONUNBUFFERED="1",
         PORT=str(free_port()), WEB_CONCURRENCY="1", API_KEYS=f"{WRITE_KEY},{OTHER_KEY}", API_MAX_PAGE_SIZE="50",
+        # The property run sends hundreds of requests from one address; the limiter has its own tests.
+        API_RATE_LIMIT_READS="1000000/minute", API_RATE_LIMIT_WRITES="1000000/minute",
+        API_LIST_CACHE_SECONDS="0", API_SUMMARY_TTL_SECONDS="0",
         PATH=f"{os.path.dirname(sys.executable)}{os.pathsep}{env.get('PATH', '')}",
     )
     argv = expand(read_procfile()["web"], env)

@@ -145,7 +145,7 @@ def test_it_fails_the_investigation_and_answers_503_when_the_broker_is_down(
         assert response.status_code == 503
         assert response.json()["error"] == "unavailable"
         assert response.headers["retry-after"] == "10"
-        listed = client.get("/api/v1/investigations", params={"contract_id": contract_id}).json()
+        listed = client.get("/api/v1/investigations", params={"contract_id": contract_id, "include_total": True}).json()
         assert listed["total"] == 1
         failed = listed["items"][0]
         assert failed["status"] == InvestigationStatus.FAILED

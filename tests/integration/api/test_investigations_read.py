@@ -21,10 +21,12 @@ def _ids(response_json: dict) -> list[str]:
 
 def test_it_lists_an_orgaos_investigations_newest_first(client: TestClient, store: Store, orgao: str) -> None:
     seeded = [seed_investigation(store, orgao, risk=0.1 * i) for i in range(3)]
-    response = client.get("/api/v1/investigations", params={"orgao": orgao})
+    response = client.get("/api/v1/investigations", params={"orgao": orgao, "include_total": True})
     assert response.status_code == 200
     body = response.json()
-    assert body["total"] == 3
+    assert body["total"] == 3 and body["total_capped"] is False
+    # No count unless asked: a page costs what its rows cost.
+    assert client.get("/api/v1/investigations", params={"orgao": orgao}).json()["total"] is None
     assert _ids(body) == [s.investigation.id for s in reversed(seeded)]
     first = body["items"][0]
     assert first["url"] == f"/api/v1/investigations/{first['id']}"
@@ -103,6 +105,32 @@ def test_it_pages_by_number_and_by_cursor_without_repeating_items(client: TestCl
         cursor = page["next_cursor"]
     assert walked == expected
     assert late.investigation.id not in walked
+
+
+def test_it_walks_a_risk_sort_by_cursor_with_unscored_rows_last(client: TestClient, store: Store, orgao: str) -> None:
+    seeded = [seed_investigation(store, orgao, risk=r, complete=r is not None) for r in (0.3, None, 0.9, 0.3, None)]
+    params: dict[str, object] = {"orgao": orgao, "page_size": 2, "sort": "-risk_score"}
+    walked, scores = [], []
+    page = client.get("/api/v1/investigations", params=params).json()
+    while True:
+        walked += _ids(page)
+        scores += [item["risk_score"] for item in page["items"]]
+        if not page["next_cursor"]:
+            break
+        page = client.get("/api/v1/investigations", params={**params, "cursor": page["next_cursor"]}).json()
+    assert sorted(walked) == sorted(s.investigation.id for s in seeded)
+    assert scores == [0.9, 0.3, 0.3, None, None]
+    other_sort = client.get("/api/v1/investigations", params={**params, "sort": "risk_score",
+                                                               "cursor": client.get("/api/v1/investigations", params=params).json()["next_cursor"]})
+    assert other_sort.status_code == 422 and other_sort.json()["fields"][0]["field"] == "query.cursor"
+
+
+def test_it_sends_deep_numbered_pages_to_the_cursor(client: TestClient) -> None:
+    response = client.get("/api/v1/investigations", params={"page": 300, "page_size": 50})
+    assert response.status_code == 422
+    field = response.json()["fields"][0]
+    assert field["field"] == "query.page" and "next_cursor" in field["problem"]
+    assert client.get("/api/v1/investigations", params={"page": 201, "page_size": 50}).status_code == 200
 
 
 def test_it_refuses_a_cursor_with_other_filters_or_with_a_page(client: TestClient, store: Store, orgao: str) -> None:

@@ -12,10 +12,12 @@ from tests.integration.api.conftest import api_settings, write_headers
 
 pytestmark = pytest.mark.integration
 
+READ_KEY = "test-read-key-gamma-789"  # pragma: allowlist secret
+
 
 @pytest.fixture(scope="module")
 def keyed_client(database_url: str, redis_url: str) -> Iterator[TestClient]:
-    app = create_app(api_settings(database_url, redis_url, api_read_key_required=True))
+    app = create_app(api_settings(database_url, redis_url, api_read_key_required=True, api_read_keys=[READ_KEY]))
     with TestClient(app) as client:
         yield client
 
@@ -24,6 +26,15 @@ def keyed_client(database_url: str, redis_url: str) -> Iterator[TestClient]:
 def test_it_needs_a_key_for_reads_when_configured(keyed_client: TestClient, path: str) -> None:
     assert keyed_client.get(path).status_code == 401
     assert keyed_client.get(path, headers=write_headers()).status_code == 200
+    assert keyed_client.get(path, headers={"X-API-Key": READ_KEY}).status_code == 200
+
+
+def test_it_never_lets_a_read_key_write(keyed_client: TestClient) -> None:
+    response = keyed_client.post("/api/v1/investigations", json={"contract_id": 1}, headers={"X-API-Key": READ_KEY})
+    assert response.status_code == 403
+    assert response.json()["error"] == "forbidden" and "only read" in response.json()["message"]
+    unknown = keyed_client.post("/api/v1/investigations", json={"contract_id": 1}, headers={"X-API-Key": "nope-nope"})
+    assert unknown.status_code == 401
 
 
 def test_it_keeps_health_and_docs_public(keyed_client: TestClient) -> None:

@@ -47,7 +47,7 @@ def test_it_fails_a_400_at_once_naming_endpoint_params_status_and_body(
     message = str(caught.value)
     assert caught.value.status == 400 and "GET /contratos" in message and "pagina=1" in message
     assert "Filtros mínimos" in message and "codigoOrgao" in message
-    assert TEST_KEY not in message and "test***" in message
+    assert TEST_KEY not in message and TEST_KEY[:6] not in message and "(key #" in message
     assert admin.stats()["total"] == 1 and sleeper.calls == []
 
 

@@ -9,7 +9,7 @@ import psycopg
 import pytest
 
 from shared.domain import FeedbackLabel, InvestigationStatus, Severity, Trigger
-from shared.store.base import Conflict, InvestigationFilter, NotFound, Store, StoreError
+from shared.store.base import Conflict, InvestigationFilter, NotFound, Store, StoreError, keyset_of
 from tests.integration.store.factories import make_contract, make_finding
 
 pytestmark = pytest.mark.integration
@@ -189,6 +189,38 @@ def test_it_lists_investigations_by_filter_sort_and_page(store: Store, db: psyco
     assert page.total == 5 and [i.id for i in page.items] == [made[0].id] and (page.limit, page.offset) == (2, 4)
     with pytest.raises(StoreError, match="sort must be one of"):
         store.list_investigations(sort="size")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("sort", ["-created_at", "created_at", "-risk_score", "risk_score"])
+def test_it_walks_every_sort_by_keyset_without_repeating_or_skipping(
+    store: Store, db: psycopg.Connection[Any], sort: str
+) -> None:
+    made = []
+    for i in range(1, 10):
+        inv, _ = automatic(store, i)
+        # ties on score (two 0.5s), unscored rows, and one shared creation time, so the id breaks ties
+        risk = [0.5, None, 0.9, 0.5, 0.1, None, 0.7, 0.5, None][i - 1]
+        if risk is not None:
+            inv = store.complete_investigation(inv.id, findings=[], risk_score=risk, summary="s", summary_source="template")
+        db.execute("UPDATE investigations SET created_at = %s WHERE id = %s",
+                   (datetime(2025, 1, 1, tzinfo=UTC) + timedelta(minutes=min(i, 5)), inv.id))
+        made.append(inv)
+    whole = [i.id for i in store.list_investigations(sort=sort, limit=100).items]  # type: ignore[arg-type]
+    walked: list[str] = []
+    after = None
+    for _ in range(10):
+        page = store.list_investigations(sort=sort, limit=2, after=after, with_total=False)  # type: ignore[arg-type]
+        assert page.total is None
+        walked += [i.id for i in page.items]
+        if len(page.items) < 2:
+            break
+        after = keyset_of(page.items[-1], sort)  # type: ignore[arg-type]
+    assert walked == whole and len(set(walked)) == 9
+    scores = [i.risk_score for i in store.list_investigations(sort=sort, limit=100).items]  # type: ignore[arg-type]
+    if "risk" in sort:
+        assert scores[-3:] == [None, None, None]  # unscored last in both directions
+    capped = store.list_investigations(limit=1, count_limit=3)
+    assert capped.total == 4  # counted up to the limit + 1, no further
 
 
 def test_it_fails_investigations_stuck_longer_than_the_limit(store: Store, db: psycopg.Connection[Any]) -> None:

@@ -96,3 +96,32 @@ def test_it_answers_unknown_paths_and_methods_in_the_json_error_shape(client: Te
     wrong = client.delete("/health")
     assert wrong.status_code == 405
     assert wrong.json()["error"] == "method_not_allowed"
+
+
+def test_it_refuses_a_response_larger_than_the_cap_with_a_reason() -> None:
+    from fastapi import FastAPI
+    from fastapi.responses import PlainTextResponse, StreamingResponse
+
+    from services.api.middleware import ResponseSizeLimitMiddleware
+
+    app = FastAPI()
+
+    @app.get("/big")
+    def big() -> PlainTextResponse:
+        return PlainTextResponse("x" * 5000)
+
+    @app.get("/small")
+    def small() -> PlainTextResponse:
+        return PlainTextResponse("x" * 100)
+
+    @app.get("/stream")
+    def stream() -> StreamingResponse:
+        return StreamingResponse(iter([b"y" * 1000] * 10), media_type="text/plain")
+
+    app.add_middleware(ResponseSizeLimitMiddleware, max_bytes=2048)
+    with TestClient(app) as client:
+        refused = client.get("/big")
+        assert refused.status_code == 500 and refused.json()["error"] == "response_too_large"
+        assert "2048 bytes" in refused.json()["message"]
+        assert client.get("/small").text == "x" * 100
+        assert len(client.get("/stream").content) <= 2048

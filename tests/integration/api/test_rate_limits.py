@@ -1,0 +1,101 @@
+"""Rate limits under gunicorn with two workers sharing their counters in the real Redis.
+
+One client floods and gets 429s with Retry-After; another client, and the same flood under a
+second address with a key, are judged on their own counters. Counts, not timings, are asserted
+(the latency a second client sees during a flood is measured by ``benchmarks/flood.py``).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+import redis
+
+from tests.integration.api.conftest import WRITE_KEY, _other_redis_db
+
+pytestmark = pytest.mark.integration
+
+READS_PER_HOUR = 20
+WRITES_PER_HOUR = 3
+
+
+@pytest.fixture(scope="module")
+def limited_server(redis_url: str, database_url: str) -> Iterator[str]:
+    from services.dev.embedded import free_port
+    from services.dev.procfile import expand, read_procfile
+    from tests.support.processes import ManagedProcess, venv_bin, wait_for
+
+    broker = _other_redis_db(redis_url, 9)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+    env.update(
+        ENVIRONMENT="test", REDIS_URL=broker, DATABASE_URL=database_url, LOG_FORMAT="json", PYTHONUNBUFFERED="1",
+        PORT=str(free_port()), WEB_CONCURRENCY="2", API_KEYS=WRITE_KEY,
+        # Per hour, so a flood never straddles enough of a window for the counts to drift.
+        API_RATE_LIMIT_READS=f"{READS_PER_HOUR}/hour", API_RATE_LIMIT_WRITES=f"{WRITES_PER_HOUR}/hour",
+        PATH=f"{os.path.dirname(sys.executable)}{os.pathsep}{env.get('PATH', '')}",
+    )
+    argv = expand(read_procfile()["web"], env)
+    argv[0] = venv_bin(argv[0])
+    base_url = f"http://127.0.0.1:{env['PORT']}"
+    with ManagedProcess("web", argv, env):
+        wait_for(lambda: httpx.get(f"{base_url}/health", timeout=2).status_code == 200, timeout=60,
+                 what="gunicorn to answer /health")
+        yield base_url
+    cleanup = redis.Redis.from_url(broker)
+    cleanup.flushdb()
+    cleanup.close()
+
+
+def _flood(url: str, headers: dict[str, str], count: int, *, method: str = "GET") -> list[httpx.Response]:
+    # Several connections at once, so both gunicorn workers take part of the flood.
+    def one(_: int) -> httpx.Response:
+        with httpx.Client(timeout=30) as client:
+            if method == "GET":
+                return client.get(url, headers=headers)
+            return client.post(url, headers=headers, json={"contract_id": 0})
+
+    with ThreadPoolExecutor(8) as pool:
+        return list(pool.map(one, range(count)))
+
+
+def test_it_refuses_a_flooding_client_with_429_and_retry_after_while_another_is_served(limited_server: str) -> None:
+    url = f"{limited_server}/api/v1/stats"
+    flood = _flood(url, {"X-Forwarded-For": "203.0.113.7"}, 3 * READS_PER_HOUR)
+    statuses = Counter(r.status_code for r in flood)
+    # Counted once for both workers: per-worker counters would let through up to twice as many.
+    assert statuses[200] in (READS_PER_HOUR, READS_PER_HOUR + 1), statuses
+    assert statuses[429] == len(flood) - statuses[200]
+    refused = next(r for r in flood if r.status_code == 429)
+    assert refused.json()["error"] == "rate_limited" and "client address" in refused.json()["message"]
+    assert 1 <= int(refused.headers["Retry-After"]) <= 3600
+    other = _flood(url, {"X-Forwarded-For": "198.51.100.20"}, READS_PER_HOUR // 2)
+    assert [r.status_code for r in other] == [200] * (READS_PER_HOUR // 2)
+    # Probes stay outside the limit: a platform must see the flooded API as alive.
+    assert httpx.get(f"{limited_server}/health", headers={"X-Forwarded-For": "203.0.113.7"}, timeout=10).status_code == 200
+
+
+def test_it_limits_a_key_across_client_addresses(limited_server: str) -> None:
+    url = f"{limited_server}/api/v1/orgaos"
+    responses = [
+        httpx.get(url, headers={"X-API-Key": WRITE_KEY, "X-Forwarded-For": f"192.0.2.{n}"}, timeout=30)
+        for n in range(READS_PER_HOUR + 5)
+    ]
+    statuses = [r.status_code for r in responses]
+    assert statuses.count(200) in (READS_PER_HOUR, READS_PER_HOUR + 1), statuses
+    assert responses[-1].status_code == 429 and "API key" in responses[-1].json()["message"]
+
+
+def test_it_counts_writes_apart_from_reads(limited_server: str) -> None:
+    headers = {"X-Forwarded-For": "203.0.113.99", "X-API-Key": "not-a-key"}
+    posts = _flood(f"{limited_server}/api/v1/investigations", headers, WRITES_PER_HOUR + 4, method="POST")
+    statuses = Counter(r.status_code for r in posts)
+    # Refused as unauthorised while under the limit, then as too many: the limit comes first.
+    assert statuses[401] in (WRITES_PER_HOUR, WRITES_PER_HOUR + 1) and statuses[429] == len(posts) - statuses[401]
+    read = httpx.get(f"{limited_server}/api/v1/stats", headers={"X-Forwarded-For": "203.0.113.99"}, timeout=30)
+    assert read.status_code == 200

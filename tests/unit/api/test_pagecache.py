@@ -1,0 +1,109 @@
+"""The list/detail micro-cache: same bytes within the TTL, nothing after it, bounded in size."""
+
+from __future__ import annotations
+
+from services.api.pagecache import PageCache
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_it_answers_within_the_ttl_and_forgets_after_it() -> None:
+    clock = Clock()
+    cache = PageCache(1.0, clock=clock)
+    cache.put("list?orgao=26000", b"page")
+    clock.now = 0.9
+    assert cache.get("list?orgao=26000") == b"page"
+    clock.now = 1.0
+    assert cache.get("list?orgao=26000") is None
+
+
+def test_it_keeps_at_most_max_entries_dropping_the_oldest() -> None:
+    cache = PageCache(10, max_entries=2, clock=Clock())
+    for key in ("a", "b", "c"):
+        cache.put(key, key.encode())
+    assert [cache.get(k) for k in ("a", "b", "c")] == [None, b"b", b"c"]
+
+
+def test_it_is_off_with_a_zero_ttl() -> None:
+    cache = PageCache(0)
+    cache.put("a", b"a")
+    assert cache.get("a") is None
+
+
+def test_it_builds_once_for_a_burst_of_identical_requests() -> None:
+    import asyncio
+    import threading
+
+    cache = PageCache(10)
+    calls: list[int] = []
+    release = threading.Event()
+
+    def build() -> bytes:
+        calls.append(1)
+        release.wait(5)
+        return b"page"
+
+    async def burst() -> list[bytes]:
+        tasks = [asyncio.create_task(cache.get_or_build("list?", build)) for _ in range(8)]
+        await asyncio.sleep(0)  # every request is waiting before the build finishes
+        release.set()
+        return list(await asyncio.gather(*tasks))
+
+    assert asyncio.run(burst()) == [b"page"] * 8 and calls == [1]
+
+
+def test_it_gives_every_waiter_the_builds_error_and_caches_nothing() -> None:
+    import asyncio
+
+    import pytest
+
+    cache = PageCache(10)
+
+    def broken() -> bytes:
+        raise LookupError("no such page")
+
+    async def burst() -> list[object]:
+        return list(await asyncio.gather(*(cache.get_or_build("k", broken) for _ in range(3)), return_exceptions=True))
+
+    results = asyncio.run(burst())
+    assert all(isinstance(r, LookupError) for r in results)
+    assert cache.get("k") is None
+    with pytest.raises(LookupError):
+        asyncio.run(cache.get_or_build("k", broken))
+
+
+def test_it_serves_public_reads_before_routing_and_keeps_only_successes() -> None:
+    from fastapi import FastAPI
+    from fastapi.responses import JSONResponse
+    from fastapi.testclient import TestClient
+
+    from services.api.pagecache import PublicReadCacheMiddleware
+
+    app = FastAPI()
+    calls: list[str] = []
+
+    @app.get("/api/v1/investigations")
+    def listing(orgao: str = "") -> JSONResponse:
+        calls.append(orgao)
+        return JSONResponse({"orgao": orgao, "n": len(calls)}, status_code=404 if orgao == "none" else 200)
+
+    @app.get("/api/v1/stats")
+    def stats() -> dict[str, int]:
+        calls.append("stats")
+        return {"n": len(calls)}
+
+    app.add_middleware(PublicReadCacheMiddleware, ttl_seconds=60, prefix="/api/v1/investigations")
+    with TestClient(app) as client:
+        first = client.get("/api/v1/investigations", params={"orgao": "26000"}).json()
+        assert client.get("/api/v1/investigations", params={"orgao": "26000"}).json() == first
+        assert client.get("/api/v1/investigations", params={"orgao": "26001"}).json()["orgao"] == "26001"
+        for _ in range(2):
+            assert client.get("/api/v1/investigations", params={"orgao": "none"}).status_code == 404
+            client.get("/api/v1/stats")
+    assert calls == ["26000", "26001", "none", "stats", "none", "stats"]

@@ -1,0 +1,49 @@
+"""Fail closed: unset ENVIRONMENT is production, except for `vigia dev` (what `make run` calls)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+import pytest
+
+from services.commands import dev
+from shared.config import reload_settings
+
+
+def _args() -> argparse.Namespace:
+    return argparse.Namespace(web_port=1, flower_port=2, redis_port=3, postgres_port=4, simulator_port=5,
+                              only="web")
+
+
+@pytest.fixture
+def started(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    calls: list[Any] = []
+    monkeypatch.setattr(dev, "run", lambda options: calls.append(options) or 0)
+    return calls
+
+
+def test_it_assumes_development_for_vigia_dev_and_its_processes_when_unset(
+    monkeypatch: pytest.MonkeyPatch, started: list[Any]
+) -> None:
+    monkeypatch.delenv("ENVIRONMENT", raising=False)
+    try:
+        assert reload_settings().environment == "production"
+        assert dev.handle(_args()) == 0 and len(started) == 1
+        import os
+
+        # The runner copies this environment into every process it starts.
+        assert os.environ["ENVIRONMENT"] == "development"
+    finally:
+        monkeypatch.setenv("ENVIRONMENT", "test")
+        reload_settings()
+
+
+def test_it_refuses_vigia_dev_under_an_explicit_production(monkeypatch: pytest.MonkeyPatch, started: list[Any]) -> None:
+    monkeypatch.setenv("ENVIRONMENT", "production")
+    try:
+        reload_settings()
+        assert dev.handle(_args()) == 2 and started == []
+    finally:
+        monkeypatch.setenv("ENVIRONMENT", "test")
+        reload_settings()
