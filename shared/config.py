@@ -107,7 +107,7 @@ class Settings(BaseSettings):
     groq_timeout_seconds: float = Field(default=20.0, gt=0)
 
     # --- worker ---
-    # One pool process keeps worker + beat within 256 MB (README: Footprint); the Portal's rate
+    # One pool process keeps worker + beat within 256 MB (docs/performance.md, Footprint); the Portal's rate
     # limit, not CPU, bounds a sweep, so a second process buys little on the smallest plans.
     worker_concurrency: int = Field(default=1, ge=1, le=64)
     task_soft_time_limit: int = Field(default=600, ge=1)

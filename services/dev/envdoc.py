@@ -1,7 +1,7 @@
-"""The README's environment table, generated from ``.env.example`` (which a test keeps equal to Settings).
+"""docs/configuration.md's environment table, generated from ``.env.example`` (which a test keeps equal to Settings).
 
     python -m services.dev.envdoc          # print the table
-    python -m services.dev.envdoc --write  # replace it in README.md, between the envtable markers
+    python -m services.dev.envdoc --write  # replace it in docs/configuration.md, between the envtable markers
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def env_table(example: str) -> str:
     return "\n".join(rows)
 
 
-def render_readme(readme: str, table: str) -> str:
+def render_table(readme: str, table: str) -> str:
     start, end = readme.index(BEGIN), readme.index(END)
     return readme[: start + len(BEGIN)] + "\n" + table + "\n" + readme[end:]
 
@@ -44,8 +44,8 @@ def render_readme(readme: str, table: str) -> str:
 def main(argv: list[str]) -> int:
     table = env_table((REPO_ROOT / ".env.example").read_text())
     if "--write" in argv:
-        path = REPO_ROOT / "README.md"
-        path.write_text(render_readme(path.read_text(), table))
+        path = REPO_ROOT / "docs" / "configuration.md"
+        path.write_text(render_table(path.read_text(), table))
     else:
         sys.stdout.write(table + "\n")
     return 0

@@ -125,6 +125,6 @@ def test_it_prints_the_options_the_readme_lists() -> None:
 
     help_text = subprocess.run(["bash", str(INSTALLER), "--help"], capture_output=True, text=True, timeout=30,
                                check=True).stdout
-    readme = (REPO_ROOT / "README.md").read_text()
-    assert f"```\n{help_text}```" in readme, "README's VPS section must show install.sh --help exactly"
+    readme = (REPO_ROOT / "docs" / "deploy.md").read_text()
+    assert f"```\n{help_text}```" in readme, "docs/deploy.md's VPS section must show install.sh --help exactly"
 

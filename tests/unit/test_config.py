@@ -35,10 +35,10 @@ def test_it_comments_every_variable_in_env_example() -> None:
             assert above.startswith("#") or re.match(r"^[A-Z][A-Z0-9_]*=", above), f"{line} has no comment"
 
 
-def test_it_keeps_the_readme_environment_table_generated_from_env_example() -> None:
+def test_it_keeps_the_docs_environment_table_generated_from_env_example() -> None:
     from services.dev.envdoc import BEGIN, END, env_table
 
-    readme = (REPO_ROOT / "README.md").read_text()
+    readme = (REPO_ROOT / "docs" / "configuration.md").read_text()
     current = readme[readme.index(BEGIN) + len(BEGIN) : readme.index(END)].strip()
     assert current == env_table(EXAMPLE.read_text()), "run: python -m services.dev.envdoc --write"
     missing = [name for name in _example_names() if f"`{name}`" not in current]
