@@ -19,6 +19,7 @@ import httpx
 import psutil
 import pytest
 
+from services.api.page.present import indicator_title
 from services.dev.embedded import free_port
 from tests.deploy.boot import browse, chromium
 from tests.support.processes import REPO_ROOT, ManagedProcess, venv_bin
@@ -145,7 +146,7 @@ def _screenshots(api: str, investigation_id: str) -> dict[str, str]:
     assert doms["list"].count('href="/investigacoes/') >= 10
     assert re.search(r'<option value="sanctioned_supplier" selected', doms["filter"])
     assert 0 < doms["filter"].count('href="/investigacoes/') < doms["list"].count('href="/investigacoes/') + 1
-    assert "<li>Fornecedor sancionado</li>" in doms["filter"]
+    assert f"<li>{indicator_title('sanctioned_supplier')}</li>" in doms["filter"]
     assert "Base legal" in doms["detail"] and "portaldatransparencia.gov.br/contratos/consulta" in doms["detail"]
     assert "<rect" in doms["orgaos"] and "<svg" in doms["orgaos"]
     for name in ("list", "filter", "detail", "orgaos"):

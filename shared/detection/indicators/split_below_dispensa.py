@@ -199,6 +199,7 @@ def evaluate(batch: Batch, context: Context, config: Config) -> IndicatorResult:
                     "inciso_presumido": i in presumed, "fonte_limite": limit_info.source,
                     "lei_presumida": limit_info.law_assumed, "janela_dias": config.window_days,
                     "faixa_inferior": config.band_low, "apos_limite": excess,
+                    "base_legal": f"{law}, inciso {limit_info.inciso}" + (", §1º" if rule == "soma_anual" else ""),
                 },
                 fields=("modalidadeCompra", "fundamentoLegal", "unidadeGestora.codigo", "fornecedor.documento",
                         "dataAssinatura", "valorInicialCompra", "objeto"),

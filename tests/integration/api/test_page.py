@@ -67,7 +67,7 @@ def test_it_shows_each_finding_with_explanation_legal_basis_numbers_and_a_portal
     seeded = seed_investigation(store, orgao, findings=[("split_below_dispensa", Severity.MEDIUM)])
     html = client.get(f"/investigacoes/{seeded.investigation.id}").text
     assert seeded.findings[0].explanation in html
-    assert "Lei 14.133/2021 art. 75" in html  # from the indicator's documented legal basis
+    assert "Lei 14.133 art. 75" in html  # from the indicator's documented legal basis
     assert "3,5" in html and "median" in html  # value and the baseline's numbers
     link = next(u for u in _urls(html) if u.startswith("https://portaldatransparencia.gov.br/"))
     parts = urlsplit(link.replace("&amp;", "&"))
