@@ -2,7 +2,11 @@
 the page at `/`, the commands of a second terminal pointed at it, and all gone after Ctrl-C.
 
 With Chromium installed, the page is also driven in headless Chromium (list, a filter, a detail
-view, the ranking) and its screenshots are written to docs/img/ for the README."""
+view, the ranking); its screenshots go to benchmarks/out/, or with VIGIA_UPDATE_SCREENSHOTS=1 to
+docs/img/ for the README:
+
+    VIGIA_UPDATE_SCREENSHOTS=1 .venv/bin/python -m pytest tests/integration/test_dev_runner.py
+"""
 
 from __future__ import annotations
 
@@ -27,7 +31,9 @@ from tests.support.processes import REPO_ROOT, ManagedProcess, venv_bin
 pytestmark = pytest.mark.integration
 
 
-IMAGES = Path(__file__).resolve().parents[2] / "docs" / "img"
+# A test run leaves the tree clean: screenshots go to benchmarks/out/ (ignored by git);
+# VIGIA_UPDATE_SCREENSHOTS=1 writes them to docs/img/, where the README shows them.
+IMAGES = REPO_ROOT / ("docs/img" if os.environ.get("VIGIA_UPDATE_SCREENSHOTS") == "1" else "benchmarks/out")
 
 
 def _dev_env(tmp_path: Path) -> dict[str, str]:

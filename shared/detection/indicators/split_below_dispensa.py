@@ -12,8 +12,8 @@ Formula: three signals —
     inciso) signed within ``window_days`` of each other, each between ``band_low`` × L and L;
 (b) *soma anual* (Lei 14.133 art. 75 §1º): the sum of the by-value dispensas of one unidade gestora
     in the financial year for objects of the same nature (same ramo de atividade, read as the same
-    object class) is above L. Services of vehicle maintenance up to R$ 8 000 are left out of the
-    sum (art. 75 §7º). Contracts signed once the sum had passed L are **medium**; those before it,
+    object class) is above L. Services of vehicle maintenance up to R$ 8 000 (updated each year by
+    the same factor as L: R$ 10 478,74 in 2026) are left out of the sum (art. 75 §7º). Contracts signed once the sum had passed L are **medium**; those before it,
     which together make the sum, **low**;
 (c) *soma na janela* (Lei 8.666 art. 24 I/II and art. 23 §5º; Lei 13.303 art. 29 I/II: "parcelas
     de uma mesma obra, serviço ou compra"): by-value dispensas of one (unidade gestora, supplier)
@@ -61,7 +61,11 @@ from shared.domain import Severity
 CODE = "split_below_dispensa"
 VERSION = "2.0"
 _LAW_TEXT = {LAW_14133: "Lei 14.133/2021, art. 75", LAW_8666: "Lei 8.666/1993, art. 24", LAW_13303: "Lei 13.303/2016, art. 29"}
-_VEHICLE_MAINTENANCE_EXEMPT = 8_000.0  # Lei 14.133 art. 75 §7º
+# Lei 14.133 art. 75 §7º: vehicle maintenance up to R$ 8 000 stays out of the §1º sum. Art. 182's
+# yearly decrees update it by the same factor as the incisos' limits (Decreto 12.807/2025: R$ 10 478,74
+# beside 130 984,20 / 65 492,11), so it is derived from the year's limit rather than tabled apart.
+_VEHICLE_MAINTENANCE_EXEMPT = 8_000.0
+_LAW_14133_BASE = {"I": 100_000.0, "II": 50_000.0}
 _LISTED = 50  # ids of the pattern kept in a finding's baseline (``n`` gives the full count)
 
 
@@ -114,8 +118,9 @@ def evaluate(batch: Batch, context: Context, config: Config) -> IndicatorResult:
         by_supplier[(contract.ug_codigo, contract.fornecedor_documento, signed.year, rule_limit.law,
                      rule_limit.inciso)].append((signed, i))
         cls = batch.obj[i].object_class
+        exempt = round(_VEHICLE_MAINTENANCE_EXEMPT * rule_limit.value / _LAW_14133_BASE.get(rule_limit.inciso, rule_limit.value), 2)
         if rule_limit.law == LAW_14133 and cls is not None and not (
-                cls == "veiculos_manutencao" and value <= _VEHICLE_MAINTENANCE_EXEMPT):
+                cls == "veiculos_manutencao" and value <= exempt):
             by_class[(contract.ug_codigo, cls, signed.year, rule_limit.inciso)].append((signed, i))
     # i -> (rule, members, severity); a stronger rule or a bigger group wins.
     flagged: dict[int, tuple[str, list[int], bool]] = {}

@@ -41,6 +41,18 @@ def test_it_leaves_vehicle_maintenance_up_to_8000_out_of_the_annual_sum() -> Non
     assert run(SPEC, small).contract_findings == []
 
 
+def test_it_updates_the_vehicle_maintenance_exemption_with_the_year_s_decree() -> None:
+    # Decreto 12.807/2025 sets art. 75 §7º at R$ 10 478,74 for 2026: twelve such services stay out of
+    # the sum; at R$ 10 500 each (above it) they count and pass the works limit of R$ 130 984,20.
+    works = {"objeto": "Serviços de manutenção de veículos da frota"}
+    within = [dispensa(10_478.74, date(2026, m, 3), fornecedor_documento=f"1122233300{m:02d}81", **works)
+              for m in range(1, 13)]
+    assert run(SPEC, within).contract_findings == []
+    above = [dispensa(10_500, date(2026, m, 3), fornecedor_documento=f"1122233300{m:02d}81", **works)
+             for m in range(1, 13)]
+    assert {f.baseline["regra"] for f in run(SPEC, above).contract_findings} == {"soma_anual"}
+
+
 def test_it_flags_old_law_dispensas_of_one_supplier_summing_above_the_limit_in_90_days() -> None:
     a, b = dispensa(10_000, date(2023, 1, 2), **OLD), dispensa(9_000, date(2023, 3, 1), **OLD)  # 19 000 > 17 600
     result = run(SPEC, [a, b])
