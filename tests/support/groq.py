@@ -34,8 +34,10 @@ from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.support.http_server import serving
 
 MODEL = "openai/gpt-oss-120b"
 # Shut down by Groq (console.groq.com/docs/deprecations): llama-3.3-70b-versatile on 2026-08-16.
@@ -255,13 +257,5 @@ def _handler(state: GroqStandIn) -> type[BaseHTTPRequestHandler]:
 def groq_standin() -> Iterator[GroqStandIn]:
     """A running stand-in on a free local port; ``state.url`` is the ``GROQ_API_URL`` to use."""
     state = GroqStandIn()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
-    server.daemon_threads = True
-    state.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, name="groq-standin", daemon=True)
-    thread.start()
-    try:
+    with serving(_handler(state), name="groq-standin") as state.url:
         yield state
-    finally:
-        server.shutdown()
-        server.server_close()

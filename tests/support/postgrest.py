@@ -30,13 +30,14 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import psycopg
 from psycopg_pool import ConnectionPool
 
+from tests.support.http_server import serving
 from tests.support.postgrest_sql import Answer, ApiError, Executor, parse_prefer, status_for_sqlstate
 
 
@@ -144,15 +145,8 @@ def running_postgrest(
         kwargs={"application_name": "postgrest-stand-in"},
     )
     stand_in = PostgrestStandIn(url="", service_key=service_key, anon_key=anon_key)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(stand_in, Executor(pool)))
-    server.daemon_threads = True
-    stand_in.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, name="postgrest-stand-in", daemon=True)
-    thread.start()
     try:
-        yield stand_in
+        with serving(_handler(stand_in, Executor(pool)), name="postgrest-stand-in") as stand_in.url:
+            yield stand_in
     finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
         pool.close()

@@ -23,8 +23,10 @@ import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.support.http_server import serving
 
 _PATH = re.compile(r"^/api/(\d+)/envelope/?$")
 _KEY = re.compile(r"sentry_key=([0-9a-zA-Z]+)")
@@ -165,13 +167,5 @@ def _handler(state: SentryIngest) -> type[BaseHTTPRequestHandler]:
 def sentry_ingest(*, project_id: int = 4242, public_key: str = "0123456789abcdef0123456789abcdef") -> Iterator[SentryIngest]:
     """A running ingest stand-in on a free local port; ``state.dsn`` is the SENTRY_DSN to use."""
     state = SentryIngest(project_id=project_id, public_key=public_key)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
-    server.daemon_threads = True
-    state.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, name="sentry-ingest", daemon=True)
-    thread.start()
-    try:
+    with serving(_handler(state), name="sentry-ingest") as state.url:
         yield state
-    finally:
-        server.shutdown()
-        server.server_close()

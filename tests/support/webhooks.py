@@ -30,9 +30,11 @@ from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
+
+from tests.support.http_server import serving
 
 Format = Literal["slack", "discord", "json"]
 
@@ -142,16 +144,9 @@ def _webhook_handler(state: WebhookReceiver) -> type[BaseHTTPRequestHandler]:
 @contextmanager
 def webhook_receiver(fmt: Format = "json") -> Iterator[WebhookReceiver]:
     state = WebhookReceiver(fmt=fmt)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _webhook_handler(state))
-    server.daemon_threads = True
-    state.url = f"http://127.0.0.1:{server.server_address[1]}{state.path}"
-    thread = threading.Thread(target=server.serve_forever, name="webhook-receiver", daemon=True)
-    thread.start()
-    try:
+    with serving(_webhook_handler(state), name="webhook-receiver") as base:
+        state.url = base + state.path
         yield state
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @dataclass(frozen=True)
@@ -224,13 +219,6 @@ def _heartbeat_handler(state: HeartbeatReceiver) -> type[BaseHTTPRequestHandler]
 @contextmanager
 def heartbeat_receiver() -> Iterator[HeartbeatReceiver]:
     state = HeartbeatReceiver()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _heartbeat_handler(state))
-    server.daemon_threads = True
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/{state.check}"
-    thread = threading.Thread(target=server.serve_forever, name="heartbeat-receiver", daemon=True)
-    thread.start()
-    try:
+    with serving(_heartbeat_handler(state), name="heartbeat-receiver") as base:
+        state.url = f"{base}/{state.check}"
         yield state
-    finally:
-        server.shutdown()
-        server.server_close()

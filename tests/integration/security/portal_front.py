@@ -15,11 +15,12 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import urlsplit
 
 from shared.portal.wire import API_KEY_HEADER, SIMULATOR_HEADER
+from tests.support.http_server import serving
 
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", SIMULATOR_HEADER.lower()}
 
@@ -67,13 +68,6 @@ def portal_front(simulator_base_url: str) -> Iterator[PortalFront]:
     """A front for the simulator at ``simulator_base_url`` (its ``/api-de-dados`` URL)."""
     target = urlsplit(simulator_base_url)
     state = PortalFront()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state, target.hostname or "127.0.0.1", target.port or 80))
-    server.daemon_threads = True
-    state.base_url = f"http://127.0.0.1:{server.server_address[1]}{target.path}"
-    thread = threading.Thread(target=server.serve_forever, name="portal-front", daemon=True)
-    thread.start()
-    try:
+    with serving(_handler(state, target.hostname or "127.0.0.1", target.port or 80), name="portal-front") as base:
+        state.base_url = base + target.path
         yield state
-    finally:
-        server.shutdown()
-        server.server_close()
