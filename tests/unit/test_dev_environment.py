@@ -12,14 +12,17 @@ from shared.config import reload_settings
 
 
 def _args() -> argparse.Namespace:
-    return argparse.Namespace(web_port=1, flower_port=2, redis_port=3, postgres_port=4, simulator_port=5,
-                              only="web")
+    """The arguments as `vigia dev` parses them (its own parser, so a new option is never missing)."""
+    parser = argparse.ArgumentParser()
+    dev.register(parser.add_subparsers())
+    return parser.parse_args(["dev", "--web-port", "1", "--flower-port", "2", "--redis-port", "3",
+                              "--postgres-port", "4", "--simulator-port", "5", "--only", "web"])
 
 
 @pytest.fixture
 def started(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     calls: list[Any] = []
-    monkeypatch.setattr(dev, "run", lambda options: calls.append(options) or 0)
+    monkeypatch.setattr(dev, "run", lambda options, settings=None: calls.append(options) or 0)
     return calls
 
 
