@@ -77,12 +77,9 @@ class _Context:
 
     def redis(self) -> Any:
         if self._redis is None:
-            import redis
+            from shared.redis_client import redis_client
 
-            kwargs: dict[str, Any] = {"socket_timeout": self.timeout, "socket_connect_timeout": self.timeout}
-            if self.settings.broker_url.startswith("rediss://"):
-                kwargs["ssl_cert_reqs"] = self.settings.redis_ssl_cert_reqs
-            self._redis = redis.Redis.from_url(self.settings.broker_url, **kwargs)
+            self._redis = redis_client(self.settings, timeout=self.timeout)
         return self._redis
 
     def store(self) -> Any:

@@ -31,7 +31,9 @@ def _last_runs(settings: Settings, names: list[str]) -> dict[str, datetime | Non
     import redis
     from redbeat.decoder import RedBeatJSONDecoder
 
-    client = redis.Redis.from_url(settings.broker_url, socket_timeout=2, socket_connect_timeout=2)
+    from shared.redis_client import redis_client
+
+    client = redis_client(settings, timeout=2, name="vigia-schedule")
     try:
         raw = [client.hget(REDBEAT_KEY_PREFIX + name, "meta") for name in names]
     except redis.RedisError:

@@ -60,6 +60,14 @@ def heartbeat_key(hostname: str) -> str:
     return HEARTBEAT_PREFIX + hostname
 
 
+def heartbeat_client() -> Any:
+    """The heartbeat thread's own Redis client: a slow task on the shared one must not delay a beat."""
+    from shared.config import get_settings
+    from shared.redis_client import redis_client
+
+    return redis_client(get_settings(), timeout=5, name="vigia-worker-heartbeat")
+
+
 @signals.worker_ready.connect
 def _start_heartbeat(sender: Any = None, **_: Any) -> None:
     hostname = getattr(sender, "hostname", None) or socket.gethostname()
@@ -72,9 +80,7 @@ def _start_heartbeat(sender: Any = None, **_: Any) -> None:
     def beat() -> None:
         import redis
 
-        from shared.config import get_settings
-
-        client = redis.Redis.from_url(get_settings().broker_url, socket_timeout=5, socket_connect_timeout=5)
+        client = heartbeat_client()
         while not _heartbeat_stop.is_set():
             try:
                 client.set(heartbeat_key(hostname), "alive", ex=HEARTBEAT_TTL_SECONDS)
