@@ -16,6 +16,7 @@ import pytest
 import redis
 from pydantic import SecretStr
 
+from services.api.quota import OnDemandQuota
 from services.api.ratelimit import _storage
 from services.api.resources import _celery_client
 from services.api.resources import _redis_client as web_redis
@@ -83,6 +84,16 @@ def test_it_gives_every_command_and_web_client_the_certificate_policy(policy: st
             assert _verify_mode(client) == POLICIES[policy], where
         finally:
             client.close()
+
+
+@pytest.mark.parametrize("policy", list(POLICIES))
+def test_it_gives_the_on_demand_quota_the_web_clients_certificate_policy(policy: str) -> None:
+    client = web_redis(_settings(policy))
+    try:
+        storage: Any = OnDemandQuota(5, client).limiter.storage
+        assert _verify_mode(storage.storage) == POLICIES[policy]
+    finally:
+        client.close()
 
 
 @pytest.mark.parametrize("policy", list(POLICIES))
