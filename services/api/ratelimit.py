@@ -28,6 +28,7 @@ from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.api.auth import key_identity, key_matches
+from shared import redis_keys
 from shared.config import Settings
 from shared.redis_client import connection_options
 
@@ -57,7 +58,7 @@ def _storage(settings: Settings) -> Storage:
     if not settings.enable_celery_workers:
         return MemoryStorage()
     options = connection_options(settings, timeout=REDIS_TIMEOUT_SECONDS)
-    return RedisStorage("async+" + settings.broker_url, implementation="redispy", key_prefix="vigia:ratelimit", **options)
+    return RedisStorage("async+" + settings.broker_url, implementation="redispy", key_prefix=redis_keys.API_RATE_LIMIT, **options)
 
 
 class RateLimiter:

@@ -14,14 +14,16 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from shared import redis_keys
+
 if TYPE_CHECKING:
     from celery import Celery
 
     from shared.config import Settings
 
 # Redis keys of the schedule and of the lock that makes one beat the only one firing.
-REDBEAT_KEY_PREFIX = "vigia:redbeat:"
-REDBEAT_LOCK_KEY = "vigia:redbeat::lock"
+REDBEAT_KEY_PREFIX = redis_keys.REDBEAT
+REDBEAT_LOCK_KEY = redis_keys.REDBEAT_LOCK
 
 
 @lru_cache(maxsize=1)

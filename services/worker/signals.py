@@ -17,11 +17,12 @@ from typing import Any
 from celery import signals
 
 from services.worker import resources
+from shared import redis_keys
 from shared.logging import configure_logging, task_id_var, task_name_var
 
 log = logging.getLogger("vigia.worker")
 
-HEARTBEAT_PREFIX = "vigia:heartbeat:worker:"
+HEARTBEAT_PREFIX = redis_keys.WORKER_HEARTBEAT
 HEARTBEAT_INTERVAL_SECONDS = 15
 HEARTBEAT_TTL_SECONDS = 60
 
