@@ -8,7 +8,6 @@ calls it. Tasks live in ``services.worker.tasks`` and are routed by name to the 
 
 from __future__ import annotations
 
-import ssl
 from typing import Any
 
 from celery import Celery, signals
@@ -16,6 +15,7 @@ from kombu import Queue
 
 from shared.config import Settings
 from shared.logging import configure_logging
+from shared.redis_client import ssl_options
 
 # Every queue a task may be routed to. Separate queues keep a long sweep from delaying a health
 # check or an on-demand request; one worker consumes them all by default.
@@ -38,14 +38,6 @@ TASK_MODULES: tuple[str, ...] = (
     "services.worker.tasks.maintenance",
     "services.worker.tasks.alerts",
 )
-
-
-def _ssl_options(settings: Settings) -> dict[str, Any] | None:
-    """TLS for ``rediss://`` brokers (Upstash, managed Redis); certificates checked by default."""
-    if not settings.broker_url.startswith("rediss://"):
-        return None
-    reqs = {"required": ssl.CERT_REQUIRED, "optional": ssl.CERT_OPTIONAL, "none": ssl.CERT_NONE}
-    return {"ssl_cert_reqs": reqs[settings.redis_ssl_cert_reqs]}
 
 
 def create_app(settings: Settings, *, process: str, main: str = "vigia", include_tasks: bool = True) -> Celery:
@@ -72,8 +64,9 @@ def create_app(settings: Settings, *, process: str, main: str = "vigia", include
     app.conf.update(
         broker_url=broker,
         result_backend=broker,
-        broker_use_ssl=_ssl_options(settings),
-        redis_backend_use_ssl=_ssl_options(settings),
+        # TLS for ``rediss://`` brokers (Upstash, managed Redis), as every other Redis client has it.
+        broker_use_ssl=ssl_options(settings),
+        redis_backend_use_ssl=ssl_options(settings),
         broker_connection_retry_on_startup=True,
         broker_connection_max_retries=None,
         broker_transport_options={

@@ -24,12 +24,13 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+from shared import redis_keys
 from shared.config import CELERY_PROCESSES, GROQ_DEFAULT_MODEL, PORTAL_DEFAULT_URL, Process, Settings
 from shared.pipeline import health
 
-HEARTBEAT_PATTERN = "vigia:heartbeat:worker:*"
+HEARTBEAT_PATTERN = redis_keys.WORKER_HEARTBEAT + "*"
 HEARTBEAT_TTL_SECONDS = 60
-BEAT_LOCK_KEY = "vigia:redbeat::lock"
+BEAT_LOCK_KEY = redis_keys.REDBEAT_LOCK
 MONITORING_TASKS = ("vigia.monitoring.monitor_new_contracts", "vigia.monitoring.monitor_priority_orgs")
 PROCESSES: tuple[Process, ...] = ("web", "worker", "beat", "flower", "release")
 # Checks that only make sense where Celery runs (ENABLE_CELERY_WORKERS=true).
@@ -77,12 +78,9 @@ class _Context:
 
     def redis(self) -> Any:
         if self._redis is None:
-            import redis
+            from shared.redis_client import redis_client
 
-            kwargs: dict[str, Any] = {"socket_timeout": self.timeout, "socket_connect_timeout": self.timeout}
-            if self.settings.broker_url.startswith("rediss://"):
-                kwargs["ssl_cert_reqs"] = self.settings.redis_ssl_cert_reqs
-            self._redis = redis.Redis.from_url(self.settings.broker_url, **kwargs)
+            self._redis = redis_client(self.settings, timeout=self.timeout)
         return self._redis
 
     def store(self) -> Any:

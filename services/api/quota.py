@@ -19,6 +19,8 @@ from limits import parse
 from limits.storage import MemoryStorage, RedisStorage, Storage
 from limits.strategies import FixedWindowRateLimiter
 
+from shared import redis_keys
+
 NAMESPACE = "on_demand"
 
 
@@ -30,7 +32,7 @@ class OnDemandQuota:
         if redis_client is not None:
             # The web's own Redis client pool (its timeouts and TLS settings); the URI only names the kind.
             storage = RedisStorage("redis://", connection_pool=redis_client.connection_pool,
-                                   key_prefix="vigia:quota")
+                                   key_prefix=redis_keys.API_QUOTA)
         else:
             storage = MemoryStorage()
         self.limiter = FixedWindowRateLimiter(storage)

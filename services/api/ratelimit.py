@@ -28,7 +28,9 @@ from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.api.auth import key_identity, key_matches
+from shared import redis_keys
 from shared.config import Settings
+from shared.redis_client import connection_options
 
 log = logging.getLogger("vigia.api.ratelimit")
 
@@ -55,10 +57,8 @@ def parse_limit(text: str, setting: str) -> RateLimitItem:
 def _storage(settings: Settings) -> Storage:
     if not settings.enable_celery_workers:
         return MemoryStorage()
-    options: dict[str, Any] = {"socket_timeout": REDIS_TIMEOUT_SECONDS, "socket_connect_timeout": REDIS_TIMEOUT_SECONDS}
-    if settings.broker_url.startswith("rediss://"):
-        options["ssl_cert_reqs"] = settings.redis_ssl_cert_reqs
-    return RedisStorage("async+" + settings.broker_url, implementation="redispy", key_prefix="vigia:ratelimit", **options)
+    options = connection_options(settings, timeout=REDIS_TIMEOUT_SECONDS)
+    return RedisStorage("async+" + settings.broker_url, implementation="redispy", key_prefix=redis_keys.API_RATE_LIMIT, **options)
 
 
 class RateLimiter:

@@ -63,17 +63,9 @@ class ApiResources:
 
 
 def _redis_client(settings: Settings) -> Any:
-    import redis
+    from shared.redis_client import redis_client
 
-    options: dict[str, Any] = {
-        "socket_timeout": REDIS_TIMEOUT_SECONDS,
-        "socket_connect_timeout": REDIS_TIMEOUT_SECONDS,
-        "health_check_interval": 25,
-        "client_name": "vigia-web",
-    }
-    if settings.broker_url.startswith("rediss://"):
-        options["ssl_cert_reqs"] = settings.redis_ssl_cert_reqs
-    return redis.Redis.from_url(settings.broker_url, **options)
+    return redis_client(settings, timeout=REDIS_TIMEOUT_SECONDS, name="vigia-web", health_check_interval=25)
 
 
 def _celery_client(settings: Settings) -> Celery:

@@ -14,17 +14,20 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from shared import redis_keys
+
 if TYPE_CHECKING:
     from celery import Celery
 
+    from shared.config import Settings
+
 # Redis keys of the schedule and of the lock that makes one beat the only one firing.
-REDBEAT_KEY_PREFIX = "vigia:redbeat:"
-REDBEAT_LOCK_KEY = "vigia:redbeat::lock"
+REDBEAT_KEY_PREFIX = redis_keys.REDBEAT
+REDBEAT_LOCK_KEY = redis_keys.REDBEAT_LOCK
 
 
 @lru_cache(maxsize=1)
 def build_app() -> Celery:
-    from services.beat.schedule import build_schedule
     from services.bootstrap import bootstrap
     from services.celery_app import create_app
 
@@ -32,6 +35,15 @@ def build_app() -> Celery:
     # Beat sends every entry by name (routed by TASK_ROUTES), so it imports no task module: the
     # pipeline, detection and store code they pull in would only cost memory here.
     app = create_app(settings, process="beat", include_tasks=False)
+    configure_redbeat(app, settings)
+    return app
+
+
+def configure_redbeat(app: Celery, settings: Settings) -> None:
+    """Make ``app`` a beat scheduling with RedBeat on ``REDIS_URL``, with the broker's TLS policy."""
+    from services.beat.schedule import build_schedule
+    from shared.redis_client import ssl_options
+
     app.conf.update(
         # RedBeat, riding out a Redis restart instead of exiting (see services.beat.scheduler).
         beat_scheduler="services.beat.scheduler:ReconnectingRedBeatScheduler",
@@ -46,9 +58,9 @@ def build_app() -> Celery:
         beat_max_loop_interval=5,
         beat_schedule=build_schedule(settings),
     )
-    if settings.broker_url.startswith("rediss://"):
-        app.conf.redbeat_redis_use_ssl = app.conf.broker_use_ssl
-    return app
+    tls = ssl_options(settings)
+    if tls is not None:
+        app.conf.redbeat_redis_use_ssl = tls
 
 
 def __getattr__(name: str) -> Any:

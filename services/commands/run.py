@@ -169,8 +169,9 @@ def _cannot_run(settings: Any, name: str) -> str | None:
     import redis
 
     from shared.portal.client import PortalNotConfigured, check_portal_settings
+    from shared.redis_client import redis_client
 
-    client = redis.Redis.from_url(settings.broker_url, socket_connect_timeout=2, socket_timeout=2)
+    client = redis_client(settings, timeout=2, name="vigia-run")
     try:
         client.ping()
     except redis.RedisError as error:

@@ -26,12 +26,19 @@ def _cron_text(cron: Any) -> str:
                                             cron._orig_month_of_year, cron._orig_day_of_week))
 
 
+def redis_for_schedule(settings: Settings) -> Any:
+    """A short-lived client: the listing still prints, without last runs, when Redis is silent."""
+    from shared.redis_client import redis_client
+
+    return redis_client(settings, timeout=2, name="vigia-schedule")
+
+
 def _last_runs(settings: Settings, names: list[str]) -> dict[str, datetime | None] | None:
     """Each entry's last firing as RedBeat recorded it; None when Redis does not answer."""
     import redis
     from redbeat.decoder import RedBeatJSONDecoder
 
-    client = redis.Redis.from_url(settings.broker_url, socket_timeout=2, socket_connect_timeout=2)
+    client = redis_for_schedule(settings)
     try:
         raw = [client.hget(REDBEAT_KEY_PREFIX + name, "meta") for name in names]
     except redis.RedisError:

@@ -54,18 +54,11 @@ def get_redis() -> Any:
     with _lock:
         client = _resources.get("redis")
         if client is None:
-            import redis
-
             from shared.config import get_settings
+            from shared.redis_client import redis_client
 
-            client = redis.Redis.from_url(
-                get_settings().broker_url,
-                socket_timeout=10,
-                socket_connect_timeout=10,
-                retry_on_timeout=True,
-                health_check_interval=25,
-                client_name=_process_name,
-            )
+            client = redis_client(get_settings(), timeout=10, name=_process_name, health_check_interval=25,
+                                  retry_on_timeout=True)
             _resources["redis"] = client
         return client
 

@@ -17,11 +17,12 @@ from typing import Any
 from celery import signals
 
 from services.worker import resources
+from shared import redis_keys
 from shared.logging import configure_logging, task_id_var, task_name_var
 
 log = logging.getLogger("vigia.worker")
 
-HEARTBEAT_PREFIX = "vigia:heartbeat:worker:"
+HEARTBEAT_PREFIX = redis_keys.WORKER_HEARTBEAT
 HEARTBEAT_INTERVAL_SECONDS = 15
 HEARTBEAT_TTL_SECONDS = 60
 
@@ -60,6 +61,14 @@ def heartbeat_key(hostname: str) -> str:
     return HEARTBEAT_PREFIX + hostname
 
 
+def heartbeat_client() -> Any:
+    """The heartbeat thread's own Redis client: a slow task on the shared one must not delay a beat."""
+    from shared.config import get_settings
+    from shared.redis_client import redis_client
+
+    return redis_client(get_settings(), timeout=5, name="vigia-worker-heartbeat")
+
+
 @signals.worker_ready.connect
 def _start_heartbeat(sender: Any = None, **_: Any) -> None:
     hostname = getattr(sender, "hostname", None) or socket.gethostname()
@@ -72,9 +81,7 @@ def _start_heartbeat(sender: Any = None, **_: Any) -> None:
     def beat() -> None:
         import redis
 
-        from shared.config import get_settings
-
-        client = redis.Redis.from_url(get_settings().broker_url, socket_timeout=5, socket_connect_timeout=5)
+        client = heartbeat_client()
         while not _heartbeat_stop.is_set():
             try:
                 client.set(heartbeat_key(hostname), "alive", ex=HEARTBEAT_TTL_SECONDS)

@@ -32,6 +32,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
+from shared import redis_keys
+
 if TYPE_CHECKING:
     import httpx
 
@@ -49,7 +51,7 @@ AlertKind = Literal[
     "portal_key_refused",
 ]
 AlertFormat = Literal["slack", "discord", "json"]
-DEDUP_PREFIX = "vigia:alert:"
+DEDUP_PREFIX = redis_keys.ALERT_DEDUP
 DISCORD_CONTENT_MAX = 2000
 DELIVER_TIMEOUT_SECONDS = 10.0
 # The background sender (no worker): a few quick attempts, then the alert is logged as lost.

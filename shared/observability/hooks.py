@@ -20,6 +20,7 @@ import logging
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from shared import redis_keys
 from shared.domain import RunStatus, Severity
 from shared.observability import heartbeat
 from shared.observability.alerts import Alert, raise_alert
@@ -34,7 +35,7 @@ log = logging.getLogger("vigia.observability")
 MONITOR_TASKS = ("vigia.monitoring.monitor_new_contracts", "vigia.monitoring.monitor_priority_orgs")
 # The API's path prefix (services.api.schemas.investigations.API_PREFIX; shared never imports services).
 API_PREFIX = "/api/v1"
-HEALTH_STATUS_KEY = "vigia:alerts:health:last-status"
+HEALTH_STATUS_KEY = redis_keys.HEALTH_LAST_STATUS
 _CYCLE_NAMES = {"vigia.monitoring.monitor_new_contracts": "ciclo de monitoramento",
                 "vigia.monitoring.monitor_priority_orgs": "ciclo dos órgãos prioritários"}
 

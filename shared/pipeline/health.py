@@ -23,13 +23,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from shared import redis_keys
 from shared.domain import RunStatus
 from shared.pipeline.runs import DUPLICATE_DELIVERY
 
 Status = Literal["ok", "degraded", "unhealthy", "skipped"]
 _RANK = {"ok": 0, "skipped": 0, "degraded": 1, "unhealthy": 2}
 MONITOR_TASKS = ("vigia.monitoring.monitor_new_contracts", "vigia.monitoring.monitor_priority_orgs")
-FIRST_SEEN_KEY = "vigia:health:first_seen"
+FIRST_SEEN_KEY = redis_keys.HEALTH_FIRST_SEEN
 GRACE = timedelta(minutes=10)
 
 

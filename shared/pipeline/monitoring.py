@@ -17,6 +17,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from shared import redis_keys
 from shared.domain import Contract, RunStatus, Trigger
 from shared.observability import hooks
 from shared.pipeline import state
@@ -32,7 +33,7 @@ log = logging.getLogger("vigia.pipeline.monitoring")
 
 # Contracts per upsert transaction.
 UPSERT_BATCH = 500
-ORGAOS_CACHE_KEY = "vigia:cache:orgaos-siafi"
+ORGAOS_CACHE_KEY = redis_keys.ORGAOS_CACHE
 ORGAOS_CACHE_SECONDS = 24 * 3600
 
 

@@ -21,6 +21,8 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from shared import redis_keys
+
 STATE_TTL_SECONDS = 7 * 24 * 3600
 SUMMARY_KINDS = ("groq", "template")
 QUEUE_TTL_SECONDS = 30 * 24 * 3600
@@ -48,7 +50,7 @@ def task_run(redis: Any, task_id: str | None) -> int | None:
     """The run a task (by Celery task id) opened, if it opened one."""
     if not task_id:
         return None
-    value = redis.get(f"vigia:task-run:{task_id}")
+    value = redis.get(f"{redis_keys.TASK_RUN}{task_id}")
     return int(value) if value is not None else None
 
 
@@ -56,7 +58,7 @@ def remember_task_run(redis: Any, task_id: str | None, run_id: int) -> int:
     """Bind ``run_id`` to the task; returns the run already bound when another attempt won."""
     if not task_id:
         return run_id
-    key = f"vigia:task-run:{task_id}"
+    key = f"{redis_keys.TASK_RUN}{task_id}"
     if redis.set(key, run_id, nx=True, ex=STATE_TTL_SECONDS):
         return run_id
     return int(redis.get(key))
@@ -66,7 +68,7 @@ class RunState:
     def __init__(self, redis: Any, run_id: int) -> None:
         self.redis = redis
         self.run_id = int(run_id)
-        base = f"vigia:run:{self.run_id}"
+        base = f"{redis_keys.RUN}{self.run_id}"
         self.key, self.done_key, self.failed_key = base, base + ":done", base + ":failed"
         self.dispatched_key, self.closing_key = base + ":dispatched", base + ":closing"
         self.counted_key = base + ":counted"
@@ -140,7 +142,7 @@ class RunState:
 class SweepState:
     def __init__(self, redis: Any, run_id: int, part: str) -> None:
         self.redis = redis
-        base = f"vigia:sweep:{int(run_id)}:{part}"
+        base = f"{redis_keys.SWEEP}{int(run_id)}:{part}"
         self.key, self.lease_key = base, base + ":lease"
         self.flagged_key, self.written_key, self.created_key = base + ":flagged", base + ":written", base + ":created"
         self.analyzed_key = base + ":analyzed"
@@ -249,7 +251,7 @@ class OrgaoQueue:
 
     def __init__(self, redis: Any, source: str, orgao: str) -> None:
         self.redis = redis
-        base = f"vigia:analysis:{source}:{orgao}"
+        base = f"{redis_keys.ANALYSIS}{source}:{orgao}"
         self.wal_key, self.pending_key, self.changed_key = base + ":wal", base + ":pending", base + ":changed"
 
     def recover(self) -> int:

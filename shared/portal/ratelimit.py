@@ -22,6 +22,7 @@ from datetime import UTC, datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from shared import redis_keys
 from shared.portal.errors import RateLimited
 
 if TYPE_CHECKING:
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("vigia.portal.ratelimit")
 
-NAMESPACE = "vigia:portal:rate"
+NAMESPACE = redis_keys.PORTAL_RATE
 
 # KEYS[1] = the theoretical arrival time (µs), KEYS[2] = the cool-down factor (present while cooling).
 # ARGV[1] = interval between requests (µs) at the full rate, ARGV[2] = burst tolerance (µs),

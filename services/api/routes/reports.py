@@ -18,6 +18,7 @@ from services.api.errors import error_responses
 from services.api.resources import ApiResources
 from services.api.responses import json_bytes, json_response
 from services.api.schemas.reports import OrgaoOut, StatsOut, from_ranking, from_stats
+from shared import redis_keys
 from shared.config import Settings
 from shared.pipeline.errors import describe
 
@@ -72,7 +73,7 @@ async def _cached(resources: ApiResources, key: str, load: Callable[[], bytes]) 
 def _shared(resources: ApiResources, key: str, load: Callable[[], bytes]) -> bytes:
     """The answer another web worker (or instance) computed within the TTL, from Redis, before
     aggregating again: one aggregate per TTL for the deployment, not one per worker."""
-    redis_key = f"vigia:summary:{key}"
+    redis_key = f"{redis_keys.API_SUMMARY}{key}"
     ttl = resources.settings.api_summary_ttl_seconds
     if resources.redis is not None and ttl > 0:
         try:
