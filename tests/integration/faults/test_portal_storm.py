@@ -181,8 +181,9 @@ def test_it_fails_loudly_when_the_storm_does_not_pass_and_health_turns_degraded(
     try:
         worker.wait_for_line("worker ready", timeout=60)
         with celery_client(env) as client:
-            # The órgãos are listed, then the key is refused (403) on every sweep: never retried.
-            admin.configure(script=["ok"] + ["403"] * orgaos)
+            # The órgãos are listed (their one page, then the empty page that ends the list), then
+            # the key is refused (403) on every sweep: never retried.
+            admin.configure(script=["ok", "ok"] + ["403"] * orgaos)
             refused = _cycle(client, store)
             assert refused.status is RunStatus.FAILED, refused
             assert refused.error.startswith(f"every part failed ({orgaos})") and "403" in refused.error
