@@ -83,7 +83,8 @@ def test_it_fails_an_on_demand_contract_the_portal_does_not_know(make_context: A
 
 
 def test_it_investigates_an_orgao_window_on_demand(make_context: Any, sim_dataset: Any) -> None:
-    ctx = make_context()
+    # Benford needs n >= 1 000 contracts in the órgão-year: 70 pages, past the default on-demand cap.
+    ctx = make_context(api_on_demand_max_pages=100)
     investigation_id = _on_demand(ctx, orgao_codigo="26201", window_start=date(2024, 1, 1),
                                   window_end=date(2024, 12, 31))
     done = investigate.run_investigation(ctx, investigation_id)
