@@ -85,8 +85,8 @@ def test_it_shows_a_first_cycle_serves_a_second_terminal_and_stops_on_ctrl_c(tmp
         done = dev.wait_for_line("first cycle: succeeded", timeout=120)
         assert re.search(r"\b[1-9]\d* contracts read, [1-9]\d* investigations stored", done), done
         dev.wait_for_line(f"see them at {api}/", timeout=5)
-        listed = httpx.get(f"{api}/api/v1/investigations", timeout=10).json()
-        assert listed["total"] > 0
+        listed = httpx.get(f"{api}/api/v1/investigations", params={"include_total": "true"}, timeout=10).json()
+        assert listed["total"] > 0 and listed["items"]
         page = httpx.get(f"{api}/", timeout=10)
         assert page.headers["content-type"].startswith("text/html") and listed["items"][0]["id"] in page.text
         assert httpx.get(f"{api}/docs", timeout=5).status_code == 200
