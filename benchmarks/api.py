@@ -29,7 +29,6 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -38,9 +37,9 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from services.dev.embedded import EmbeddedPostgres, EmbeddedRedis, free_port  # noqa: E402
+from benchmarks._servers import local_servers  # noqa: E402
+from services.dev.embedded import free_port  # noqa: E402
 from services.dev.procfile import expand, read_procfile  # noqa: E402
-from shared.store.migrate import migrate  # noqa: E402
 from tests.support.processes import ManagedProcess, venv_bin, wait_for  # noqa: E402
 
 API_KEY = "benchmark-key-0123456789"  # pragma: allowlist secret
@@ -256,18 +255,7 @@ def main() -> int:
     client = ("wrk" if shutil.which("wrk") else "httpx") if args.client == "auto" else args.client
     load = load_with_wrk if client == "wrk" else load_with_httpx
 
-    tmp = Path(tempfile.mkdtemp(prefix="vigia-bench-api-"))
-    redis_server = postgres = None
-    try:
-        redis_url = os.environ.get("REDIS_URL")
-        if not redis_url:
-            redis_server = EmbeddedRedis(workdir=tmp / "redis").start()
-            redis_url = redis_server.url
-        database_url = os.environ.get("DATABASE_URL")
-        if not database_url:
-            postgres = EmbeddedPostgres(datadir=tmp / "postgres").start()
-            database_url = postgres.url
-        migrate(database_url)
+    with local_servers("vigia-bench-api-") as (tmp, redis_url, database_url):
         seconds = seed(database_url, args.investigations)
         print(f"stored {args.investigations} investigations (COPY, with contracts and findings) in {seconds:.1f} s")
 
@@ -335,11 +323,6 @@ def main() -> int:
             if args.on_demand:
                 print(f"POST {LIST_PATH} -> completed: {on_demand(env, base_url, tmp)}")
         return 0
-    finally:
-        for server in (postgres, redis_server):
-            if server is not None:
-                server.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

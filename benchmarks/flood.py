@@ -25,7 +25,6 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -33,9 +32,9 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from services.dev.embedded import EmbeddedPostgres, EmbeddedRedis, free_port  # noqa: E402
+from benchmarks._servers import local_servers  # noqa: E402
+from services.dev.embedded import free_port  # noqa: E402
 from services.dev.procfile import expand, read_procfile  # noqa: E402
-from shared.store.migrate import migrate  # noqa: E402
 from tests.support.processes import ManagedProcess, venv_bin, wait_for  # noqa: E402
 
 API_KEY = "benchmark-flood-key-0123456789"  # pragma: allowlist secret
@@ -85,18 +84,7 @@ def main() -> int:
     if not shutil.which("wrk"):
         raise SystemExit("wrk is needed for the flood (Debian package wrk)")
 
-    tmp = Path(tempfile.mkdtemp(prefix="vigia-bench-flood-"))
-    redis_server = postgres = None
-    try:
-        redis_url = os.environ.get("REDIS_URL")
-        if not redis_url:
-            redis_server = EmbeddedRedis(workdir=tmp / "redis").start()
-            redis_url = redis_server.url
-        database_url = os.environ.get("DATABASE_URL")
-        if not database_url:
-            postgres = EmbeddedPostgres(datadir=tmp / "postgres").start()
-            database_url = postgres.url
-        migrate(database_url)
+    with local_servers("vigia-bench-flood-") as (tmp, redis_url, database_url):
         sys.path.insert(0, str(Path(__file__).resolve().parent))
         from api import seed  # the API benchmark's COPY seeding
 
@@ -133,11 +121,6 @@ def main() -> int:
         print(f"flooding client: {total[1] if total else '?'} requests, {refused[1] if refused else 0} refused (429)")
         print(f"ratio p99 flood/alone: {p99(during) / p99(alone):.2f} (target <= 2)")
         return 0
-    finally:
-        for server in (postgres, redis_server):
-            if server is not None:
-                server.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
