@@ -46,7 +46,7 @@ from datetime import date
 
 from pydantic import Field
 
-from shared.detection.base import Context, IndicatorConfig, IndicatorResult, IndicatorSpec, contract_finding
+from shared.detection.base import Context, IndicatorConfig, IndicatorResult, IndicatorSpec
 from shared.detection.batch import Batch
 from shared.detection.explain import day
 from shared.detection.sanction_kinds import SanctionKind, classify, nationwide
@@ -103,9 +103,9 @@ def assess(sanction: Sanction, kind: SanctionKind, same_orgao: bool, national: b
 
 
 def evaluate(batch: Batch, context: Context, config: Config) -> IndicatorResult:
-    result = IndicatorResult()
+    result = IndicatorResult(CODE, batch)
     if not context.mirror_loaded:
-        result.lacking("sem_espelho_de_sancoes", sum(1 for i in range(len(batch)) if batch.reportable(i)))
+        result.lacking("sem_espelho_de_sancoes", sum(1 for _ in batch.rows()))
         return result
     by_document: dict[str, list[Sanction]] = defaultdict(list)
     by_root: dict[str, list[Sanction]] = defaultdict(list)
@@ -125,10 +125,7 @@ def evaluate(batch: Batch, context: Context, config: Config) -> IndicatorResult:
               Severity.MEDIUM: config.score_medium, Severity.LOW: config.score_low}
     masked = no_document = undated = 0
     exact_of, root_of = by_document.get, by_root.get
-    everyone = batch.focus is None
-    for i, contract in enumerate(batch.contracts):
-        if not everyone and not batch.reportable(i):
-            continue
+    for i, contract in batch.rows():
         doc = contract.fornecedor_documento
         if not doc:
             no_document += 1
@@ -180,32 +177,21 @@ def evaluate(batch: Batch, context: Context, config: Config) -> IndicatorResult:
             sentence = (f"O fornecedor {who} tem registro de sanção no {top.lista} ({top.tipo or 'tipo não informado'}) {period}, "
                         f"aplicada por {top.orgao_sancionador or 'órgão não informado'}, vigente na assinatura em {day(signed)}; "
                         f"pelos dados do registro, {reason}.{branch_note}")
-        result.contract_findings.append(
-            contract_finding(
-                CODE,
-                contract,
-                severity=severity,
-                score=scores[severity],
-                value=1.0 if bars else 0.0,
-                threshold=None,
-                baseline={
-                    "sancoes": [
-                        {"id": s.id, "lista": s.lista, "tipo": s.tipo, "especie": k.kind, "esfera": k.sphere,
-                         "fundamentacao": k.basis or None, "impede_este_contrato": b, "gravidade": sev.value,
-                         "inicio": s.data_inicio.isoformat() if s.data_inicio else None,
-                         "fim": s.data_fim.isoformat() if s.data_fim else None, "orgao_sancionador": s.orgao_sancionador,
-                         "nacional": kind_of(s)[1], "outro_estabelecimento": o, "documento": s.documento}
-                        for s, o, k, sev, b, _r, _same in assessed
-                    ],
-                    "impede_contratar": bars,
-                    "mesmo_orgao": same,
-                    "por_raiz_cnpj": other,
-                },
-                fields=("fornecedor.documento", "fornecedor.nome", "dataAssinatura", "unidadeGestora.orgaoVinculado.nome"),
-                sentence=sentence,
-                regime=batch.regime[i],
-            )
-        )
+        result.flag(
+            i, severity=severity, score=scores[severity], value=1.0 if bars else 0.0, threshold=None,
+            baseline={
+                "sancoes": [
+                    {"id": s.id, "lista": s.lista, "tipo": s.tipo, "especie": k.kind, "esfera": k.sphere,
+                     "fundamentacao": k.basis or None, "impede_este_contrato": b, "gravidade": sev.value,
+                     "inicio": s.data_inicio.isoformat() if s.data_inicio else None,
+                     "fim": s.data_fim.isoformat() if s.data_fim else None, "orgao_sancionador": s.orgao_sancionador,
+                     "nacional": kind_of(s)[1], "outro_estabelecimento": o, "documento": s.documento}
+                    for s, o, k, sev, b, _r, _same in assessed
+                ],
+                "impede_contratar": bars, "mesmo_orgao": same, "por_raiz_cnpj": other,
+            },
+            fields=("fornecedor.documento", "fornecedor.nome", "dataAssinatura", "unidadeGestora.orgaoVinculado.nome"),
+            sentence=sentence)
     for reason, count in (("cpf_mascarado", masked), ("sem_documento", no_document), ("sem_data_assinatura", undated)):
         if count:
             result.lacking(reason, count)
