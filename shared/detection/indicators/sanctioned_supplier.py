@@ -43,6 +43,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date
+from typing import NamedTuple
 
 from pydantic import Field
 
@@ -72,34 +73,45 @@ def _in_force(sanction: Sanction, when: date) -> bool | None:
     return sanction.data_inicio <= when and (sanction.data_fim is None or when <= sanction.data_fim)
 
 
-def assess(sanction: Sanction, kind: SanctionKind, same_orgao: bool, national: bool) -> tuple[Severity, bool, str]:
-    """(severity, bars this contract, pt-BR reason with the article) for one sanction in force."""
-    if kind.kind == "inidoneidade":
-        return Severity.CRITICAL, True, ("a declaração de inidoneidade impede licitar e contratar com toda a "
-                                         "Administração Pública (Lei 14.133/2021, art. 156, §5º; Lei 8.666/1993, art. 87, IV)")
+class Assessment(NamedTuple):
+    """How one sanction in force bears on this contract."""
+
+    severity: Severity
+    bars: bool  # the sanction forbids this federal contract
+    reason: str  # pt-BR, with the article; ``{sphere}`` and ``{abrangencia}`` filled in by :func:`assess`
+
+
+# The legal reading of each case (see :mod:`shared.detection.sanction_kinds`), chosen by :func:`_case`.
+_READINGS = {
+    "inidoneidade": Assessment(Severity.CRITICAL, True, "a declaração de inidoneidade impede licitar e contratar com toda a Administração Pública (Lei 14.133/2021, art. 156, §5º; Lei 8.666/1993, art. 87, IV)"),
+    "impedimento_federal": Assessment(Severity.HIGH, True, "o impedimento aplicado por órgão federal alcança toda a Administração federal (Lei 14.133/2021, art. 156, §4º; Lei 10.520/2002, art. 7º)"),
+    "impedimento_local": Assessment(Severity.LOW, False, "o impedimento foi aplicado na esfera {sphere} e vale no âmbito do ente que o aplicou (Lei 14.133/2021, art. 156, §4º), não da União"),
+    "impedimento_sem_esfera": Assessment(Severity.MEDIUM, False, "a esfera do órgão sancionador não foi identificada; o impedimento só alcança o ente que o aplicou (Lei 14.133/2021, art. 156, §4º)"),
+    "suspensao_pelo_orgao": Assessment(Severity.HIGH, True, "a suspensão temporária foi aplicada pelo próprio órgão contratante (Lei 8.666/1993, art. 87, III)"),
+    "suspensao_por_outro": Assessment(Severity.LOW, False, "a suspensão temporária foi aplicada por outro órgão; o TCU a entende restrita ao órgão sancionador (Lei 8.666/1993, art. 87, III)"),
+    "proibicao_nacional": Assessment(Severity.CRITICAL, True, "a decisão judicial proíbe contratar com o poder público em todo o território nacional (abrangência definida na decisão)"),
+    "proibicao_delimitada": Assessment(Severity.MEDIUM, False, "a decisão judicial define a abrangência '{abrangencia}', que precisa ser conferida para este contrato"),
+    "outra": Assessment(Severity.LOW, False, "este tipo de sanção (por exemplo multa ou publicação extraordinária da Lei 12.846/2013, art. 6º) não impede contratar"),
+}
+
+
+def _case(kind: SanctionKind, same_orgao: bool, national: bool) -> str:
     if kind.kind == "impedimento":
         if kind.sphere == "federal":
-            return Severity.HIGH, True, ("o impedimento aplicado por órgão federal alcança toda a Administração federal "
-                                         "(Lei 14.133/2021, art. 156, §4º; Lei 10.520/2002, art. 7º)")
-        if kind.sphere in ("estadual", "municipal"):
-            return Severity.LOW, False, (f"o impedimento foi aplicado na esfera {kind.sphere} e vale no âmbito do ente que "
-                                         "o aplicou (Lei 14.133/2021, art. 156, §4º), não da União")
-        return Severity.MEDIUM, False, ("a esfera do órgão sancionador não foi identificada; o impedimento só alcança o "
-                                        "ente que o aplicou (Lei 14.133/2021, art. 156, §4º)")
+            return "impedimento_federal"
+        return "impedimento_local" if kind.sphere in ("estadual", "municipal") else "impedimento_sem_esfera"
     if kind.kind == "suspensao":
-        if same_orgao:
-            return Severity.HIGH, True, ("a suspensão temporária foi aplicada pelo próprio órgão contratante "
-                                         "(Lei 8.666/1993, art. 87, III)")
-        return Severity.LOW, False, ("a suspensão temporária foi aplicada por outro órgão; o TCU a entende restrita ao "
-                                     "órgão sancionador (Lei 8.666/1993, art. 87, III)")
+        return "suspensao_pelo_orgao" if same_orgao else "suspensao_por_outro"
     if kind.kind == "proibicao_judicial":
-        if national:
-            return Severity.CRITICAL, True, ("a decisão judicial proíbe contratar com o poder público em todo o "
-                                             "território nacional (abrangência definida na decisão)")
-        return Severity.MEDIUM, False, (f"a decisão judicial define a abrangência '{sanction.abrangencia or 'não informada'}', "
-                                        "que precisa ser conferida para este contrato")
-    return Severity.LOW, False, ("este tipo de sanção (por exemplo multa ou publicação extraordinária da Lei 12.846/2013, "
-                                 "art. 6º) não impede contratar")
+        return "proibicao_nacional" if national else "proibicao_delimitada"
+    return "inidoneidade" if kind.kind == "inidoneidade" else "outra"
+
+
+def assess(sanction: Sanction, kind: SanctionKind, same_orgao: bool, national: bool) -> Assessment:
+    """How one sanction in force bears on this contract, by the kind of sanction and who applied it."""
+    reading = _READINGS[_case(kind, same_orgao, national)]
+    return reading._replace(reason=reading.reason.format(
+        sphere=kind.sphere, abrangencia=sanction.abrangencia or "não informada"))
 
 
 def evaluate(batch: Batch, context: Context, config: Config) -> IndicatorResult:
