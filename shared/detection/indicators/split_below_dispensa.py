@@ -91,7 +91,7 @@ def evaluate(batch: Batch, context: Context, config: Config) -> IndicatorResult:
     presumed: set[int] = set()
     for i, contract in enumerate(batch.contracts):
         award = batch.award[i]
-        if award.kind != "dispensa" or (award.inciso is not None and award.inciso not in ("I", "II")):
+        if not award.value_based_dispensa:
             continue
         signed, value = contract.data_assinatura, batch.value[i]
         if signed is None or value is None or value <= 0:
