@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 
 class Source(StrEnum):
@@ -143,8 +143,8 @@ class Finding:
     indicator: str
     severity: Severity
     score: float
-    subject_type: str  # "contract" or "orgao"
-    subject_id: str
+    subject_type: Literal["contract", "orgao"]
+    subject_id: str  # the contract id, or "<órgão>:<year>" for an órgão-year
     explanation: str
     contract_id: int | None = None
     orgao_codigo: str | None = None

@@ -12,7 +12,7 @@ from __future__ import annotations
 from shared.detection.base import IndicatorSpec
 from shared.detection.config import DetectionConfig
 from shared.detection.registry import BY_CODE, REGISTRY, detector_version
-from shared.detection.scoring import rank_orgaos, risk_score
+from shared.detection.scoring import risk_score
 from shared.detection.suite import SuiteResult, run_suite
 from shared.detection.summary import summarize_template
 
@@ -26,7 +26,6 @@ __all__ = [
     "IndicatorSpec",
     "SuiteResult",
     "detector_version",
-    "rank_orgaos",
     "risk_score",
     "run_suite",
     "summarize_template",

@@ -1,4 +1,4 @@
-"""What every indicator module shares: its config base, its result, its registry entry, finding helpers.
+"""What every indicator module shares: its config base, its result and the findings it adds, its registry entry.
 
 An indicator module exposes ``SPEC`` (an :class:`IndicatorSpec`) whose ``evaluate(batch, context,
 config)`` is pure: it reads the prepared :class:`~shared.detection.batch.Batch`, the sanction
@@ -20,7 +20,6 @@ from pydantic import BaseModel, ConfigDict
 from shared.detection.baselines import Key, PeerStats
 from shared.detection.batch import Batch
 from shared.detection.explain import CAVEAT
-from shared.detection.legal import Regime
 from shared.domain import Contract, Finding, Sanction, Severity
 
 
@@ -56,6 +55,15 @@ class Context:
 
 @dataclass(slots=True)
 class IndicatorResult:
+    """What one indicator found in one batch, and how many contracts it could not evaluate.
+
+    ``evaluate`` fills it through :meth:`flag`, :meth:`flag_orgao` and :meth:`lacking`, which add
+    what every finding of the indicator repeats: its code, the contract and the regime assumed for
+    it (read from the batch by index), the score kept in [0, 1] and the standing caveat.
+    """
+
+    code: str
+    batch: Batch = field(repr=False, compare=False)
     contract_findings: list[Finding] = field(default_factory=list)
     orgao_findings: list[Finding] = field(default_factory=list)
     insufficient: int = 0
@@ -65,6 +73,26 @@ class IndicatorResult:
         """Count contracts that could not be evaluated, under a named reason."""
         self.insufficient += count
         self.reasons[reason] = self.reasons.get(reason, 0) + count
+
+    def flag(self, index: int, *, severity: Severity, score: float, value: float | None, threshold: float | None,
+             baseline: dict[str, Any], fields: tuple[str, ...], sentence: str) -> None:
+        """A finding about the batch's contract at ``index``. The explanation is the sentence, the
+        regime assumed and why, and the standing caveat; the baseline records the regime and the
+        field it came from; ``fields`` names the contract fields read (Portal names)."""
+        contract, regime = self.batch.contracts[index], self.batch.regime[index]
+        self.contract_findings.append(Finding(
+            indicator=self.code, severity=severity, score=_unit(score), subject_type="contract",
+            subject_id=str(contract.id), explanation=f"{sentence} {regime.sentence()} {CAVEAT}",
+            contract_id=contract.id, orgao_codigo=contract.orgao_codigo, value=value, threshold=threshold,
+            baseline={**baseline, **regime.as_baseline()}, fields=contract_fields(contract, fields)))
+
+    def flag_orgao(self, orgao: str, year: int, *, severity: Severity, score: float, value: float, threshold: float,
+                   baseline: dict[str, Any], sentence: str) -> None:
+        """A finding about one órgão's contracts of one year; the baseline records the year."""
+        self.orgao_findings.append(Finding(
+            indicator=self.code, severity=severity, score=_unit(score), subject_type="orgao",
+            subject_id=f"{orgao}:{year}", explanation=f"{sentence} {CAVEAT}", orgao_codigo=orgao,
+            value=value, threshold=threshold, baseline={"ano": year, **baseline}))
 
 
 Evaluate = Callable[[Batch, Context, Any], IndicatorResult]
@@ -118,61 +146,8 @@ _FIELD_NAMES = {
 }
 
 
-def contract_finding(
-    code: str,
-    contract: Contract,
-    *,
-    severity: Severity,
-    score: float,
-    value: float | None,
-    threshold: float | None,
-    baseline: dict[str, Any],
-    fields: tuple[str, ...],
-    sentence: str,
-    regime: Regime,
-) -> Finding:
-    """A finding about one contract. The explanation is the sentence, the regime assumed and why,
-    and the standing caveat; the baseline records the regime and the field it came from."""
-    return Finding(
-        indicator=code,
-        severity=severity,
-        score=round(min(1.0, max(0.0, score)), 4),
-        subject_type="contract",
-        subject_id=str(contract.id),
-        explanation=f"{sentence} {regime.sentence()} {CAVEAT}",
-        contract_id=contract.id,
-        orgao_codigo=contract.orgao_codigo,
-        value=value,
-        threshold=threshold,
-        baseline={**baseline, **regime.as_baseline()},
-        fields=contract_fields(contract, fields),
-    )
-
-
-def orgao_finding(
-    code: str,
-    orgao: str,
-    year: int,
-    *,
-    severity: Severity,
-    score: float,
-    value: float,
-    threshold: float,
-    baseline: dict[str, Any],
-    sentence: str,
-) -> Finding:
-    return Finding(
-        indicator=code,
-        severity=severity,
-        score=round(min(1.0, max(0.0, score)), 4),
-        subject_type="orgao",
-        subject_id=f"{orgao}:{year}",
-        explanation=f"{sentence} {CAVEAT}",
-        orgao_codigo=orgao,
-        value=value,
-        threshold=threshold,
-        baseline={"ano": year, **baseline},
-    )
+def _unit(score: float) -> float:
+    return round(min(1.0, max(0.0, score)), 4)
 
 
 def clamp(value: float, low: float, high: float) -> float:

@@ -13,8 +13,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_left
 from collections.abc import Hashable, Mapping, Sequence
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
 
 Key = tuple[Hashable, ...]
 
@@ -29,9 +28,6 @@ class PeerStats:
     mean_abs_dev: float  # mean absolute deviation from the median (the fallback when MAD is 0)
     q1: float
     q3: float
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def _quantile(ordered: Sequence[float], q: float) -> float:

@@ -9,7 +9,7 @@ A contract id seen twice keeps its last version, so re-sent records are not coun
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from shared.detection.legal import AwardInfo, Regime, award_info, regime_of
@@ -33,6 +33,13 @@ class Batch:
 
     def reportable(self, index: int) -> bool:
         return self._reportable[index] if self._reportable else True
+
+    def rows(self) -> Iterator[tuple[int, Contract]]:
+        """(index, contract) for the contracts to report on: all of them, or those in ``focus``."""
+        if not self._reportable:
+            return enumerate(self.contracts)
+        flags = self._reportable
+        return ((i, c) for i, c in enumerate(self.contracts) if flags[i])
 
 
 def prepare(contracts: Iterable[Contract], *, focus: Iterable[int] | None = None) -> Batch:

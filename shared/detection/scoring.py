@@ -1,4 +1,4 @@
-"""How a contract's findings combine into one risk score, and how órgão-level findings rank órgãos.
+"""How a contract's findings combine into one risk score.
 
 Contract rule: each finding has a score ``s`` in [0, 1] set by its indicator (how far past its
 threshold it is). When the contract also has a ``direct_award_high_value`` finding, every other
@@ -11,14 +11,11 @@ supplier's contracts at low weight: it is left out of the union and then adds
 of otherwise equal risk but never lifts a contract above one with a barring sanction (score ≥
 0.85) or an unexplained acréscimo (≥ 0.5). The same findings always give the same score (rounded
 to 4 decimals).
-
-Órgão rule: an órgão-year's score is the same union over its órgão-level findings; órgãos are
-ranked by it, highest first, ties by code and year.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Sequence
 
 from shared.domain import Finding
 
@@ -43,16 +40,3 @@ def risk_score(findings: Sequence[Finding], *, direct_award_boost: float = 0.25,
     risk += concentration_weight * concentration * remaining
     return round(risk, 4)
 
-
-def _union(scores: Iterable[float]) -> float:
-    remaining = 1.0
-    for score in scores:
-        remaining *= 1.0 - score
-    return round(1.0 - remaining, 4)
-
-
-def rank_orgaos(orgao_findings: Mapping[tuple[str, int], Sequence[Finding]]) -> list[tuple[str, int, float]]:
-    """``(órgão, year, score)`` from the órgão-level findings, highest score first."""
-    ranked = [(orgao, year, _union(f.score for f in findings)) for (orgao, year), findings in orgao_findings.items()]
-    ranked.sort(key=lambda row: (-row[2], row[0], row[1]))
-    return ranked

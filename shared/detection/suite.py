@@ -22,7 +22,7 @@ from shared.detection.baselines import Key, PeerStats
 from shared.detection.batch import prepare
 from shared.detection.config import DetectionConfig
 from shared.detection.registry import REGISTRY, detector_version
-from shared.detection.scoring import rank_orgaos, risk_score
+from shared.detection.scoring import risk_score
 from shared.domain import Contract, Finding, Sanction
 
 
@@ -38,9 +38,6 @@ class SuiteResult:
     insufficient: dict[str, int] = field(default_factory=dict)  # per indicator: contracts it could not evaluate
     insufficient_reasons: dict[str, dict[str, int]] = field(default_factory=dict)  # per indicator: named causes
     timings: dict[str, float] = field(default_factory=dict)  # seconds per step, for benchmarks
-
-    def orgao_ranking(self) -> list[tuple[str, int, float]]:
-        return rank_orgaos(self.orgao_findings)
 
     def flagged(self, code: str) -> set[int]:
         """Ids of contracts carrying a finding of one indicator."""

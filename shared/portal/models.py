@@ -214,10 +214,8 @@ def parse_contract(raw: object, *, source: Source) -> Contract:
         or _text(fornecedor, "razaoSocialReceita", record=raw, prefix="fornecedor."),
         data_assinatura=_date(raw, "dataAssinatura", record=raw),
         data_publicacao_dou=_date(raw, "dataPublicacaoDOU", record=raw),
-        data_inicio_vigencia=_date(raw, "dataInicioVigencia", record=raw),
-        data_fim_vigencia=_date(raw, "dataFimVigencia", record=raw),
-        valor_inicial=_money(raw, "valorInicialCompra", record=raw),
-        valor_final=_money(raw, "valorFinalCompra", record=raw),
+        data_inicio_vigencia=_date(raw, "dataInicioVigencia", record=raw), data_fim_vigencia=_date(raw, "dataFimVigencia", record=raw),
+        valor_inicial=_money(raw, "valorInicialCompra", record=raw), valor_final=_money(raw, "valorFinalCompra", record=raw),
         raw=raw,
         content_hash=canonical_hash(raw),
     )

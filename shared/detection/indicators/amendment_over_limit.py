@@ -43,14 +43,7 @@ from datetime import date
 
 from pydantic import Field
 
-from shared.detection.base import (
-    Context,
-    IndicatorConfig,
-    IndicatorResult,
-    IndicatorSpec,
-    clamp,
-    contract_finding,
-)
+from shared.detection.base import Context, IndicatorConfig, IndicatorResult, IndicatorSpec, clamp
 from shared.detection.batch import Batch
 from shared.detection.explain import brl, number, pct
 from shared.detection.legal import LAW_8666, LAW_13303, amendment_caps
@@ -103,12 +96,10 @@ def _termos(texts: tuple[str, ...]) -> str:
 
 
 def evaluate(batch: Batch, context: Context, config: Config) -> IndicatorResult:
-    result = IndicatorResult()
+    result = IndicatorResult(CODE, batch)
     first = context.first_vigencia or {}
     termos = context.amendments or {}
-    for i, contract in enumerate(batch.contracts):
-        if not batch.reportable(i):
-            continue
+    for i, contract in batch.rows():
         initial, final = batch.value[i], contract.valor_final
         if initial is None or final is None or initial <= 0:
             result.lacking("sem_valor_inicial_ou_final")
@@ -169,20 +160,8 @@ def evaluate(batch: Batch, context: Context, config: Config) -> IndicatorResult:
                     doubt += " Há termo aditivo que menciona acréscimo."
         sentence = (f"{growth_text}.{doubt} Prorrogações, reajustes e repactuações não se sujeitam a esse limite e "
                     "devem ser conferidos nos termos aditivos.")
-        result.contract_findings.append(
-            contract_finding(
-                CODE,
-                contract,
-                severity=severity,
-                score=score,
-                value=round(measured, 6),
-                threshold=cap,
-                baseline=baseline,
-                fields=(*fields, "dataInicioVigencia", "dataFimVigencia"),
-                sentence=sentence,
-                regime=regime,
-            )
-        )
+        result.flag(i, severity=severity, score=score, value=round(measured, 6), threshold=cap, baseline=baseline,
+                    fields=(*fields, "dataInicioVigencia", "dataFimVigencia"), sentence=sentence)
     return result
 
 

@@ -33,14 +33,7 @@ from collections import defaultdict
 
 from pydantic import Field
 
-from shared.detection.base import (
-    Context,
-    IndicatorConfig,
-    IndicatorResult,
-    IndicatorSpec,
-    clamp,
-    orgao_finding,
-)
+from shared.detection.base import Context, IndicatorConfig, IndicatorResult, IndicatorSpec, clamp
 from shared.detection.batch import Batch
 from shared.detection.explain import number, pct
 from shared.domain import Severity
@@ -69,7 +62,7 @@ def mad(counts: list[int]) -> float:
 
 
 def evaluate(batch: Batch, context: Context, config: Config) -> IndicatorResult:
-    result = IndicatorResult()
+    result = IndicatorResult(CODE, batch)
     digits: dict[tuple[str, int], list[int]] = defaultdict(lambda: [0] * 9)
     reportable: dict[tuple[str, int], int] = defaultdict(int)
     for i, contract in enumerate(batch.contracts):
@@ -111,17 +104,14 @@ def evaluate(batch: Batch, context: Context, config: Config) -> IndicatorResult:
                 f"a Lei de Benford (desvio médio absoluto {number(deviation, 4)}, entre os limites de Nigrini "
                 f"{number(config.marginal, 3)} e {number(config.nonconforming, 3)}); serve apenas para ordenar órgãos."
             )
-        result.orgao_findings.append(
-            orgao_finding(
-                CODE, orgao, year, severity=severity,
-                score=clamp(deviation / 0.03, 0.0, 1.0) if severity is Severity.MEDIUM else 0.05, value=round(deviation, 6),
-                threshold=config.nonconforming,
-                baseline={"orgao": orgao, "n": n, "contagens": list(counts),
-                          "observado": [round(c / n, 4) for c in counts], "esperado": [round(e, 4) for e in EXPECTED],
-                          "conformidade": label, "limite_marginal": config.marginal},
-                sentence=sentence,
-            )
-        )
+        result.flag_orgao(
+            orgao, year, severity=severity,
+            score=clamp(deviation / 0.03, 0.0, 1.0) if severity is Severity.MEDIUM else 0.05, value=round(deviation, 6),
+            threshold=config.nonconforming,
+            baseline={"orgao": orgao, "n": n, "contagens": list(counts),
+                      "observado": [round(c / n, 4) for c in counts], "esperado": [round(e, 4) for e in EXPECTED],
+                      "conformidade": label, "limite_marginal": config.marginal},
+            sentence=sentence)
     return result
 
 

@@ -34,14 +34,7 @@ import math
 
 from pydantic import Field
 
-from shared.detection.base import (
-    Context,
-    IndicatorConfig,
-    IndicatorResult,
-    IndicatorSpec,
-    clamp,
-    contract_finding,
-)
+from shared.detection.base import Context, IndicatorConfig, IndicatorResult, IndicatorSpec, clamp
 from shared.detection.batch import Batch
 from shared.detection.explain import brl
 from shared.detection.legal import LAW_8666, LAW_13303, LAW_14133
@@ -61,10 +54,8 @@ class Config(IndicatorConfig):
 
 
 def evaluate(batch: Batch, context: Context, config: Config) -> IndicatorResult:
-    result = IndicatorResult()
-    for i, contract in enumerate(batch.contracts):
-        if not batch.reportable(i):
-            continue
+    result = IndicatorResult(CODE, batch)
+    for i, _ in batch.rows():
         value, award = batch.value[i], batch.award[i]
         if value is None or award.kind is None:
             result.lacking("sem_valor_ou_modalidade")
@@ -81,21 +72,13 @@ def evaluate(batch: Batch, context: Context, config: Config) -> IndicatorResult:
             + f" (pontuação de triagem {points}, mínimo {config.min_score}); contratações diretas são legais "
             f"({_ARTICLES[batch.regime[i].law]}), mas as de valor alto pedem conferir a justificativa de preço e da escolha do fornecedor."
         )
-        result.contract_findings.append(
-            contract_finding(
-                CODE,
-                contract,
-                severity=Severity.LOW,
-                score=clamp(0.2 + 0.1 * math.log10(max(value, 1.0) / config.value_threshold), 0.2, 0.4),
-                value=float(points),
-                threshold=float(config.min_score),
-                baseline={"valor": value, "limite_valor": config.value_threshold, "tipo": award.kind,
-                          "pontos_valor": config.value_weight * high_value, "pontos_direta": config.direct_weight * award.direct},
-                fields=("modalidadeCompra", "fundamentoLegal", "valorInicialCompra"),
-                sentence=sentence,
-                regime=batch.regime[i],
-            )
-        )
+        result.flag(
+            i, severity=Severity.LOW,
+            score=clamp(0.2 + 0.1 * math.log10(max(value, 1.0) / config.value_threshold), 0.2, 0.4),
+            value=float(points), threshold=float(config.min_score),
+            baseline={"valor": value, "limite_valor": config.value_threshold, "tipo": award.kind,
+                      "pontos_valor": config.value_weight * high_value, "pontos_direta": config.direct_weight * award.direct},
+            fields=("modalidadeCompra", "fundamentoLegal", "valorInicialCompra"), sentence=sentence)
     return result
 
 

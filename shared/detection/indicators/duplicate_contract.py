@@ -36,14 +36,7 @@ from collections import defaultdict
 
 from pydantic import Field
 
-from shared.detection.base import (
-    Context,
-    IndicatorConfig,
-    IndicatorResult,
-    IndicatorSpec,
-    clamp,
-    contract_finding,
-)
+from shared.detection.base import Context, IndicatorConfig, IndicatorResult, IndicatorSpec, clamp
 from shared.detection.batch import Batch
 from shared.detection.explain import brl, day, number, pct
 from shared.detection.text import fold, jaccard
@@ -74,7 +67,7 @@ def other_lot(a: Contract, b: Contract) -> bool:
 
 
 def evaluate(batch: Batch, context: Context, config: Config) -> IndicatorResult:
-    result = IndicatorResult()
+    result = IndicatorResult(CODE, batch)
     buckets: dict[tuple[str, str], list[tuple[int, int]]] = defaultdict(list)
     for i, contract in enumerate(batch.contracts):
         signed, value = contract.data_assinatura, batch.value[i]
@@ -119,29 +112,22 @@ def evaluate(batch: Batch, context: Context, config: Config) -> IndicatorResult:
             f"deste ({brl(batch.value[i] or 0.0)}), assinados com {gap} dias de diferença (janela de {config.window_days}); "
             "o padrão é compatível com contratação em duplicidade, ou com uma nova compra legítima do mesmo objeto."
         )
-        result.contract_findings.append(
-            contract_finding(
-                CODE,
-                contract,
-                severity=Severity.HIGH if high else Severity.MEDIUM,
-                score=clamp(0.5 + 0.3 * (similarity - config.min_jaccard) / max(1e-9, 1 - config.min_jaccard)
-                            + 0.2 * (1 - delta / max(1e-9, config.value_tolerance)), 0.5, 1.0),
-                value=round(similarity, 4),
-                threshold=config.min_jaccard,
-                baseline={
-                    "duplicatas": [
-                        {"id": batch.contracts[m[0]].id, "jaccard": round(m[1], 4), "diferenca_valor": round(m[2], 6), "dias": m[3],
-                         "valor": batch.value[m[0]]}
-                        for m in found
-                    ],
-                    "tolerancia_valor": config.value_tolerance, "janela_dias": config.window_days,
-                },
-                fields=("fornecedor.documento", "unidadeGestora.codigo", "objeto", "valorInicialCompra", "dataAssinatura",
-                        "numeroProcesso"),
-                sentence=sentence,
-                regime=batch.regime[i],
-            )
-        )
+        result.flag(
+            i, severity=Severity.HIGH if high else Severity.MEDIUM,
+            score=clamp(0.5 + 0.3 * (similarity - config.min_jaccard) / max(1e-9, 1 - config.min_jaccard)
+                        + 0.2 * (1 - delta / max(1e-9, config.value_tolerance)), 0.5, 1.0),
+            value=round(similarity, 4), threshold=config.min_jaccard,
+            baseline={
+                "duplicatas": [
+                    {"id": batch.contracts[m[0]].id, "jaccard": round(m[1], 4), "diferenca_valor": round(m[2], 6), "dias": m[3],
+                     "valor": batch.value[m[0]]}
+                    for m in found
+                ],
+                "tolerancia_valor": config.value_tolerance, "janela_dias": config.window_days,
+            },
+            fields=("fornecedor.documento", "unidadeGestora.codigo", "objeto", "valorInicialCompra", "dataAssinatura",
+                    "numeroProcesso"),
+            sentence=sentence)
     return result
 
 

@@ -38,14 +38,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from shared.detection.base import (
-    Context,
-    IndicatorConfig,
-    IndicatorResult,
-    IndicatorSpec,
-    clamp,
-    contract_finding,
-)
+from shared.detection.base import Context, IndicatorConfig, IndicatorResult, IndicatorSpec, clamp
 from shared.detection.batch import Batch
 from shared.detection.explain import day
 from shared.detection.legal import (
@@ -70,10 +63,8 @@ class Config(IndicatorConfig):
 
 
 def evaluate(batch: Batch, context: Context, config: Config) -> IndicatorResult:
-    result = IndicatorResult()
-    for i, contract in enumerate(batch.contracts):
-        if not batch.reportable(i):
-            continue
+    result = IndicatorResult(CODE, batch)
+    for i, contract in batch.rows():
         signed, published = contract.data_assinatura, contract.data_publicacao_dou
         if signed is None or published is None or published < signed:
             result.lacking("datas_ausentes_ou_incoerentes")
@@ -94,13 +85,12 @@ def evaluate(batch: Batch, context: Context, config: Config) -> IndicatorResult:
                         f"{day(deadline)}: o extrato deve ser providenciado até o 5º dia útil do mês seguinte à assinatura, "
                         "para publicação em 20 dias dessa data (Lei 8.666/1993, art. 61, parágrafo único, com a contagem do "
                         "art. 110); a publicação é condição de eficácia do contrato.")
-            result.contract_findings.append(contract_finding(
-                CODE, contract,
-                severity=Severity.HIGH if late > config.high_multiple * 20 else Severity.MEDIUM,
+            result.flag(
+                i, severity=Severity.HIGH if late > config.high_multiple * 20 else Severity.MEDIUM,
                 score=clamp(0.3 + 0.5 * late / 40, 0.3, 0.8), value=float(late), threshold=0.0,
                 baseline={"prazo": deadline.isoformat(), "dias_de_atraso": late,
                           "base_legal": "Lei 8.666/1993, art. 61, parágrafo único"},
-                fields=_FIELDS, sentence=sentence, regime=regime))
+                fields=_FIELDS, sentence=sentence)
             continue
         days = business_days_after(signed, published)
         if days is None:
@@ -114,11 +104,10 @@ def evaluate(batch: Batch, context: Context, config: Config) -> IndicatorResult:
                     f"14.133/2021 o prazo legal (art. 94: {limit} dias úteis para "
                     f"{'contratação direta' if direct else 'contratos de licitação'}) é o da divulgação no Portal Nacional "
                     "de Contratações Públicas (PNCP), que estes dados não trazem; a data do DOU só sugere conferir o PNCP.")
-        result.contract_findings.append(contract_finding(
-            CODE, contract, severity=Severity.LOW, score=0.1, value=float(days), threshold=float(limit),
-            baseline={"dias_uteis": days, "prazo": limit, "contratacao_direta": direct,
-                      "base_legal": "Lei 14.133/2021, art. 94 (prazo no PNCP)"},
-            fields=_FIELDS, sentence=sentence, regime=regime))
+        result.flag(i, severity=Severity.LOW, score=0.1, value=float(days), threshold=float(limit),
+                    baseline={"dias_uteis": days, "prazo": limit, "contratacao_direta": direct,
+                              "base_legal": "Lei 14.133/2021, art. 94 (prazo no PNCP)"},
+                    fields=_FIELDS, sentence=sentence)
     return result
 
 

@@ -42,14 +42,7 @@ from collections.abc import Hashable
 
 from pydantic import Field
 
-from shared.detection.base import (
-    Context,
-    IndicatorConfig,
-    IndicatorResult,
-    IndicatorSpec,
-    clamp,
-    contract_finding,
-)
+from shared.detection.base import Context, IndicatorConfig, IndicatorResult, IndicatorSpec, clamp
 from shared.detection.baselines import PeerGroups, PeerStats
 from shared.detection.batch import Batch
 from shared.detection.explain import brl, number
@@ -96,7 +89,7 @@ def _score(x: float, stats: PeerStats) -> float | None:
 
 
 def evaluate(batch: Batch, context: Context, config: Config) -> IndicatorResult:
-    result = IndicatorResult()
+    result = IndicatorResult(CODE, batch)
     groups = PeerGroups(len(LEVELS), context.price_baselines)
     orgaos = len({c.orgao_codigo for c in batch.contracts})
     logs: list[float | None] = [None] * len(batch)
@@ -139,7 +132,7 @@ def evaluate(batch: Batch, context: Context, config: Config) -> IndicatorResult:
         m = round(m, 4)
         if m <= config.threshold:
             continue
-        contract, amount = batch.contracts[i], batch.value[i] or 0.0
+        amount = batch.value[i] or 0.0
         median_brl = math.exp(stats.median)
         label = _LEVEL_PT[LEVELS[level]]
         if LEVELS[level] in _CROSS:
@@ -151,27 +144,20 @@ def evaluate(batch: Batch, context: Context, config: Config) -> IndicatorResult:
             f"{number(m, 1)} contra o limite de {number(config.threshold, 1)} (Iglewicz–Hoaglin, sobre o logaritmo do "
             f"valor), cerca de {number(amount / median_brl if amount else 0.0, 1)} vezes a mediana. Compara o valor total, não preços unitários."
         )
-        result.contract_findings.append(
-            contract_finding(
-                CODE,
-                contract,
-                severity=Severity.HIGH if m > config.high_threshold else Severity.MEDIUM,
-                score=clamp(0.4 + 0.6 * (m - config.threshold) / 7.0, 0.4, 1.0),
-                value=round(m, 4),
-                threshold=config.threshold,
-                baseline={
-                    "nivel": LEVELS[level], "grupo": list(key), "n": stats.n,
-                    "mediana": round(median_brl, 2), "mad_log": round(stats.mad, 6),
-                    "q1": round(math.exp(stats.q1), 2), "q3": round(math.exp(stats.q3), 2),
-                    "razao_mediana": round(amount / median_brl, 1) if amount else 0.0,
-                    "orgaos_no_lote": orgaos, "contrato_fora_da_base": without is not None,
-                },
-                fields=("valorInicialCompra", "objeto", "unidadeGestora.orgaoVinculado.codigoSIAFI",
-                        "modalidadeCompra", "dataAssinatura"),
-                sentence=sentence,
-                regime=batch.regime[i],
-            )
-        )
+        result.flag(
+            i, severity=Severity.HIGH if m > config.high_threshold else Severity.MEDIUM,
+            score=clamp(0.4 + 0.6 * (m - config.threshold) / 7.0, 0.4, 1.0), value=round(m, 4),
+            threshold=config.threshold,
+            baseline={
+                "nivel": LEVELS[level], "grupo": list(key), "n": stats.n,
+                "mediana": round(median_brl, 2), "mad_log": round(stats.mad, 6),
+                "q1": round(math.exp(stats.q1), 2), "q3": round(math.exp(stats.q3), 2),
+                "razao_mediana": round(amount / median_brl, 1) if amount else 0.0,
+                "orgaos_no_lote": orgaos, "contrato_fora_da_base": without is not None,
+            },
+            fields=("valorInicialCompra", "objeto", "unidadeGestora.orgaoVinculado.codigoSIAFI",
+                    "modalidadeCompra", "dataAssinatura"),
+            sentence=sentence)
     return result
 
 

@@ -43,10 +43,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date
+from typing import NamedTuple
 
 from pydantic import Field
 
-from shared.detection.base import Context, IndicatorConfig, IndicatorResult, IndicatorSpec, contract_finding
+from shared.detection.base import Context, IndicatorConfig, IndicatorResult, IndicatorSpec
 from shared.detection.batch import Batch
 from shared.detection.explain import day
 from shared.detection.sanction_kinds import SanctionKind, classify, nationwide
@@ -72,40 +73,51 @@ def _in_force(sanction: Sanction, when: date) -> bool | None:
     return sanction.data_inicio <= when and (sanction.data_fim is None or when <= sanction.data_fim)
 
 
-def assess(sanction: Sanction, kind: SanctionKind, same_orgao: bool, national: bool) -> tuple[Severity, bool, str]:
-    """(severity, bars this contract, pt-BR reason with the article) for one sanction in force."""
-    if kind.kind == "inidoneidade":
-        return Severity.CRITICAL, True, ("a declaração de inidoneidade impede licitar e contratar com toda a "
-                                         "Administração Pública (Lei 14.133/2021, art. 156, §5º; Lei 8.666/1993, art. 87, IV)")
+class Assessment(NamedTuple):
+    """How one sanction in force bears on this contract."""
+
+    severity: Severity
+    bars: bool  # the sanction forbids this federal contract
+    reason: str  # pt-BR, with the article; ``{sphere}`` and ``{abrangencia}`` filled in by :func:`assess`
+
+
+# The legal reading of each case (see :mod:`shared.detection.sanction_kinds`), chosen by :func:`_case`.
+_READINGS = {
+    "inidoneidade": Assessment(Severity.CRITICAL, True, "a declaração de inidoneidade impede licitar e contratar com toda a Administração Pública (Lei 14.133/2021, art. 156, §5º; Lei 8.666/1993, art. 87, IV)"),
+    "impedimento_federal": Assessment(Severity.HIGH, True, "o impedimento aplicado por órgão federal alcança toda a Administração federal (Lei 14.133/2021, art. 156, §4º; Lei 10.520/2002, art. 7º)"),
+    "impedimento_local": Assessment(Severity.LOW, False, "o impedimento foi aplicado na esfera {sphere} e vale no âmbito do ente que o aplicou (Lei 14.133/2021, art. 156, §4º), não da União"),
+    "impedimento_sem_esfera": Assessment(Severity.MEDIUM, False, "a esfera do órgão sancionador não foi identificada; o impedimento só alcança o ente que o aplicou (Lei 14.133/2021, art. 156, §4º)"),
+    "suspensao_pelo_orgao": Assessment(Severity.HIGH, True, "a suspensão temporária foi aplicada pelo próprio órgão contratante (Lei 8.666/1993, art. 87, III)"),
+    "suspensao_por_outro": Assessment(Severity.LOW, False, "a suspensão temporária foi aplicada por outro órgão; o TCU a entende restrita ao órgão sancionador (Lei 8.666/1993, art. 87, III)"),
+    "proibicao_nacional": Assessment(Severity.CRITICAL, True, "a decisão judicial proíbe contratar com o poder público em todo o território nacional (abrangência definida na decisão)"),
+    "proibicao_delimitada": Assessment(Severity.MEDIUM, False, "a decisão judicial define a abrangência '{abrangencia}', que precisa ser conferida para este contrato"),
+    "outra": Assessment(Severity.LOW, False, "este tipo de sanção (por exemplo multa ou publicação extraordinária da Lei 12.846/2013, art. 6º) não impede contratar"),
+}
+
+
+def _case(kind: SanctionKind, same_orgao: bool, national: bool) -> str:
     if kind.kind == "impedimento":
         if kind.sphere == "federal":
-            return Severity.HIGH, True, ("o impedimento aplicado por órgão federal alcança toda a Administração federal "
-                                         "(Lei 14.133/2021, art. 156, §4º; Lei 10.520/2002, art. 7º)")
-        if kind.sphere in ("estadual", "municipal"):
-            return Severity.LOW, False, (f"o impedimento foi aplicado na esfera {kind.sphere} e vale no âmbito do ente que "
-                                         "o aplicou (Lei 14.133/2021, art. 156, §4º), não da União")
-        return Severity.MEDIUM, False, ("a esfera do órgão sancionador não foi identificada; o impedimento só alcança o "
-                                        "ente que o aplicou (Lei 14.133/2021, art. 156, §4º)")
+            return "impedimento_federal"
+        return "impedimento_local" if kind.sphere in ("estadual", "municipal") else "impedimento_sem_esfera"
     if kind.kind == "suspensao":
-        if same_orgao:
-            return Severity.HIGH, True, ("a suspensão temporária foi aplicada pelo próprio órgão contratante "
-                                         "(Lei 8.666/1993, art. 87, III)")
-        return Severity.LOW, False, ("a suspensão temporária foi aplicada por outro órgão; o TCU a entende restrita ao "
-                                     "órgão sancionador (Lei 8.666/1993, art. 87, III)")
+        return "suspensao_pelo_orgao" if same_orgao else "suspensao_por_outro"
     if kind.kind == "proibicao_judicial":
-        if national:
-            return Severity.CRITICAL, True, ("a decisão judicial proíbe contratar com o poder público em todo o "
-                                             "território nacional (abrangência definida na decisão)")
-        return Severity.MEDIUM, False, (f"a decisão judicial define a abrangência '{sanction.abrangencia or 'não informada'}', "
-                                        "que precisa ser conferida para este contrato")
-    return Severity.LOW, False, ("este tipo de sanção (por exemplo multa ou publicação extraordinária da Lei 12.846/2013, "
-                                 "art. 6º) não impede contratar")
+        return "proibicao_nacional" if national else "proibicao_delimitada"
+    return "inidoneidade" if kind.kind == "inidoneidade" else "outra"
+
+
+def assess(sanction: Sanction, kind: SanctionKind, same_orgao: bool, national: bool) -> Assessment:
+    """How one sanction in force bears on this contract, by the kind of sanction and who applied it."""
+    reading = _READINGS[_case(kind, same_orgao, national)]
+    return reading._replace(reason=reading.reason.format(
+        sphere=kind.sphere, abrangencia=sanction.abrangencia or "não informada"))
 
 
 def evaluate(batch: Batch, context: Context, config: Config) -> IndicatorResult:
-    result = IndicatorResult()
+    result = IndicatorResult(CODE, batch)
     if not context.mirror_loaded:
-        result.lacking("sem_espelho_de_sancoes", sum(1 for i in range(len(batch)) if batch.reportable(i)))
+        result.lacking("sem_espelho_de_sancoes", sum(1 for _ in batch.rows()))
         return result
     by_document: dict[str, list[Sanction]] = defaultdict(list)
     by_root: dict[str, list[Sanction]] = defaultdict(list)
@@ -125,10 +137,7 @@ def evaluate(batch: Batch, context: Context, config: Config) -> IndicatorResult:
               Severity.MEDIUM: config.score_medium, Severity.LOW: config.score_low}
     masked = no_document = undated = 0
     exact_of, root_of = by_document.get, by_root.get
-    everyone = batch.focus is None
-    for i, contract in enumerate(batch.contracts):
-        if not everyone and not batch.reportable(i):
-            continue
+    for i, contract in batch.rows():
         doc = contract.fornecedor_documento
         if not doc:
             no_document += 1
@@ -180,32 +189,21 @@ def evaluate(batch: Batch, context: Context, config: Config) -> IndicatorResult:
             sentence = (f"O fornecedor {who} tem registro de sanção no {top.lista} ({top.tipo or 'tipo não informado'}) {period}, "
                         f"aplicada por {top.orgao_sancionador or 'órgão não informado'}, vigente na assinatura em {day(signed)}; "
                         f"pelos dados do registro, {reason}.{branch_note}")
-        result.contract_findings.append(
-            contract_finding(
-                CODE,
-                contract,
-                severity=severity,
-                score=scores[severity],
-                value=1.0 if bars else 0.0,
-                threshold=None,
-                baseline={
-                    "sancoes": [
-                        {"id": s.id, "lista": s.lista, "tipo": s.tipo, "especie": k.kind, "esfera": k.sphere,
-                         "fundamentacao": k.basis or None, "impede_este_contrato": b, "gravidade": sev.value,
-                         "inicio": s.data_inicio.isoformat() if s.data_inicio else None,
-                         "fim": s.data_fim.isoformat() if s.data_fim else None, "orgao_sancionador": s.orgao_sancionador,
-                         "nacional": kind_of(s)[1], "outro_estabelecimento": o, "documento": s.documento}
-                        for s, o, k, sev, b, _r, _same in assessed
-                    ],
-                    "impede_contratar": bars,
-                    "mesmo_orgao": same,
-                    "por_raiz_cnpj": other,
-                },
-                fields=("fornecedor.documento", "fornecedor.nome", "dataAssinatura", "unidadeGestora.orgaoVinculado.nome"),
-                sentence=sentence,
-                regime=batch.regime[i],
-            )
-        )
+        result.flag(
+            i, severity=severity, score=scores[severity], value=1.0 if bars else 0.0, threshold=None,
+            baseline={
+                "sancoes": [
+                    {"id": s.id, "lista": s.lista, "tipo": s.tipo, "especie": k.kind, "esfera": k.sphere,
+                     "fundamentacao": k.basis or None, "impede_este_contrato": b, "gravidade": sev.value,
+                     "inicio": s.data_inicio.isoformat() if s.data_inicio else None,
+                     "fim": s.data_fim.isoformat() if s.data_fim else None, "orgao_sancionador": s.orgao_sancionador,
+                     "nacional": kind_of(s)[1], "outro_estabelecimento": o, "documento": s.documento}
+                    for s, o, k, sev, b, _r, _same in assessed
+                ],
+                "impede_contratar": bars, "mesmo_orgao": same, "por_raiz_cnpj": other,
+            },
+            fields=("fornecedor.documento", "fornecedor.nome", "dataAssinatura", "unidadeGestora.orgaoVinculado.nome"),
+            sentence=sentence)
     for reason, count in (("cpf_mascarado", masked), ("sem_documento", no_document), ("sem_data_assinatura", undated)):
         if count:
             result.lacking(reason, count)

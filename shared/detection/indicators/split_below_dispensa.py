@@ -45,14 +45,7 @@ from datetime import date
 
 from pydantic import Field
 
-from shared.detection.base import (
-    Context,
-    IndicatorConfig,
-    IndicatorResult,
-    IndicatorSpec,
-    clamp,
-    contract_finding,
-)
+from shared.detection.base import Context, IndicatorConfig, IndicatorResult, IndicatorSpec, clamp
 from shared.detection.batch import Batch
 from shared.detection.explain import brl, day, plural
 from shared.detection.legal import LAW_8666, LAW_13303, LAW_14133, DispensaLimit, dispensa_limit
@@ -91,14 +84,14 @@ def _windows(members: list[tuple[date, int]], days: int, least: int) -> list[lis
 
 
 def evaluate(batch: Batch, context: Context, config: Config) -> IndicatorResult:
-    result = IndicatorResult()
+    result = IndicatorResult(CODE, batch)
     by_supplier: dict[tuple[str, str, int, str, str], list[tuple[date, int]]] = defaultdict(list)
     by_class: dict[tuple[str, str, int, str], list[tuple[date, int]]] = defaultdict(list)
     limits: dict[int, DispensaLimit] = {}
     presumed: set[int] = set()
     for i, contract in enumerate(batch.contracts):
         award = batch.award[i]
-        if award.kind != "dispensa" or (award.inciso is not None and award.inciso not in ("I", "II")):
+        if not award.value_based_dispensa:
             continue
         signed, value = contract.data_assinatura, batch.value[i]
         if signed is None or value is None or value <= 0:
@@ -190,28 +183,19 @@ def evaluate(batch: Batch, context: Context, config: Config) -> IndicatorResult:
         high = excess and ((len(pattern) >= 3 and rule != "soma_anual") or total > config.high_sum_multiple * limit)
         severity = Severity.HIGH if high else (Severity.MEDIUM if excess else Severity.LOW)
         score = 0.2 if not excess else clamp(0.5 + 0.1 * (len(pattern) - 2) + 0.4 * max(0.0, total / limit - 1), 0.5, 1.0)
-        result.contract_findings.append(
-            contract_finding(
-                CODE,
-                contract,
-                severity=severity,
-                score=score,
-                value=round(total, 2),
-                threshold=limit,
-                baseline={
-                    "regra": rule, "contratos": [batch.contracts[j].id for j in pattern[:_LISTED]], "n": len(pattern),
-                    "soma": round(total, 2), "limite": limit, "lei": limit_info.law, "inciso": limit_info.inciso,
-                    "inciso_presumido": i in presumed, "fonte_limite": limit_info.source,
-                    "lei_presumida": limit_info.law_assumed, "janela_dias": config.window_days,
-                    "faixa_inferior": config.band_low, "apos_limite": excess,
-                    "base_legal": f"{law}, inciso {limit_info.inciso}" + (", §1º" if rule == "soma_anual" else ""),
-                },
-                fields=("modalidadeCompra", "fundamentoLegal", "unidadeGestora.codigo", "fornecedor.documento",
-                        "dataAssinatura", "valorInicialCompra", "objeto"),
-                sentence=sentence,
-                regime=batch.regime[i],
-            )
-        )
+        result.flag(
+            i, severity=severity, score=score, value=round(total, 2), threshold=limit,
+            baseline={
+                "regra": rule, "contratos": [batch.contracts[j].id for j in pattern[:_LISTED]], "n": len(pattern),
+                "soma": round(total, 2), "limite": limit, "lei": limit_info.law, "inciso": limit_info.inciso,
+                "inciso_presumido": i in presumed, "fonte_limite": limit_info.source,
+                "lei_presumida": limit_info.law_assumed, "janela_dias": config.window_days,
+                "faixa_inferior": config.band_low, "apos_limite": excess,
+                "base_legal": f"{law}, inciso {limit_info.inciso}" + (", §1º" if rule == "soma_anual" else ""),
+            },
+            fields=("modalidadeCompra", "fundamentoLegal", "unidadeGestora.codigo", "fornecedor.documento",
+                    "dataAssinatura", "valorInicialCompra", "objeto"),
+            sentence=sentence)
     return result
 
 

@@ -33,15 +33,7 @@ from collections import defaultdict
 
 from pydantic import Field
 
-from shared.detection.base import (
-    Context,
-    IndicatorConfig,
-    IndicatorResult,
-    IndicatorSpec,
-    clamp,
-    contract_finding,
-    orgao_finding,
-)
+from shared.detection.base import Context, IndicatorConfig, IndicatorResult, IndicatorSpec, clamp
 from shared.detection.batch import Batch
 from shared.detection.explain import brl, number, pct
 from shared.domain import Severity
@@ -58,7 +50,7 @@ class Config(IndicatorConfig):
 
 
 def evaluate(batch: Batch, context: Context, config: Config) -> IndicatorResult:
-    result = IndicatorResult()
+    result = IndicatorResult(CODE, batch)
     totals: dict[tuple[str, int], dict[str, float]] = defaultdict(lambda: defaultdict(float))
     counts: dict[tuple[str, int], int] = defaultdict(int)
     members: dict[tuple[str, int], list[int]] = defaultdict(list)
@@ -102,22 +94,16 @@ def evaluate(batch: Batch, context: Context, config: Config) -> IndicatorResult:
         )
         severity = Severity.HIGH if high else Severity.MEDIUM
         score = clamp(max(hhi / 10_000, top_share), 0.3, 1.0)
-        result.orgao_findings.append(
-            orgao_finding(CODE, orgao, year, severity=severity, score=score, value=round(hhi, 1),
-                          threshold=config.max_hhi, baseline=baseline, sentence=sentence)
-        )
+        result.flag_orgao(orgao, year, severity=severity, score=score, value=round(hhi, 1), threshold=config.max_hhi,
+                          baseline=baseline, sentence=sentence)
         for i in dominant:
-            result.contract_findings.append(
-                contract_finding(
-                    CODE, batch.contracts[i], severity=Severity.LOW, score=config.contract_score, value=round(hhi, 1),
-                    threshold=config.max_hhi, baseline={"ano": year, **baseline},
-                    fields=("unidadeGestora.orgaoVinculado.codigoSIAFI", "dataAssinatura", "fornecedor.documento",
-                            "fornecedor.nome", "valorInicialCompra"),
-                    sentence=(f"Este contrato é do fornecedor dominante do órgão no ano; a concentração é um sinal sobre o "
-                              f"órgão, não sobre este contrato. {sentence}"),
-                    regime=batch.regime[i],
-                )
-            )
+            result.flag(
+                i, severity=Severity.LOW, score=config.contract_score, value=round(hhi, 1),
+                threshold=config.max_hhi, baseline={"ano": year, **baseline},
+                fields=("unidadeGestora.orgaoVinculado.codigoSIAFI", "dataAssinatura", "fornecedor.documento",
+                        "fornecedor.nome", "valorInicialCompra"),
+                sentence=(f"Este contrato é do fornecedor dominante do órgão no ano; a concentração é um sinal sobre o "
+                          f"órgão, não sobre este contrato. {sentence}"))
     result.contract_findings.sort(key=lambda f: f.contract_id or 0)
     return result
 

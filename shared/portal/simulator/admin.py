@@ -16,50 +16,44 @@ from shared.portal.simulator.api import PREFIX
 from shared.portal.simulator.server import ADMIN
 
 
-class SimulatorAdmin:
+class SimulatorAdmin(httpx.Client):
+    """An HTTP client rooted at the simulator's admin paths; close it, or use it in ``with``."""
+
     def __init__(self, url: str, *, timeout: float = 10.0) -> None:
         root = url.rstrip("/")
         if root.endswith(PREFIX):
             root = root[: -len(PREFIX)]
-        self._http = httpx.Client(base_url=root + ADMIN, timeout=timeout)
+        super().__init__(base_url=root + ADMIN, timeout=timeout)
 
-    def close(self) -> None:
-        self._http.close()
-
-    def __enter__(self) -> SimulatorAdmin:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def _json(self, response: httpx.Response) -> Any:
+    @staticmethod
+    def _json(response: httpx.Response) -> Any:
         if response.status_code != 200:
             raise RuntimeError(f"simulator admin {response.request.url.path} answered "
                                f"{response.status_code}: {response.text[:300]}")
         return response.json()
 
     def health(self) -> dict[str, Any]:
-        return self._json(self._http.get("/health"))
+        return self._json(self.get("/health"))
 
     def configure(self, **faults: Any) -> dict[str, Any]:
         """Merge fault settings (see FaultConfig), e.g. ``configure(rate_limit=100, script=["503"])``."""
-        return self._json(self._http.post("/config", json=faults))
+        return self._json(self.post("/config", json=faults))
 
     def config(self) -> dict[str, Any]:
-        return self._json(self._http.get("/config"))
+        return self._json(self.get("/config"))
 
     def reset(self) -> None:
-        self._json(self._http.post("/reset", json={}))
+        self._json(self.post("/reset", json={}))
 
     def stats(self) -> dict[str, Any]:
-        return self._json(self._http.get("/stats"))
+        return self._json(self.get("/stats"))
 
     def requests(self, since: int = 0) -> list[dict[str, Any]]:
-        return self._json(self._http.get("/requests", params={"since": since}))["requests"]
+        return self._json(self.get("/requests", params={"since": since}))["requests"]
 
     def amend(self, contract_id: int, **fields: Any) -> dict[str, Any]:
         """Change a contract as a termo aditivo would (e.g. ``valorFinalCompra=123456.78``)."""
-        return self._json(self._http.post(f"/contracts/{contract_id}/amend", json=fields))
+        return self._json(self.post(f"/contracts/{contract_id}/amend", json=fields))
 
     def ground_truth(self) -> dict[str, Any]:
-        return self._json(self._http.get("/ground-truth"))
+        return self._json(self.get("/ground-truth"))

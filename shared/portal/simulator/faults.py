@@ -33,19 +33,24 @@ class ConfigError(ValueError):
     """A fault configuration that names an unknown setting or an impossible value."""
 
 
+def _ratio() -> Any:
+    """A share of requests (or records) in [0, 1]; :meth:`FaultConfig.validate` checks every field declared so."""
+    return field(default=0.0, metadata={"ratio": True})
+
+
 @dataclass
 class FaultConfig:
     rate_limit: int | None = None  # accepted requests per key per window; None = unlimited
     rate_window_seconds: float = 60.0
     retry_after: float | None = None  # Retry-After sent with a 429; None = when the window frees a slot
     retry_after_header: bool = True  # False: 429s carry no Retry-After (the client must wait >= 60 s)
-    error_ratio: float = 0.0
+    error_ratio: float = _ratio()
     error_status: int = 503
-    empty_ratio: float = 0.0
-    non_json_ratio: float = 0.0
-    slow_ratio: float = 0.0
+    empty_ratio: float = _ratio()
+    non_json_ratio: float = _ratio()
+    slow_ratio: float = _ratio()
     slow_seconds: float = 0.0
-    malformed_ratio: float = 0.0
+    malformed_ratio: float = _ratio()
     malformed_ids: list[int] = field(default_factory=list)
     page_overlap: int = 0  # page n starts with the last ``page_overlap`` records of page n-1
     forbidden: bool = False  # every request answered 403, as for a revoked key
@@ -69,10 +74,10 @@ class FaultConfig:
         return config
 
     def validate(self) -> None:
-        for name in ("error_ratio", "empty_ratio", "non_json_ratio", "slow_ratio", "malformed_ratio"):
-            value = getattr(self, name)
+        for ratio in (f for f in dataclasses.fields(self) if f.metadata.get("ratio")):
+            value = getattr(self, ratio.name)
             if not isinstance(value, int | float) or not 0 <= value <= 1:
-                raise ConfigError(f"{name} must be a number in [0, 1], got {value!r}")
+                raise ConfigError(f"{ratio.name} must be a number in [0, 1], got {value!r}")
         if self.rate_limit is not None and (not isinstance(self.rate_limit, int) or self.rate_limit < 1):
             raise ConfigError(f"rate_limit must be a positive integer or null, got {self.rate_limit!r}")
         if self.rate_window_seconds <= 0:

@@ -14,9 +14,9 @@ from typing import Any
 
 from shared.detection.explain import brl, number, pct
 from shared.detection.legal import LAW_LABEL
-from shared.detection.quality import evaluate_dataset
 from shared.detection.suite import SuiteResult
 from shared.domain import Finding
+from shared.evaluation.quality import evaluate_dataset
 from shared.portal.simulator.dataset import generate_dataset
 
 MONEY = re.compile(r"R\$ \d{1,3}(?:\.\d{3})*,\d{2}")

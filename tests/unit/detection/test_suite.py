@@ -4,7 +4,6 @@ from datetime import date
 from shared.detection import (
     DETECTOR_VERSION,
     DetectionConfig,
-    rank_orgaos,
     risk_score,
     run_suite,
     summarize_template,
@@ -93,13 +92,3 @@ def test_it_writes_a_pt_br_summary_with_the_numbers_and_the_caveat_once() -> Non
     assert "Aumento de valor além do limite de acréscimos (gravidade" in text
     empty = summarize_template(rows[3], [])
     assert "nenhum indicador" in empty and "não certifica" in empty
-
-
-def test_it_ranks_orgao_years_by_the_union_of_their_finding_scores() -> None:
-    def orgao(code: str, score: float) -> Finding:
-        return Finding(indicator=code, severity=Severity.MEDIUM, score=score, subject_type="orgao", subject_id="x", explanation="x")
-
-    ranking = rank_orgaos({("26201", 2024): [orgao("benford_deviation", 0.5)],
-                           ("36202", 2023): [orgao("benford_deviation", 0.5), orgao("supplier_concentration", 0.5)],
-                           ("11111", 2022): [orgao("supplier_concentration", 0.5)]})
-    assert ranking == [("36202", 2023, 0.75), ("11111", 2022, 0.5), ("26201", 2024, 0.5)]

@@ -24,6 +24,14 @@ def test_it_refuses_unknown_settings_and_impossible_values() -> None:
         FaultConfig.from_json({"script": ["teapot"]})
 
 
+@pytest.mark.parametrize("name", ["error_ratio", "empty_ratio", "non_json_ratio", "slow_ratio", "malformed_ratio"])
+def test_it_refuses_every_ratio_outside_zero_to_one(name: str) -> None:
+    assert FaultConfig.from_json({name: 1}).to_json()[name] == 1
+    for bad in (-0.1, 1.5, "half"):
+        with pytest.raises(ConfigError, match=f"{name} must be a number in \\[0, 1\\]"):
+            FaultConfig.from_json({name: bad})
+
+
 def test_it_merges_a_change_into_the_current_configuration() -> None:
     base = FaultConfig.from_json({"rate_limit": 10, "error_ratio": 0.2})
     merged = FaultConfig.from_json({"error_ratio": 0.0}, base=base)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.detection.quality import evaluate_dataset, table
+from shared.evaluation.quality import evaluate_dataset, table
 from shared.portal.simulator.dataset import generate_dataset
 
 MIN_RECALL, MAX_CLEAN_RATE, MAX_LOOKALIKE_RATE = 0.95, 0.03, 0.02

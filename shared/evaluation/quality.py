@@ -9,8 +9,8 @@ flag rate is the share of clean contracts (no planted anomaly or look-alike of a
 carry it anyway. For an órgão-level indicator both are counted in (órgão, year) pairs: the
 planted pairs found, and the clean pairs large enough to be evaluated that were flagged.
 
-``python -m shared.detection.quality [--seed 7] [--scale 1.0]`` prints the table in Markdown, as
-the README shows it.
+``python -m shared.evaluation.quality [--seed 7] [--scale 1.0]`` prints the table in Markdown, as
+docs/detection.md shows it.
 """
 
 from __future__ import annotations
@@ -24,7 +24,9 @@ from shared.detection.config import DetectionConfig
 from shared.detection.registry import REGISTRY
 from shared.detection.suite import SuiteResult, run_suite
 from shared.domain import Contract, Sanction, Severity, Source
+from shared.portal.models import parse_contract, parse_sanction
 from shared.portal.simulator.data import SimDataset
+from shared.portal.simulator.dataset import generate_dataset
 
 # A look-alike counts as a false alarm from this severity on (any severity for the others).
 FALSE_ALARM_FLOOR = {"amendment_over_limit": Severity.MEDIUM, "sanctioned_supplier": Severity.HIGH}
@@ -102,8 +104,6 @@ def table(rows: Sequence[QualityRow]) -> str:
 
 def evaluate_dataset(dataset: SimDataset, config: DetectionConfig | None = None) -> tuple[list[QualityRow], SuiteResult]:
     """Parse the data set as the Portal client would, run the suite, measure it."""
-    from shared.portal.models import parse_contract, parse_sanction
-
     contracts = [parse_contract(raw, source=Source.SIMULATOR) for raw in dataset.contracts]
     sanctions: list[Sanction] = [parse_sanction(raw, "ceis", source=Source.SIMULATOR) for raw in dataset.ceis]
     sanctions += [parse_sanction(raw, "cnep", source=Source.SIMULATOR) for raw in dataset.cnep]
@@ -112,8 +112,6 @@ def evaluate_dataset(dataset: SimDataset, config: DetectionConfig | None = None)
 
 
 def main() -> None:
-    from shared.portal.simulator.dataset import generate_dataset
-
     parser = argparse.ArgumentParser(description="Detection quality on the simulator's planted data set")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--scale", type=float, default=1.0)
