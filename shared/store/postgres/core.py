@@ -24,15 +24,37 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from shared.store.base import StoreError, StoreUnavailable
+from shared.store.base import Store
+from shared.store.commands import Condition, Row
 from shared.store.errors import describe, store_error
+from shared.store.models import StoreError, StoreUnavailable
 
 log = logging.getLogger("vigia.store.postgres")
 
-Row = dict[str, Any]
+_COMPARISONS = {"eq": "=", "gt": ">", "gte": ">=", "lte": "<="}
 
 
-class PostgresCore:
+def sql_conditions(conditions: list[Condition]) -> tuple[list[str], dict[str, Any]]:
+    """WHERE clauses and their named parameters (``c0``, ``c1``, ...) for the front's conditions."""
+    clauses: list[str] = []
+    params: dict[str, Any] = {}
+    for i, condition in enumerate(conditions):
+        name = f"c{i}"
+        if condition.op == "in":  # in filters name ids, bigint columns
+            clauses.append(f"{condition.column} = ANY(%({name})s::bigint[])")
+        elif condition.op == "has":
+            clauses.append(f"{condition.column} @> ARRAY[%({name})s]::text[]")
+        else:
+            clauses.append(f"{condition.column} {_COMPARISONS[condition.op]} %({name})s")
+        params[name] = condition.value
+    return clauses, params
+
+
+def where(clauses: list[str]) -> str:
+    return (" WHERE " + " AND ".join(clauses)) if clauses else ""
+
+
+class PostgresCore(Store):
     """Pool lifecycle and the transaction wrapper; the operations live in the mixins."""
 
     def __init__(

@@ -18,13 +18,16 @@ import logging
 import os
 import threading
 from collections.abc import Callable
+from datetime import date
 from typing import Any, TypeVar
 
 import httpx
 from postgrest import APIError
 
-from shared.store.base import StoreError, StoreUnavailable
+from shared.store.base import Store
+from shared.store.commands import Condition
 from shared.store.errors import describe, error_class
+from shared.store.models import StoreError, StoreUnavailable
 
 log = logging.getLogger("vigia.store.supabase")
 T = TypeVar("T")
@@ -46,8 +49,28 @@ def rest_error(operation: str, detail: str, error: APIError) -> StoreError:
     return error_class(code)(describe(operation, detail, message))
 
 
-class SupabaseCore:
+def wire(value: Any) -> Any:
+    """A filter value as PostgREST's query string takes it (dates and timestamps in ISO 8601)."""
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def apply_conditions(query: Any, conditions: list[Condition]) -> Any:
+    """The front's conditions as PostgREST filters on ``query``."""
+    for condition in conditions:
+        column, value = condition.column, condition.value
+        if condition.op == "in":
+            query = query.in_(column, list(value))
+        elif condition.op == "has":
+            query = query.contains(column, [value])
+        else:
+            query = getattr(query, condition.op)(column, wire(value))
+    return query
+
+
+class SupabaseCore(Store):
     """Client lifecycle and the request wrapper; the operations live in the mixins."""
+
+    ids_per_request = IDS_PER_REQUEST
 
     def __init__(self, url: str, service_role_key: str, *, timeout: float = 30.0) -> None:
         if not url or not url.startswith(("http://", "https://")):
