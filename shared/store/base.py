@@ -22,21 +22,19 @@ from typing import Any, get_args
 
 from shared.domain import Contract, FeedbackLabel, Finding, RunStatus, Sanction, Source, Trigger, UpsertResult
 from shared.store.commands import (
-    Completion,
     Condition,
     ContractBatch,
     DetailRows,
-    FeedbackRequest,
-    InvestigationRequest,
     ListQuery,
-    PeerQuery,
+    PageRows,
+    Returns,
     Row,
-    RunClosing,
     RunQuery,
     StuckQuery,
     Transition,
     TransitionOutcome,
     contract_conditions,
+    json_arg,
 )
 from shared.store.models import (
     Conflict,
@@ -52,6 +50,7 @@ from shared.store.models import (
     OrgaoRanking,
     Page,
     PeerBaseline,
+    PeerGroup,
     Run,
     SanctionMirror,
     SortKey,
@@ -148,18 +147,14 @@ class Store(ABC):
     @abstractmethod
     def count_contracts(self) -> int: ...
 
-    def peer_baseline(
-        self,
-        *,
-        year: int,
-        orgao_codigo: str | None = None,
-        modalidade_compra: str | None = None,
-        source: Source | None = None,
-    ) -> PeerBaseline:
-        """n, median, MAD and quartiles of ln(valor_inicial) of the contracts signed in ``year``
-        (of that órgão and/or modality and source when given), computed in the database."""
-        query = PeerQuery(int(year), orgao_codigo, modalidade_compra, None if source is None else str(Source(source)))
-        return peer_baseline_from_json(self._peer_baseline(query))
+    def peer_baseline(self, group: PeerGroup) -> PeerBaseline:
+        """n, median, MAD and quartiles of ln(valor_inicial) of the contracts of ``group``, computed
+        in the database."""
+        return peer_baseline_from_json(self._function("peer_baseline", f"year={group.year}", "vigia_peer_baseline", {
+            "p_year": int(group.year), "p_orgao_codigo": group.orgao_codigo,
+            "p_modalidade_compra": group.modalidade_compra,
+            "p_source": None if group.source is None else str(Source(group.source)),
+        }))
 
     # -- sanctions --------------------------------------------------------------------------
     def upsert_sanctions(self, sanctions: Sequence[Sanction]) -> int:
@@ -217,12 +212,16 @@ class Store(ABC):
         status = RunStatus(status)
         if status is RunStatus.RUNNING:
             raise StoreError(f"{what}: a run closes as succeeded or failed")
-        closing = RunClosing(int(run_id), status, counters_json(counters, what), run_json(result, f"{what} result"), error)
-        return run_from_row(self._close_run(closing))
+        return run_from_row(self._function("close_run", str(run_id), "vigia_close_run", {
+            "p_run_id": int(run_id), "p_status": str(status), "p_counters": json_arg(counters_json(counters, what)),
+            "p_result": json_arg(run_json(result, f"{what} result")), "p_error": error,
+        }, returns="row"))
 
     def add_run_counters(self, run_id: int, counters: dict[str, int]) -> None:
         """Atomically add to a running run's counters (sub-tasks of one sweep report here)."""
-        self._add_run_counters(int(run_id), counters_json(counters, f"add_run_counters({run_id})") or {})
+        delta = counters_json(counters, f"add_run_counters({run_id})") or {}
+        self._function("add_run_counters", str(run_id), "vigia_add_run_counters",
+                       {"p_run_id": int(run_id), "p_counters": json_arg(delta)}, returns="row")
 
     def get_run(self, run_id: int) -> Run | None:
         row = self._run_row(int(run_id))
@@ -250,9 +249,12 @@ class Store(ABC):
         running* on-demand investigation for the same contract (or órgão and window)."""
         if contract_id is None and not orgao_codigo:
             raise StoreError("create_or_get_investigation: give a contract id or an órgão code")
-        request = InvestigationRequest(None if contract_id is None else int(contract_id), orgao_codigo,
-                                       Trigger(trigger), detector_version, list(indicators), window_start, window_end)
-        data = self._create_or_get_investigation(request)
+        detail = f"contract={contract_id}" if contract_id is not None else f"orgao={orgao_codigo}"
+        data = self._function("create_or_get_investigation", detail, "vigia_create_or_get_investigation", {
+            "p_contract_id": None if contract_id is None else int(contract_id), "p_orgao_codigo": orgao_codigo,
+            "p_trigger": str(Trigger(trigger)), "p_detector_version": detector_version,
+            "p_indicators": [str(i) for i in indicators], "p_window_start": window_start, "p_window_end": window_end,
+        })
         return CreatedInvestigation(investigation_from_row(data["investigation"]), bool(data["created"]))
 
     def _transition(self, operation: str, investigation_id: str, extra: dict[str, Any]) -> Investigation:
@@ -286,8 +288,13 @@ class Store(ABC):
         again); two findings with one (indicator, subject type, subject id) raise :class:`Conflict`."""
         if not is_uuid(investigation_id):
             raise NotFound(f"complete_investigation({investigation_id}): no such investigation")
-        completion = Completion(investigation_id, [finding_to_json(f) for f in findings], risk_score, summary, summary_source)
-        return investigation_from_row(self._complete_investigation(completion))
+        payload = [finding_to_json(f) for f in findings]
+        return investigation_from_row(self._function(
+            "complete_investigation", f"{investigation_id}, {len(payload)} findings", "vigia_complete_investigation",
+            {"p_id": investigation_id, "p_findings": json_arg(payload), "p_risk_score": risk_score, "p_summary": summary,
+             "p_summary_source": summary_source},
+            returns="row",
+        ))
 
     def fail_investigation(self, investigation_id: str, *, error: str) -> Investigation:
         """pending/running -> failed (idempotent for failed); :class:`Conflict` if completed or cancelled."""
@@ -334,8 +341,8 @@ class Store(ABC):
             raise StoreError(f"list_investigations: limit and offset must be >= 0 (got {limit}, {offset})")
         if offset and after is not None:
             raise StoreError("list_investigations: give offset or after, not both")
-        rows, total = self._investigation_page(ListQuery(filters, sort, limit, offset, after, with_total, count_limit))
-        return Page(items=[investigation_from_row(r) for r in rows], total=total, limit=limit, offset=offset)
+        page = self._investigation_page(ListQuery(filters, sort, limit, offset, after, with_total, count_limit))
+        return Page(items=[investigation_from_row(r) for r in page.rows], total=page.total, limit=limit, offset=offset)
 
     def fail_stuck_investigations(self, *, older_than: datetime, reason: str) -> list[str]:
         """pending/running investigations not updated since ``older_than`` become failed; their ids."""
@@ -354,11 +361,13 @@ class Store(ABC):
         """Raises :class:`NotFound` for an unknown investigation or a finding not in it."""
         if not is_uuid(investigation_id):
             raise NotFound(f"record_feedback({investigation_id}): no such investigation")
-        request = FeedbackRequest(investigation_id, FeedbackLabel(label), finding_id, note, author)
-        return feedback_from_row(self._record_feedback(request))
+        return feedback_from_row(self._function("record_feedback", investigation_id, "vigia_record_feedback", {
+            "p_investigation_id": investigation_id, "p_label": str(FeedbackLabel(label)), "p_finding_id": finding_id,
+            "p_note": note, "p_author": author,
+        }, returns="row"))
 
     def training_samples(self) -> list[TrainingSample]:
-        return [training_sample_from_json(s) for s in self._training_samples()]
+        return [training_sample_from_json(s) for s in self._function("training_samples", "", "vigia_training_samples", {})]
 
     def save_dataset(self, *, feature_version: str, samples: Sequence[TrainingSample]) -> Dataset:
         payload = dataset_payload([training_sample_to_json(s) for s in samples])
@@ -373,7 +382,7 @@ class Store(ABC):
 
     # -- reporting --------------------------------------------------------------------------
     def stats(self) -> Stats:
-        data = self._stats()
+        data = self._function("stats", "", "vigia_stats", {})
         return Stats(
             investigations_by_status={k: int(v) for k, v in data["investigations_by_status"].items()},
             findings_by_indicator={k: int(v) for k, v in data["findings_by_indicator"].items()},
@@ -382,13 +391,21 @@ class Store(ABC):
         )
 
     def orgao_ranking(self, *, limit: int = 100) -> list[OrgaoRanking]:
-        return [orgao_ranking_from_json(item) for item in self._orgao_ranking(int(limit))]
+        data = self._function("orgao_ranking", f"limit={limit}", "vigia_orgao_ranking", {"p_limit": int(limit)})
+        return [orgao_ranking_from_json(item) for item in data]
 
     def save_orgao_findings(self, orgao_codigo: str, year: int, findings: Sequence[Finding], detector_version: str) -> None:
         """Replace the órgão-level findings (concentration, Benford) of one (órgão, year)."""
-        self._save_orgao_findings(orgao_codigo, int(year), [finding_to_json(f) for f in findings], detector_version)
+        payload = [finding_to_json(f) for f in findings]
+        self._function("save_orgao_findings", f"{orgao_codigo}/{year}, {len(payload)} findings", "vigia_save_orgao_findings",
+                       {"p_orgao_codigo": orgao_codigo, "p_year": int(year), "p_findings": json_arg(payload),
+                        "p_detector_version": detector_version})
 
     # -- what each backend implements: requests that take checked values and return rows ------
+    @abstractmethod
+    def _function(self, operation: str, detail: str, name: str, args: dict[str, Any], *,
+                  returns: Returns = "value") -> Any:
+        """Call the migrations' SQL function ``name`` with named arguments (``Json`` ones as jsonb)."""
     @abstractmethod
     def _upsert_contracts(self, batch: ContractBatch) -> UpsertResult: ...
     @abstractmethod
@@ -396,8 +413,6 @@ class Store(ABC):
     @abstractmethod
     def _contract_rows(self, conditions: list[Condition], limit: int, detail: str) -> list[Row]:
         """At most ``limit`` contracts matching every condition, in id order."""
-    @abstractmethod
-    def _peer_baseline(self, query: PeerQuery) -> dict[str, Any]: ...
     @abstractmethod
     def _upsert_sanctions(self, rows: list[Row]) -> int: ...
     @abstractmethod
@@ -408,43 +423,24 @@ class Store(ABC):
     @abstractmethod
     def _insert_run(self, task: str, parameters: dict[str, Any]) -> Row: ...
     @abstractmethod
-    def _close_run(self, closing: RunClosing) -> Row: ...
-    @abstractmethod
-    def _add_run_counters(self, run_id: int, counters: dict[str, int]) -> None: ...
-    @abstractmethod
     def _run_row(self, run_id: int) -> Row | None: ...
     @abstractmethod
     def _run_rows(self, query: RunQuery) -> list[Row]: ...
     @abstractmethod
-    def _create_or_get_investigation(self, request: InvestigationRequest) -> dict[str, Any]: ...
-    @abstractmethod
     def _apply_transition(self, transition: Transition) -> TransitionOutcome: ...
-    @abstractmethod
-    def _complete_investigation(self, completion: Completion) -> Row: ...
     @abstractmethod
     def _set_progress(self, investigation_id: str, progress: float, open_statuses: list[str]) -> bool:
         """Set it when the status is open; False when no such investigation exists."""
     @abstractmethod
     def _detail_rows(self, investigation_id: str) -> DetailRows | None: ...
     @abstractmethod
-    def _investigation_page(self, query: ListQuery) -> tuple[list[Row], int | None]: ...
+    def _investigation_page(self, query: ListQuery) -> PageRows: ...
     @abstractmethod
     def _fail_stuck(self, query: StuckQuery, open_statuses: list[str]) -> list[str]: ...
-    @abstractmethod
-    def _record_feedback(self, request: FeedbackRequest) -> Row: ...
-    @abstractmethod
-    def _training_samples(self) -> list[dict[str, Any]]: ...
     @abstractmethod
     def _insert_dataset(self, row: Row) -> Row: ...
     @abstractmethod
     def _latest_dataset_row(self) -> Row | None: ...
-    @abstractmethod
-    def _stats(self) -> dict[str, Any]: ...
-    @abstractmethod
-    def _orgao_ranking(self, limit: int) -> list[dict[str, Any]]: ...
-    @abstractmethod
-    def _save_orgao_findings(self, orgao_codigo: str, year: int, findings: list[dict[str, Any]],
-                             detector_version: str) -> None: ...
 
 
 __all__ = [
@@ -461,6 +457,7 @@ __all__ = [
     "OrgaoRanking",
     "Page",
     "PeerBaseline",
+    "PeerGroup",
     "Run",
     "SanctionMirror",
     "SortKey",

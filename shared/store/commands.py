@@ -1,7 +1,8 @@
 """What the store's front hands a backend once it has checked a call: typed commands and conditions.
 
 :class:`shared.store.base.Store` validates every argument once and turns it into the values here;
-a backend (SQL or PostgREST) only renders them as its requests and hands rows back. A filter
+a backend (SQL or PostgREST) only renders them as its requests and hands rows back. The rules that span rows or tables are SQL
+functions of the migrations, which the front calls by name with named arguments. A filter
 becomes a list of :class:`Condition` (column, operator, value), already in the column's type, so
 both backends read one list instead of each walking the filter's fields.
 """
@@ -10,17 +11,32 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any, Literal
 
-from shared.domain import FeedbackLabel, InvestigationStatus, RunStatus, Severity, Trigger, UpsertResult
+from shared.domain import InvestigationStatus, RunStatus, Severity, Trigger, UpsertResult
 from shared.store.models import ContractFilter, InvestigationFilter, Keyset, SortKey
 
 Row = dict[str, Any]
 
+# What a SQL function of the migrations returns: "row" for a table's row type (it comes back as
+# that row's columns), "value" for anything else (jsonb, a number).
+Returns = Literal["row", "value"]
+
 # eq/gt/gte/lte compare the column with the value; "in" keeps rows whose column is one of the
 # values; "has" keeps rows whose array column holds the value.
 Operator = Literal["eq", "gt", "gte", "lte", "in", "has"]
+
+
+@dataclass(frozen=True, slots=True)
+class Json:
+    """An argument a SQL function takes as ``jsonb`` (PostgreSQL needs to be told; JSON carries it as is)."""
+
+    value: Any
+
+
+def json_arg(value: Any) -> Json | None:
+    return None if value is None else Json(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,27 +128,8 @@ class ContractBatch:
         return result
 
 
-@dataclass(frozen=True, slots=True)
-class PeerQuery:
-    year: int
-    orgao_codigo: str | None
-    modalidade_compra: str | None
-    source: str | None
-
-
 # ---------------------------------------------------------------------------------------------
 # investigations
-
-
-@dataclass(frozen=True, slots=True)
-class InvestigationRequest:
-    contract_id: int | None
-    orgao_codigo: str | None
-    trigger: Trigger
-    detector_version: str
-    indicators: list[str]
-    window_start: date | None
-    window_end: date | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,16 +150,10 @@ class TransitionOutcome:
 
 
 @dataclass(frozen=True, slots=True)
-class Completion:
-    investigation_id: str
-    findings: list[dict[str, Any]]  # as records.finding_to_json writes them
-    risk_score: float | None
-    summary: str | None
-    summary_source: str | None
-
-
-@dataclass(frozen=True, slots=True)
 class DetailRows:
+    """The rows :meth:`~shared.store.base.Store.get_investigation` shapes: the investigation, its
+    findings in id order and its contract (None for an órgão investigation or a contract not stored)."""
+
     investigation: Row
     findings: list[Row]
     contract: Row | None
@@ -182,25 +173,15 @@ class ListQuery:
 
 
 @dataclass(frozen=True, slots=True)
-class FeedbackRequest:
-    investigation_id: str
-    label: FeedbackLabel
-    finding_id: int | None
-    note: str | None
-    author: str | None
+class PageRows:
+    """The rows of one ``list_investigations`` page, in its order, and the count asked for."""
+
+    rows: list[Row]
+    total: int | None  # None when not asked for
 
 
 # ---------------------------------------------------------------------------------------------
 # runs
-
-
-@dataclass(frozen=True, slots=True)
-class RunClosing:
-    run_id: int
-    status: RunStatus
-    counters: dict[str, int] | None  # added to those already reported
-    result: dict[str, Any] | None
-    error: str | None
 
 
 @dataclass(frozen=True, slots=True)

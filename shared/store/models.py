@@ -141,6 +141,16 @@ class ContractFilter:
     source: Source | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class PeerGroup:
+    """The contracts signed in ``year``, of that órgão, modality and source where given."""
+
+    year: int
+    orgao_codigo: str | None = None
+    modalidade_compra: str | None = None
+    source: Source | None = None
+
+
 class Vigencia(NamedTuple):
     """A contract's term as one stored version states it (``dataInicioVigencia``, ``dataFimVigencia``);
     a pair, so the detectors that take ``(start, end)`` take it as it is."""

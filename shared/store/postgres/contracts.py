@@ -11,10 +11,8 @@ poolers, where temporary tables (the COPY route) and prepared statements do not.
 
 from __future__ import annotations
 
-from typing import Any
-
 from shared.domain import UpsertResult
-from shared.store.commands import Condition, ContractBatch, PeerQuery, Row
+from shared.store import commands
 from shared.store.models import SanctionMirror
 from shared.store.postgres.core import PostgresCore, sql_conditions, where
 from shared.store.rows import CONTRACT_COLUMNS, SANCTION_COLUMNS, json_rows
@@ -43,7 +41,7 @@ ON CONFLICT (lista, id) DO UPDATE SET
 
 
 class ContractsMixin(PostgresCore):
-    def _upsert_contracts(self, batch: ContractBatch) -> UpsertResult:
+    def _upsert_contracts(self, batch: commands.ContractBatch) -> UpsertResult:
         ids = batch.ids
         with self._op("upsert_contracts", f"{len(ids)} contracts") as conn:
             # Lock the existing rows (in id order, so concurrent batches cannot deadlock) and learn
@@ -65,10 +63,10 @@ class ContractsMixin(PostgresCore):
         updated = {row["id"] for row in written if not row["inserted"]}
         return batch.result(new=inserted, changed=updated | plan.changed)
 
-    def _contract_row(self, contract_id: int) -> Row | None:
+    def _contract_row(self, contract_id: int) -> commands.Row | None:
         return self._one("get_contract", str(contract_id), "SELECT * FROM contracts WHERE id = %s", (contract_id,))
 
-    def _contract_rows(self, conditions: list[Condition], limit: int, detail: str) -> list[Row]:
+    def _contract_rows(self, conditions: list[commands.Condition], limit: int, detail: str) -> list[commands.Row]:
         clauses, params = sql_conditions(conditions)
         query = f"SELECT * FROM contracts{where(clauses)} ORDER BY id LIMIT %(limit)s"
         return self._all("iter_contracts", detail, query, {**params, "limit": limit})
@@ -78,22 +76,12 @@ class ContractsMixin(PostgresCore):
         assert row is not None
         return int(row["n"])
 
-    def _peer_baseline(self, query: PeerQuery) -> dict[str, Any]:
-        row = self._one(
-            "peer_baseline",
-            f"year={query.year}",
-            "SELECT vigia_peer_baseline(%s, %s, %s, %s) AS b",
-            (query.year, query.orgao_codigo, query.modalidade_compra, query.source),
-        )
-        assert row is not None
-        return dict(row["b"])
-
     # -- sanctions -------------------------------------------------------------------------------
-    def _upsert_sanctions(self, rows: list[Row]) -> int:
+    def _upsert_sanctions(self, rows: list[commands.Row]) -> int:
         with self._op("upsert_sanctions", f"{len(rows)} sanctions") as conn:
             return conn.execute(_UPSERT_SANCTIONS, (json_rows(rows),)).rowcount
 
-    def _sanction_rows(self, documents: list[str], roots: list[str]) -> list[Row]:
+    def _sanction_rows(self, documents: list[str], roots: list[str]) -> list[commands.Row]:
         return self._all(
             "sanctions_for",
             f"{len(documents)} documents, {len(roots)} CNPJ roots",
@@ -102,7 +90,7 @@ class ContractsMixin(PostgresCore):
             (documents, roots),
         )
 
-    def _version_rows(self, contract_ids: list[int]) -> list[Row]:
+    def _version_rows(self, contract_ids: list[int]) -> list[commands.Row]:
         return self._all(
             "first_vigencias", f"{len(contract_ids)} contracts",
             "SELECT DISTINCT ON (contract_id) contract_id, version, raw FROM contract_versions"

@@ -22,10 +22,11 @@ from typing import Any
 
 import psycopg
 from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from shared.store.base import Store
-from shared.store.commands import Condition, Row
+from shared.store.commands import Condition, Json, Returns, Row
 from shared.store.errors import describe, store_error
 from shared.store.models import StoreError, StoreUnavailable
 
@@ -164,6 +165,16 @@ class PostgresCore(Store):
         with self._op(operation, detail) as conn:
             row: Row | None = conn.execute(query, params).fetchone()
             return row
+
+    def _function(self, operation: str, detail: str, name: str, args: dict[str, Any], *,
+                  returns: Returns = "value") -> Any:
+        named = ", ".join(f"{arg} => %({arg})s" for arg in args)
+        params = {arg: Jsonb(value.value) if isinstance(value, Json) else value for arg, value in args.items()}
+        if returns == "row":
+            return self._one(operation, detail, f"SELECT * FROM {name}({named})", params)
+        row = self._one(operation, detail, f"SELECT {name}({named}) AS r", params)
+        assert row is not None
+        return row["r"]
 
     def _all(self, operation: str, detail: str, query: str, params: Any = None) -> list[Row]:
         with self._op(operation, detail) as conn:

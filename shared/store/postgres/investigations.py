@@ -12,20 +12,7 @@ import dataclasses
 from datetime import datetime
 from typing import Any
 
-from psycopg.types.json import Jsonb
-
-from shared.store.commands import (
-    Completion,
-    DetailRows,
-    FeedbackRequest,
-    InvestigationRequest,
-    ListQuery,
-    Row,
-    StuckQuery,
-    Transition,
-    TransitionOutcome,
-    investigation_conditions,
-)
+from shared.store import commands
 from shared.store.models import InvestigationFilter, Keyset
 from shared.store.postgres.core import PostgresCore, sql_conditions, where
 
@@ -38,7 +25,7 @@ _ORDER_BY: dict[str, str] = {
 
 
 def investigation_clauses(filters: InvestigationFilter) -> tuple[list[str], dict[str, Any]]:
-    return sql_conditions(investigation_conditions(filters))
+    return sql_conditions(commands.investigation_conditions(filters))
 
 
 Query = tuple[str, dict[str, Any]]
@@ -129,20 +116,7 @@ def page_queries(
 
 
 class InvestigationsMixin(PostgresCore):
-    def _create_or_get_investigation(self, request: InvestigationRequest) -> dict[str, Any]:
-        r = request
-        detail = f"contract={r.contract_id}" if r.contract_id is not None else f"orgao={r.orgao_codigo}"
-        row = self._one(
-            "create_or_get_investigation",
-            detail,
-            "SELECT vigia_create_or_get_investigation(%s, %s, %s, %s, %s::text[], %s, %s) AS r",
-            (r.contract_id, r.orgao_codigo, str(r.trigger), r.detector_version, r.indicators, r.window_start,
-             r.window_end),
-        )
-        assert row is not None
-        return dict(row["r"])
-
-    def _apply_transition(self, transition: Transition) -> TransitionOutcome:
+    def _apply_transition(self, transition: commands.Transition) -> commands.TransitionOutcome:
         t = transition
         sets = ", ".join(["status = %(target)s", *(f"{column} = %({column})s" for column in t.extra)])
         with self._op(t.operation, t.investigation_id) as conn:
@@ -151,20 +125,9 @@ class InvestigationsMixin(PostgresCore):
                 {"target": str(t.target), "id": t.investigation_id, "allowed": t.allowed, **t.extra},
             ).fetchone()
             if row is not None:
-                return TransitionOutcome(row=row, current=row["status"])
+                return commands.TransitionOutcome(row=row, current=row["status"])
             current = conn.execute("SELECT status FROM investigations WHERE id = %s", (t.investigation_id,)).fetchone()
-        return TransitionOutcome(row=None, current=None if current is None else current["status"])
-
-    def _complete_investigation(self, completion: Completion) -> Row:
-        c = completion
-        row = self._one(
-            "complete_investigation",
-            f"{c.investigation_id}, {len(c.findings)} findings",
-            "SELECT * FROM vigia_complete_investigation(%s, %s, %s, %s, %s)",
-            (c.investigation_id, Jsonb(c.findings), c.risk_score, c.summary, c.summary_source),
-        )
-        assert row is not None
-        return row
+        return commands.TransitionOutcome(row=None, current=None if current is None else current["status"])
 
     def _set_progress(self, investigation_id: str, progress: float, open_statuses: list[str]) -> bool:
         with self._op("set_progress", investigation_id) as conn:
@@ -176,7 +139,7 @@ class InvestigationsMixin(PostgresCore):
                 "SELECT 1 FROM investigations WHERE id = %s", (investigation_id,)
             ).fetchone() is not None
 
-    def _detail_rows(self, investigation_id: str) -> DetailRows | None:
+    def _detail_rows(self, investigation_id: str) -> commands.DetailRows | None:
         with self._op("get_investigation", investigation_id) as conn:
             row = conn.execute("SELECT * FROM investigations WHERE id = %s", (investigation_id,)).fetchone()
             if row is None:
@@ -187,9 +150,9 @@ class InvestigationsMixin(PostgresCore):
             contract = None
             if row["contract_id"] is not None:
                 contract = conn.execute("SELECT * FROM contracts WHERE id = %s", (row["contract_id"],)).fetchone()
-        return DetailRows(investigation=row, findings=findings, contract=contract)
+        return commands.DetailRows(investigation=row, findings=findings, contract=contract)
 
-    def _investigation_page(self, query: ListQuery) -> tuple[list[Row], int | None]:
+    def _investigation_page(self, query: commands.ListQuery) -> commands.PageRows:
         q = query
         queries = page_queries(q.filters, sort=q.sort, offset=q.offset, after=q.after, limit=q.limit)
         with self._op("list_investigations", "") as conn:
@@ -199,14 +162,14 @@ class InvestigationsMixin(PostgresCore):
                 total_row = conn.execute(sql, params).fetchone()
                 assert total_row is not None
                 total = int(total_row["n"])
-            rows: list[Row] = []
+            rows: list[commands.Row] = []
             for sql, params in queries:  # each part continues where the previous one ran out
                 if len(rows) >= q.limit:
                     break
                 rows += conn.execute(sql, {**params, "limit": q.limit - len(rows)}).fetchall()
-        return rows, total
+        return commands.PageRows(rows=rows, total=total)
 
-    def _fail_stuck(self, query: StuckQuery, open_statuses: list[str]) -> list[str]:
+    def _fail_stuck(self, query: commands.StuckQuery, open_statuses: list[str]) -> list[str]:
         rows = self._all(
             "fail_stuck_investigations",
             f"older_than={query.older_than.isoformat()}",
@@ -215,15 +178,3 @@ class InvestigationsMixin(PostgresCore):
             (query.reason, open_statuses, query.older_than),
         )
         return [str(r["id"]) for r in rows]
-
-    # -- feedback --------------------------------------------------------------------------------
-    def _record_feedback(self, request: FeedbackRequest) -> Row:
-        r = request
-        row = self._one(
-            "record_feedback",
-            r.investigation_id,
-            "SELECT * FROM vigia_record_feedback(%s, %s, %s, %s, %s)",
-            (r.investigation_id, str(r.label), r.finding_id, r.note, r.author),
-        )
-        assert row is not None
-        return row

@@ -19,7 +19,7 @@ from typing import Any
 from postgrest.types import CountMethod
 
 from shared.domain import UpsertResult, utcnow
-from shared.store.commands import Condition, ContractBatch, PeerQuery, Row
+from shared.store import commands
 from shared.store.models import SanctionMirror
 from shared.store.rows import CONTRACT_COLUMNS, without_nul
 from shared.store.supabase.core import IDS_PER_REQUEST, SupabaseCore, apply_conditions
@@ -28,7 +28,7 @@ from shared.store.supabase.core import IDS_PER_REQUEST, SupabaseCore, apply_cond
 CONTRACT_SELECT = ",".join(f"{c}::text" if c in {"valor_inicial", "valor_final"} else c for c in CONTRACT_COLUMNS)
 
 
-def _json_row(row: Row) -> Row:
+def _json_row(row: commands.Row) -> commands.Row:
     return {k: str(v) if isinstance(v, Decimal) else v.isoformat() if isinstance(v, date) else v for k, v in row.items()}
 
 
@@ -38,7 +38,7 @@ def _chunks(items: Sequence[Any], size: int = IDS_PER_REQUEST) -> Iterator[list[
 
 
 class ContractsMixin(SupabaseCore):
-    def _upsert_contracts(self, batch: ContractBatch) -> UpsertResult:
+    def _upsert_contracts(self, batch: commands.ContractBatch) -> UpsertResult:
         ids = batch.ids
         detail = f"{len(ids)} contracts"
         previous: dict[int, str] = {}
@@ -66,14 +66,14 @@ class ContractsMixin(SupabaseCore):
             )
         return batch.result(new={i for i in ids if i not in previous}, changed=plan.changed)
 
-    def _contract_row(self, contract_id: int) -> Row | None:
+    def _contract_row(self, contract_id: int) -> commands.Row | None:
         response = self._call(
             "get_contract", str(contract_id),
             lambda: self.table("contracts").select(CONTRACT_SELECT).eq("id", contract_id).execute(),
         )
         return response.data[0] if response.data else None
 
-    def _contract_rows(self, conditions: list[Condition], limit: int, detail: str) -> list[Row]:
+    def _contract_rows(self, conditions: list[commands.Condition], limit: int, detail: str) -> list[commands.Row]:
         return list(self._call(
             "iter_contracts", detail,
             lambda: apply_conditions(self.table("contracts").select(CONTRACT_SELECT), conditions)
@@ -87,14 +87,8 @@ class ContractsMixin(SupabaseCore):
         )
         return int(response.count or 0)
 
-    def _peer_baseline(self, query: PeerQuery) -> dict[str, Any]:
-        return dict(self._rpc("peer_baseline", f"year={query.year}", "vigia_peer_baseline", {
-            "p_year": query.year, "p_orgao_codigo": query.orgao_codigo, "p_modalidade_compra": query.modalidade_compra,
-            "p_source": query.source,
-        }))
-
     # -- sanctions -------------------------------------------------------------------------------
-    def _upsert_sanctions(self, rows: list[Row]) -> int:
+    def _upsert_sanctions(self, rows: list[commands.Row]) -> int:
         payload = without_nul([_json_row(r) for r in rows])
         self._call(
             "upsert_sanctions", f"{len(payload)} sanctions",
@@ -102,8 +96,8 @@ class ContractsMixin(SupabaseCore):
         )
         return len(payload)
 
-    def _sanction_rows(self, documents: list[str], roots: list[str]) -> list[Row]:
-        rows: list[Row] = []
+    def _sanction_rows(self, documents: list[str], roots: list[str]) -> list[commands.Row]:
+        rows: list[commands.Row] = []
         for chunk in _chunks(documents):
             rows += self._call(
                 "sanctions_for", f"{len(documents)} documents",
@@ -119,8 +113,8 @@ class ContractsMixin(SupabaseCore):
             rows += [row for row in response.data if len(row["documento"]) == 14]
         return rows
 
-    def _version_rows(self, contract_ids: list[int]) -> list[Row]:
-        rows: list[Row] = []
+    def _version_rows(self, contract_ids: list[int]) -> list[commands.Row]:
+        rows: list[commands.Row] = []
         for chunk in _chunks(contract_ids):
             rows += self._call(
                 "first_vigencias", f"{len(chunk)} contracts",

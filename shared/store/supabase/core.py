@@ -25,7 +25,7 @@ import httpx
 from postgrest import APIError
 
 from shared.store.base import Store
-from shared.store.commands import Condition
+from shared.store.commands import Condition, Json, Returns
 from shared.store.errors import describe, error_class
 from shared.store.models import StoreError, StoreUnavailable
 
@@ -126,8 +126,11 @@ class SupabaseCore(Store):
         except httpx.TransportError as error:
             raise StoreUnavailable(describe(operation, detail, f"cannot reach Supabase: {error!r}")) from error
 
-    def _rpc(self, operation: str, detail: str, function: str, params: dict[str, Any]) -> Any:
-        return self._call(operation, detail, lambda: self.rpc(function, params).execute()).data
+    def _function(self, operation: str, detail: str, name: str, args: dict[str, Any], *,
+                  returns: Returns = "value") -> Any:
+        # one rpc answers with JSON whatever the function returns: a row as an object
+        params = {arg: value.value if isinstance(value, Json) else wire(value) for arg, value in args.items()}
+        return self._call(operation, detail, lambda: self.rpc(name, params).execute()).data
 
     def ping(self) -> None:
         self._call("ping", "", lambda: self.table("monitor_runs").select("id").limit(1).execute())

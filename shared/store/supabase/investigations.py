@@ -12,18 +12,7 @@ from typing import Any
 
 from postgrest.types import CountMethod
 
-from shared.store.commands import (
-    Completion,
-    DetailRows,
-    FeedbackRequest,
-    InvestigationRequest,
-    ListQuery,
-    Row,
-    StuckQuery,
-    Transition,
-    TransitionOutcome,
-    investigation_conditions,
-)
+from shared.store import commands
 from shared.store.models import InvestigationFilter
 from shared.store.supabase.contracts import CONTRACT_SELECT
 from shared.store.supabase.core import SupabaseCore, apply_conditions
@@ -45,23 +34,10 @@ def _quoted(value: datetime | float | None) -> str:
 
 
 def _apply_filters(query: Any, filters: InvestigationFilter) -> Any:
-    return apply_conditions(query, investigation_conditions(filters))
+    return apply_conditions(query, commands.investigation_conditions(filters))
 
 
 class InvestigationsMixin(SupabaseCore):
-    def _create_or_get_investigation(self, request: InvestigationRequest) -> dict[str, Any]:
-        r = request
-        detail = f"contract={r.contract_id}" if r.contract_id is not None else f"orgao={r.orgao_codigo}"
-        return dict(self._rpc("create_or_get_investigation", detail, "vigia_create_or_get_investigation", {
-            "p_contract_id": r.contract_id,
-            "p_orgao_codigo": r.orgao_codigo,
-            "p_trigger": str(r.trigger),
-            "p_detector_version": r.detector_version,
-            "p_indicators": r.indicators,
-            "p_window_start": None if r.window_start is None else r.window_start.isoformat(),
-            "p_window_end": None if r.window_end is None else r.window_end.isoformat(),
-        }))
-
     def _status_of(self, operation: str, investigation_id: str) -> str | None:
         response = self._call(
             operation, investigation_id,
@@ -69,7 +45,7 @@ class InvestigationsMixin(SupabaseCore):
         )
         return response.data[0]["status"] if response.data else None
 
-    def _apply_transition(self, transition: Transition) -> TransitionOutcome:
+    def _apply_transition(self, transition: commands.Transition) -> commands.TransitionOutcome:
         t = transition
         response = self._call(
             t.operation, t.investigation_id,
@@ -77,16 +53,8 @@ class InvestigationsMixin(SupabaseCore):
             .eq("id", t.investigation_id).in_("status", t.allowed).execute(),
         )
         if response.data:
-            return TransitionOutcome(row=response.data[0], current=response.data[0]["status"])
-        return TransitionOutcome(row=None, current=self._status_of(t.operation, t.investigation_id))
-
-    def _complete_investigation(self, completion: Completion) -> Row:
-        c = completion
-        return dict(self._rpc(
-            "complete_investigation", f"{c.investigation_id}, {len(c.findings)} findings", "vigia_complete_investigation",
-            {"p_id": c.investigation_id, "p_findings": c.findings, "p_risk_score": c.risk_score, "p_summary": c.summary,
-             "p_summary_source": c.summary_source},
-        ))
+            return commands.TransitionOutcome(row=response.data[0], current=response.data[0]["status"])
+        return commands.TransitionOutcome(row=None, current=self._status_of(t.operation, t.investigation_id))
 
     def _set_progress(self, investigation_id: str, progress: float, open_statuses: list[str]) -> bool:
         response = self._call(
@@ -96,7 +64,7 @@ class InvestigationsMixin(SupabaseCore):
         )
         return bool(response.data) or self._status_of("set_progress", investigation_id) is not None
 
-    def _detail_rows(self, investigation_id: str) -> DetailRows | None:
+    def _detail_rows(self, investigation_id: str) -> commands.DetailRows | None:
         rows = self._call(
             "get_investigation", investigation_id,
             lambda: self.table("investigations").select("*").eq("id", investigation_id).execute(),
@@ -114,14 +82,14 @@ class InvestigationsMixin(SupabaseCore):
                 lambda: self.table("contracts").select(CONTRACT_SELECT).eq("id", rows[0]["contract_id"]).execute(),
             ).data
             contract = contract_rows[0] if contract_rows else None
-        return DetailRows(investigation=rows[0], findings=list(findings), contract=contract)
+        return commands.DetailRows(investigation=rows[0], findings=list(findings), contract=contract)
 
-    def _investigation_page(self, query: ListQuery) -> tuple[list[Row], int | None]:
+    def _investigation_page(self, query: commands.ListQuery) -> commands.PageRows:
         filters, sort, limit, offset, after = query.filters, query.sort, query.limit, query.offset, query.after
         descending = sort.startswith("-")
         op = "lt" if descending else "gt"
 
-        def read(extra: Any, order: list[tuple[str, bool]], size: int, skip: int) -> list[Row]:
+        def read(extra: Any, order: list[tuple[str, bool]], size: int, skip: int) -> list[commands.Row]:
             def request() -> Any:
                 q = extra(_apply_filters(self.table("investigations").select("*"), filters))
                 for column, desc in order:
@@ -160,7 +128,7 @@ class InvestigationsMixin(SupabaseCore):
 
                 rows += read(unscored, [("id", descending)], limit - len(rows), 0)
         total = self._count(filters, query.count_limit) if query.with_total else None
-        return rows, total
+        return commands.PageRows(rows=rows, total=total)
 
     def _count(self, filters: InvestigationFilter, count_limit: int | None) -> int:
         """Exact count; with a limit, the ids of at most limit + 1 rows are read and counted
@@ -178,18 +146,10 @@ class InvestigationsMixin(SupabaseCore):
         )
         return len(response.data)
 
-    def _fail_stuck(self, query: StuckQuery, open_statuses: list[str]) -> list[str]:
+    def _fail_stuck(self, query: commands.StuckQuery, open_statuses: list[str]) -> list[str]:
         response = self._call(
             "fail_stuck_investigations", f"older_than={query.older_than.isoformat()}",
             lambda: self.table("investigations").update({"status": "failed", "error": query.reason})
             .in_("status", open_statuses).lt("updated_at", query.older_than.isoformat()).execute(),
         )
         return [str(r["id"]) for r in response.data]
-
-    # -- feedback --------------------------------------------------------------------------------
-    def _record_feedback(self, request: FeedbackRequest) -> Row:
-        r = request
-        return dict(self._rpc("record_feedback", r.investigation_id, "vigia_record_feedback", {
-            "p_investigation_id": r.investigation_id, "p_label": str(r.label), "p_finding_id": r.finding_id,
-            "p_note": r.note, "p_author": r.author,
-        }))

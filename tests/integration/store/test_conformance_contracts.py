@@ -13,7 +13,7 @@ import psycopg
 import pytest
 
 from shared.domain import Sanction, Source, canonical_hash
-from shared.store.base import ContractFilter, Store, StoreError, Vigencia
+from shared.store.base import ContractFilter, PeerGroup, Store, StoreError, Vigencia
 from tests.integration.store.factories import make_contract
 
 pytestmark = pytest.mark.integration
@@ -128,13 +128,13 @@ def test_it_computes_robust_peer_baselines_in_the_database(store: Store) -> None
 
     logs = [math.log(float(v)) for v in values]
     median = statistics.median(logs)
-    baseline = store.peer_baseline(year=2024, orgao_codigo="26000")
+    baseline = store.peer_baseline(PeerGroup(year=2024, orgao_codigo="26000"))
     assert baseline.n == len(values)
     assert baseline.median == pytest.approx(median)
     assert baseline.mad == pytest.approx(statistics.median(abs(x - median) for x in logs))
     assert baseline.q1 is not None and baseline.q3 is not None and baseline.q1 < baseline.median < baseline.q3
-    assert store.peer_baseline(year=2024).n == len(values) + 1
-    empty = store.peer_baseline(year=2019)
+    assert store.peer_baseline(PeerGroup(year=2024)).n == len(values) + 1
+    empty = store.peer_baseline(PeerGroup(year=2019))
     assert empty.n == 0 and empty.median is None
 
 
