@@ -2,9 +2,9 @@
 
 :class:`Store` holds each public operation with its signature and contract. It validates the
 arguments, turns them into the typed commands of :mod:`shared.store.commands`, hands those to
-its backend's hooks (the ``_``-named abstract methods) and shapes the rows they return into the
-dataclasses of :mod:`shared.store.models` and :mod:`shared.domain`. Two backends implement the
-hooks — :mod:`shared.store.postgres` (psycopg 3, direct ``DATABASE_URL``) and
+its backend's hooks (the abstract methods of :mod:`shared.store.backend`) and shapes the rows
+they return into the dataclasses of :mod:`shared.store.models` and :mod:`shared.domain`. Two
+backends implement the hooks — :mod:`shared.store.postgres` (psycopg 3, direct ``DATABASE_URL``) and
 :mod:`shared.store.supabase` (Supabase REST) — and one conformance suite runs against both.
 Every write is idempotent on a natural key, so a redelivered task is safe.
 
@@ -15,24 +15,20 @@ The records, filters and errors are defined in :mod:`shared.store.models` and ex
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime
 from typing import Any, get_args
 
 from shared.domain import Contract, FeedbackLabel, Finding, RunStatus, Sanction, Source, Trigger, UpsertResult
+from shared.store.backend import Backend
 from shared.store.commands import (
     Condition,
     ContractBatch,
-    DetailRows,
     ListQuery,
-    PageRows,
-    Returns,
-    Row,
     RunQuery,
     StuckQuery,
     Transition,
-    TransitionOutcome,
     contract_conditions,
     json_arg,
 )
@@ -84,6 +80,7 @@ from shared.store.rows import (
     peer_baseline_from_json,
     sanction_from_row,
     sanction_values,
+    to_json_obj,
     validate_contract,
     validate_sanction,
     vigencia_of,
@@ -93,11 +90,8 @@ from shared.store.rules import OPEN_STATUSES, TRANSITIONS, check_progress, refus
 SORT_KEYS: tuple[str, ...] = get_args(SortKey)
 
 
-class Store(ABC):
+class Store(Backend):
     """What Vigia stores. Implementations are safe to share between threads of one process."""
-
-    # How many ids one request may name (``in`` filters); None: any number.
-    ids_per_request: int | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
     @abstractmethod
@@ -187,7 +181,7 @@ class Store(ABC):
             cid, version = int(row["contract_id"]), int(row["version"])
             if cid not in earliest or version < earliest[cid][0]:
                 earliest[cid] = (version, row["raw"])
-        return {cid: vigencia_of(raw) for cid, (_version, raw) in earliest.items()}
+        return {cid: vigencia_of(to_json_obj(raw, {})) for cid, (_version, raw) in earliest.items()}
 
     @abstractmethod
     def sanction_mirror(self) -> SanctionMirror:
@@ -400,47 +394,6 @@ class Store(ABC):
         self._function("save_orgao_findings", f"{orgao_codigo}/{year}, {len(payload)} findings", "vigia_save_orgao_findings",
                        {"p_orgao_codigo": orgao_codigo, "p_year": int(year), "p_findings": json_arg(payload),
                         "p_detector_version": detector_version})
-
-    # -- what each backend implements: requests that take checked values and return rows ------
-    @abstractmethod
-    def _function(self, operation: str, detail: str, name: str, args: dict[str, Any], *,
-                  returns: Returns = "value") -> Any:
-        """Call the migrations' SQL function ``name`` with named arguments (``Json`` ones as jsonb)."""
-    @abstractmethod
-    def _upsert_contracts(self, batch: ContractBatch) -> UpsertResult: ...
-    @abstractmethod
-    def _contract_row(self, contract_id: int) -> Row | None: ...
-    @abstractmethod
-    def _contract_rows(self, conditions: list[Condition], limit: int, detail: str) -> list[Row]:
-        """At most ``limit`` contracts matching every condition, in id order."""
-    @abstractmethod
-    def _upsert_sanctions(self, rows: list[Row]) -> int: ...
-    @abstractmethod
-    def _sanction_rows(self, documents: list[str], roots: list[str]) -> list[Row]: ...
-    @abstractmethod
-    def _version_rows(self, contract_ids: list[int]) -> list[Row]:
-        """contract_id, version and raw of stored versions, at least the earliest of each contract."""
-    @abstractmethod
-    def _insert_run(self, task: str, parameters: dict[str, Any]) -> Row: ...
-    @abstractmethod
-    def _run_row(self, run_id: int) -> Row | None: ...
-    @abstractmethod
-    def _run_rows(self, query: RunQuery) -> list[Row]: ...
-    @abstractmethod
-    def _apply_transition(self, transition: Transition) -> TransitionOutcome: ...
-    @abstractmethod
-    def _set_progress(self, investigation_id: str, progress: float, open_statuses: list[str]) -> bool:
-        """Set it when the status is open; False when no such investigation exists."""
-    @abstractmethod
-    def _detail_rows(self, investigation_id: str) -> DetailRows | None: ...
-    @abstractmethod
-    def _investigation_page(self, query: ListQuery) -> PageRows: ...
-    @abstractmethod
-    def _fail_stuck(self, query: StuckQuery, open_statuses: list[str]) -> list[str]: ...
-    @abstractmethod
-    def _insert_dataset(self, row: Row) -> Row: ...
-    @abstractmethod
-    def _latest_dataset_row(self) -> Row | None: ...
 
 
 __all__ = [

@@ -3,7 +3,7 @@
 State changes are conditional UPDATEs (``... WHERE status IN (allowed)``) whose row count says
 whether the change happened, so two workers racing on one investigation cannot both win; the
 rules that span tables (create-or-get, replace findings and complete, feedback on a finding of
-that investigation) are the SQL functions of the migrations, shared with the Supabase backend.
+that investigation) are the SQL functions of the migrations, which the front calls for both backends.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 State changes are one conditional ``PATCH`` (``?id=eq.<id>&status=in.(<allowed>)``): the rows it
 returns say whether the change happened, as the PostgreSQL backend's ``UPDATE ... RETURNING``
-does. Multi-table rules are the migrations' SQL functions, called through ``rpc``.
+does. Multi-table rules are the migrations' SQL functions, which the front calls (``rpc`` here).
 """
 
 from __future__ import annotations
