@@ -32,13 +32,13 @@ from shared.llm import TEMPLATE_SOURCE
 from shared.observability import hooks
 from shared.pipeline.context import Budget, PipelineContext
 from shared.pipeline.errors import describe
-from shared.store.base import Conflict, Investigation, InvestigationFilter, StoreError
+from shared.store.base import Conflict, ContractFilter, Investigation, InvestigationFilter, StoreError
 
 log = logging.getLogger("vigia.pipeline.analysis")
 
 # Investigations written between two progress records (and budget checks).
 CHUNK = 100
-# Ids per ``iter_contracts(ids=...)`` query.
+# Ids per ``iter_contracts(ContractFilter(ids=...))`` query.
 ID_QUERY_CHUNK = 1000
 # Termos aditivos read per órgão batch at most (one Portal call each, through the shared limiter).
 MAX_TERMOS_PER_BATCH = 50
@@ -81,7 +81,7 @@ def _chunks(values: Sequence[int], size: int) -> Iterable[list[int]]:
 def load_contracts(ctx: PipelineContext, ids: Sequence[int]) -> dict[int, Contract]:
     found: dict[int, Contract] = {}
     for chunk in _chunks(sorted(set(ids)), ID_QUERY_CHUNK):
-        for contract in ctx.store.iter_contracts(ids=chunk, batch_size=ID_QUERY_CHUNK):
+        for contract in ctx.store.iter_contracts(ContractFilter(ids=chunk), batch_size=ID_QUERY_CHUNK):
             found[contract.id] = contract
     return found
 
@@ -92,8 +92,8 @@ def peer_context(ctx: PipelineContext, orgao: str | None, targets: Sequence[Cont
     years = sorted({c.data_assinatura.year for c in targets if c.data_assinatura is not None})
     if orgao:
         for year in years:
-            for peer in ctx.store.iter_contracts(orgao_codigo=orgao, signed_from=date(year, 1, 1),
-                                                  signed_to=date(year, 12, 31), source=ctx.source):
+            for peer in ctx.store.iter_contracts(ContractFilter(orgao_codigo=orgao, signed_from=date(year, 1, 1),
+                                                                signed_to=date(year, 12, 31), source=ctx.source)):
                 contracts.setdefault(peer.id, peer)
     return list(contracts.values())
 

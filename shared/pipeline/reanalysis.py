@@ -22,6 +22,7 @@ from shared.pipeline import runs
 from shared.pipeline.analysis import analyze_contracts
 from shared.pipeline.context import Budget, PipelineContext, lease_seconds
 from shared.pipeline.state import RunState, SweepState
+from shared.store.base import ContractFilter
 
 log = logging.getLogger("vigia.pipeline.reanalysis")
 
@@ -64,7 +65,7 @@ def reanalyze(ctx: PipelineContext, *, run_id: int, owner: str, budget: Budget) 
         try:
             start, end = date.fromisoformat(start_text), date.fromisoformat(end_text)
             by_orgao: dict[str, list[int]] = defaultdict(list)
-            for contract in ctx.store.iter_contracts(signed_from=start, signed_to=end, source=ctx.source):
+            for contract in ctx.store.iter_contracts(ContractFilter(signed_from=start, signed_to=end, source=ctx.source)):
                 by_orgao[contract.orgao_codigo or ""].append(contract.id)
             finished = progress.marked("orgaos")
             for orgao in sorted(by_orgao):

@@ -8,7 +8,7 @@ sees: the operation, its input, then the database's words, e.g.
 
 from __future__ import annotations
 
-from shared.store.base import Conflict, NotFound, StoreError, StoreUnavailable
+from shared.store.models import Conflict, NotFound, StoreError, StoreUnavailable
 
 # Classes of SQLSTATE worth retrying later: the server went away, is starting or shutting down,
 # ran out of resources, or rolled the transaction back because of a concurrent one.

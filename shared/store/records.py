@@ -6,12 +6,14 @@ text alike; writers refuse what JSON cannot carry (NaN, infinity), naming the fi
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
+from dataclasses import dataclass
 from typing import Any
 
 from shared.domain import FeedbackLabel, Finding, InvestigationStatus, RunStatus, Severity, Trigger
-from shared.store.base import (
+from shared.store.models import (
     Dataset,
     Feedback,
     Investigation,
@@ -21,17 +23,21 @@ from shared.store.base import (
     StoreError,
     TrainingSample,
 )
-from shared.store.rows import to_date, to_datetime, to_float, to_json_obj
+from shared.store.rows import columns, to_date, to_datetime, to_float, to_json_obj
 
 # ---------------------------------------------------------------------------------------------
 # investigations, findings, feedback
+
+
+# investigation columns read as they are, and those read as timestamps
+_INVESTIGATION_TEXT = ("orgao_codigo", "summary", "summary_source", "error")
+_INVESTIGATION_TIMES = ("created_at", "started_at", "finished_at", "updated_at")
 
 
 def investigation_from_row(row: dict[str, Any]) -> Investigation:
     return Investigation(
         id=str(row["id"]),
         contract_id=None if row.get("contract_id") is None else int(row["contract_id"]),
-        orgao_codigo=row.get("orgao_codigo"),
         trigger=Trigger(row["trigger"]),
         status=InvestigationStatus(row["status"]),
         detector_version=row["detector_version"],
@@ -41,15 +47,10 @@ def investigation_from_row(row: dict[str, Any]) -> Investigation:
         progress=float(row.get("progress") or 0.0),
         findings_count=int(row.get("findings_count") or 0),
         risk_score=to_float(row.get("risk_score")),
-        summary=row.get("summary"),
-        summary_source=row.get("summary_source"),
-        error=row.get("error"),
-        created_at=to_datetime(row.get("created_at")),
-        started_at=to_datetime(row.get("started_at")),
-        finished_at=to_datetime(row.get("finished_at")),
-        updated_at=to_datetime(row.get("updated_at")),
         finding_indicators=list(row.get("finding_indicators") or []),
         max_severity=None if row.get("max_severity") is None else Severity(row["max_severity"]),
+        **columns(row, _INVESTIGATION_TEXT),
+        **columns(row, _INVESTIGATION_TIMES, to_datetime),
     )
 
 
@@ -177,17 +178,24 @@ def dataset_from_row(row: dict[str, Any]) -> Dataset:
     )
 
 
-def dataset_payload(samples: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], str, int, int]:
-    """The samples as stored, their sha256 over canonical JSON, and the positive/negative counts."""
-    import hashlib
+@dataclass(frozen=True, slots=True)
+class DatasetPayload:
+    samples: list[dict[str, Any]]  # as stored (JSON-safe)
+    checksum: str  # sha256 of their canonical JSON
+    positive: int
+    negative: int
 
+
+def dataset_payload(samples: list[dict[str, Any]]) -> DatasetPayload:
+    """The samples as stored, their checksum and how many are labelled true and false positives."""
     canonical = _json_safe(samples, "dataset samples")
     text = json.dumps(canonical, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    positive = sum(1 for s in samples if s.get("label") == FeedbackLabel.TRUE_POSITIVE)
-    negative = sum(1 for s in samples if s.get("label") == FeedbackLabel.FALSE_POSITIVE)
-    return canonical, hashlib.sha256(text.encode("utf-8")).hexdigest(), positive, negative
-
-
+    return DatasetPayload(
+        samples=canonical,
+        checksum=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        positive=sum(1 for s in samples if s.get("label") == FeedbackLabel.TRUE_POSITIVE),
+        negative=sum(1 for s in samples if s.get("label") == FeedbackLabel.FALSE_POSITIVE),
+    )
 
 
 def training_sample_from_json(data: dict[str, Any]) -> TrainingSample:

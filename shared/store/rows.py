@@ -12,12 +12,13 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from shared.domain import Contract, Sanction, Source
-from shared.store.base import PeerBaseline, StoreError
+from shared.store.models import PeerBaseline, StoreError, Vigencia
 
 _DIGITS = re.compile(r"[0-9]*")
 
@@ -70,6 +71,13 @@ def to_json_obj(value: Any, default: Any) -> Any:
     return value
 
 
+def columns(row: dict[str, Any], names: tuple[str, ...], read: Callable[[Any], Any] | None = None) -> dict[str, Any]:
+    """The named columns of ``row`` (missing ones as None), each through ``read`` when given."""
+    if read is None:
+        return {name: row.get(name) for name in names}
+    return {name: read(row.get(name)) for name in names}
+
+
 def is_uuid(value: str) -> bool:
     try:
         uuid.UUID(str(value))
@@ -109,31 +117,24 @@ def validate_sanction(sanction: Sanction) -> None:
         raise StoreError(f"sanction {sanction.lista}/{sanction.id}: documento must hold digits only")
 
 
+# contract columns read as they are, and those read as dates
+_CONTRACT_TEXT = (
+    "numero", "objeto", "numero_processo", "fundamento_legal", "situacao", "modalidade_compra", "orgao_codigo",
+    "orgao_nome", "orgao_maximo_codigo", "ug_codigo", "ug_nome", "fornecedor_documento", "fornecedor_nome",
+)
+_CONTRACT_DATES = ("data_assinatura", "data_publicacao_dou", "data_inicio_vigencia", "data_fim_vigencia")
+
+
 def contract_from_row(row: dict[str, Any]) -> Contract:
     return Contract(
         id=int(row["id"]),
         source=Source(row["source"]),
-        numero=row.get("numero"),
-        objeto=row.get("objeto"),
-        numero_processo=row.get("numero_processo"),
-        fundamento_legal=row.get("fundamento_legal"),
-        situacao=row.get("situacao"),
-        modalidade_compra=row.get("modalidade_compra"),
-        orgao_codigo=row.get("orgao_codigo"),
-        orgao_nome=row.get("orgao_nome"),
-        orgao_maximo_codigo=row.get("orgao_maximo_codigo"),
-        ug_codigo=row.get("ug_codigo"),
-        ug_nome=row.get("ug_nome"),
-        fornecedor_documento=row.get("fornecedor_documento"),
-        fornecedor_nome=row.get("fornecedor_nome"),
-        data_assinatura=to_date(row.get("data_assinatura")),
-        data_publicacao_dou=to_date(row.get("data_publicacao_dou")),
-        data_inicio_vigencia=to_date(row.get("data_inicio_vigencia")),
-        data_fim_vigencia=to_date(row.get("data_fim_vigencia")),
         valor_inicial=to_decimal(row.get("valor_inicial")),
         valor_final=to_decimal(row.get("valor_final")),
         raw=to_json_obj(row.get("raw"), {}),
         content_hash=row.get("content_hash") or "",
+        **columns(row, _CONTRACT_TEXT),
+        **columns(row, _CONTRACT_DATES, to_date),
     )
 
 
@@ -162,7 +163,7 @@ def sanction_from_row(row: dict[str, Any]) -> Sanction:
     )
 
 
-def vigencia_of(raw: Any) -> tuple[date | None, date | None]:
+def vigencia_of(raw: Any) -> Vigencia:
     """The vigência a stored ContratoDTO states (ISO or DD/MM/AAAA; anything else is unknown)."""
     from shared.portal.wire import parse_date
 
@@ -172,7 +173,7 @@ def vigencia_of(raw: Any) -> tuple[date | None, date | None]:
         except ValueError:
             return None
 
-    return read("dataInicioVigencia"), read("dataFimVigencia")
+    return Vigencia(read("dataInicioVigencia"), read("dataFimVigencia"))
 
 
 def dedupe_last(items: list[Any], key: Any) -> list[Any]:

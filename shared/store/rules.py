@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from shared.domain import InvestigationStatus
-from shared.store.base import Conflict, NotFound, StoreError
+from shared.store.models import Conflict, NotFound, StoreError
 
 # operation -> (the status it sets, the statuses it may start from; the target itself = idempotent)
 TRANSITIONS: dict[str, tuple[InvestigationStatus, frozenset[InvestigationStatus]]] = {

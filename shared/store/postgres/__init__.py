@@ -1,8 +1,9 @@
 """The PostgreSQL backend: psycopg 3 and a connection pool per process (``DATABASE_URL``).
 
 :class:`PostgresStore` is the :class:`~shared.store.base.Store` for a direct connection (Supabase's
-connection string, Render or Railway PostgreSQL, the embedded server). Its operations live by
-concern in the mixins beside this file; :mod:`.core` holds the pool and the transaction wrapper.
+connection string, Render or Railway PostgreSQL, the embedded server). The front checks each call;
+the requests it needs are SQL, by concern in the mixins beside this file; :mod:`.core` holds the
+pool, the transaction wrapper and the SQL form of the front's conditions and function calls.
 """
 
 from __future__ import annotations

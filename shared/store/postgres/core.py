@@ -22,17 +22,40 @@ from typing import Any
 
 import psycopg
 from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from shared.store.base import StoreError, StoreUnavailable
+from shared.store.base import Store
+from shared.store.commands import Condition, Json, Returns, Row
 from shared.store.errors import describe, store_error
+from shared.store.models import StoreError, StoreUnavailable
 
 log = logging.getLogger("vigia.store.postgres")
 
-Row = dict[str, Any]
+_COMPARISONS = {"eq": "=", "gt": ">", "gte": ">=", "lte": "<="}
 
 
-class PostgresCore:
+def sql_conditions(conditions: list[Condition]) -> tuple[list[str], dict[str, Any]]:
+    """WHERE clauses and their named parameters (``c0``, ``c1``, ...) for the front's conditions."""
+    clauses: list[str] = []
+    params: dict[str, Any] = {}
+    for i, condition in enumerate(conditions):
+        name = f"c{i}"
+        if condition.op == "in":  # in filters name ids, bigint columns
+            clauses.append(f"{condition.column} = ANY(%({name})s::bigint[])")
+        elif condition.op == "has":
+            clauses.append(f"{condition.column} @> ARRAY[%({name})s]::text[]")
+        else:
+            clauses.append(f"{condition.column} {_COMPARISONS[condition.op]} %({name})s")
+        params[name] = condition.value
+    return clauses, params
+
+
+def where(clauses: list[str]) -> str:
+    return (" WHERE " + " AND ".join(clauses)) if clauses else ""
+
+
+class PostgresCore(Store):
     """Pool lifecycle and the transaction wrapper; the operations live in the mixins."""
 
     def __init__(
@@ -142,6 +165,16 @@ class PostgresCore:
         with self._op(operation, detail) as conn:
             row: Row | None = conn.execute(query, params).fetchone()
             return row
+
+    def _function(self, operation: str, detail: str, name: str, args: dict[str, Any], *,
+                  returns: Returns = "value") -> Any:
+        named = ", ".join(f"{arg} => %({arg})s" for arg in args)
+        params = {arg: Jsonb(value.value) if isinstance(value, Json) else value for arg, value in args.items()}
+        if returns == "row":
+            return self._one(operation, detail, f"SELECT * FROM {name}({named})", params)
+        row = self._one(operation, detail, f"SELECT {name}({named}) AS r", params)
+        assert row is not None
+        return row["r"]
 
     def _all(self, operation: str, detail: str, query: str, params: Any = None) -> list[Row]:
         with self._op(operation, detail) as conn:

@@ -18,13 +18,16 @@ import logging
 import os
 import threading
 from collections.abc import Callable
+from datetime import date
 from typing import Any, TypeVar
 
 import httpx
 from postgrest import APIError
 
-from shared.store.base import StoreError, StoreUnavailable
+from shared.store.base import Store
+from shared.store.commands import Condition, Json, Returns
 from shared.store.errors import describe, error_class
+from shared.store.models import StoreError, StoreUnavailable
 
 log = logging.getLogger("vigia.store.supabase")
 T = TypeVar("T")
@@ -46,8 +49,28 @@ def rest_error(operation: str, detail: str, error: APIError) -> StoreError:
     return error_class(code)(describe(operation, detail, message))
 
 
-class SupabaseCore:
+def wire(value: Any) -> Any:
+    """A filter value as PostgREST's query string takes it (dates and timestamps in ISO 8601)."""
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def apply_conditions(query: Any, conditions: list[Condition]) -> Any:
+    """The front's conditions as PostgREST filters on ``query``."""
+    for condition in conditions:
+        column, value = condition.column, condition.value
+        if condition.op == "in":
+            query = query.in_(column, list(value))
+        elif condition.op == "has":
+            query = query.contains(column, [value])
+        else:
+            query = getattr(query, condition.op)(column, wire(value))
+    return query
+
+
+class SupabaseCore(Store):
     """Client lifecycle and the request wrapper; the operations live in the mixins."""
+
+    ids_per_request = IDS_PER_REQUEST
 
     def __init__(self, url: str, service_role_key: str, *, timeout: float = 30.0) -> None:
         if not url or not url.startswith(("http://", "https://")):
@@ -103,8 +126,11 @@ class SupabaseCore:
         except httpx.TransportError as error:
             raise StoreUnavailable(describe(operation, detail, f"cannot reach Supabase: {error!r}")) from error
 
-    def _rpc(self, operation: str, detail: str, function: str, params: dict[str, Any]) -> Any:
-        return self._call(operation, detail, lambda: self.rpc(function, params).execute()).data
+    def _function(self, operation: str, detail: str, name: str, args: dict[str, Any], *,
+                  returns: Returns = "value") -> Any:
+        # one rpc answers with JSON whatever the function returns: a row as an object
+        params = {arg: value.value if isinstance(value, Json) else wire(value) for arg, value in args.items()}
+        return self._call(operation, detail, lambda: self.rpc(name, params).execute()).data
 
     def ping(self) -> None:
         self._call("ping", "", lambda: self.table("monitor_runs").select("id").limit(1).execute())

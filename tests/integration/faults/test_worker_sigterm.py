@@ -25,7 +25,7 @@ from shared.domain import InvestigationStatus, RunStatus, Trigger
 from shared.portal.simulator.faults import FaultConfig
 from shared.portal.wire import PAGE_SIZE
 from shared.store import get_store
-from shared.store.base import InvestigationFilter
+from shared.store.base import ContractFilter, InvestigationFilter
 from tests.integration.faults.support import (
     MONITOR,
     SIGTERM_REDIS_DB,
@@ -139,7 +139,7 @@ def test_it_requeues_a_sweep_cut_by_sigterm_and_the_next_worker_completes_it_onc
         assert run.counters["contracts_seen"] == run.counters["contracts_new"] == len(wanted)
         assert run.counters["pages"] == pages and run.counters["orgaos_done"] == 1
 
-        stored = {c.id for c in setup.store.iter_contracts(orgao_codigo=ORGAO)}
+        stored = {c.id for c in setup.store.iter_contracts(ContractFilter(orgao_codigo=ORGAO))}
         assert stored == wanted
         investigations = setup.store.list_investigations(InvestigationFilter(), limit=5000).items
         per_contract = Counter(i.contract_id for i in investigations)

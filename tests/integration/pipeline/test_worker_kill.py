@@ -18,7 +18,7 @@ import redis
 
 from shared.domain import InvestigationStatus, RunStatus
 from shared.store import get_store
-from shared.store.base import InvestigationFilter
+from shared.store.base import ContractFilter, InvestigationFilter
 from tests.integration.pipeline.conftest import EVERYTHING_HOURS, pipeline_settings
 from tests.integration.pipeline.expected import expected_flags, parsed_contracts
 from tests.integration.pipeline.processes import pipeline_env, start
@@ -70,7 +70,7 @@ def test_it_completes_a_sweep_killed_mid_way_without_losing_or_duplicating(
         assert run.status is RunStatus.SUCCEEDED, run
         assert run.counters["orgaos_done"] == len(ORGAOS) and run.counters["orgaos_failed"] == 0
 
-        stored = {c.id for orgao in ORGAOS for c in store.iter_contracts(orgao_codigo=orgao)}
+        stored = {c.id for orgao in ORGAOS for c in store.iter_contracts(ContractFilter(orgao_codigo=orgao))}
         assert stored == {c.id for c in wanted}, "a contract was lost"
         investigations = store.list_investigations(InvestigationFilter(), limit=5000).items
         per_contract = Counter(i.contract_id for i in investigations)

@@ -13,7 +13,7 @@ import psycopg
 import pytest
 
 from shared.domain import Sanction, Source, canonical_hash
-from shared.store.base import Store, StoreError
+from shared.store.base import ContractFilter, PeerGroup, Store, StoreError, Vigencia
 from tests.integration.store.factories import make_contract
 
 pytestmark = pytest.mark.integration
@@ -100,16 +100,25 @@ def test_it_streams_contracts_by_filter_in_batches(store: Store) -> None:
     contracts.append(make_contract(100, data_assinatura=date(2023, 12, 31), modalidade_compra="Dispensa"))
     store.upsert_contracts(contracts)
 
-    streamed = list(store.iter_contracts(orgao_codigo="26000", batch_size=4))
+    streamed = list(store.iter_contracts(ContractFilter(orgao_codigo="26000"), batch_size=4))
     assert [c.id for c in streamed] == [i for i in range(1, 31) if i % 2] + [100]
-    in_2024 = list(store.iter_contracts(signed_from=date(2024, 1, 1), signed_to=date(2024, 12, 31), batch_size=7))
+    in_2024 = list(store.iter_contracts(ContractFilter(signed_from=date(2024, 1, 1), signed_to=date(2024, 12, 31)), batch_size=7))
     assert len(in_2024) == 30
-    assert [c.id for c in store.iter_contracts(modalidade_compra="Dispensa")] == [100]
-    assert [c.id for c in store.iter_contracts(ids=[3, 100, 555], batch_size=1)] == [3, 100]
-    assert list(store.iter_contracts(source=Source.PORTAL)) == []
-    assert len(list(store.iter_contracts(ug_codigo="150002", fornecedor_documento="12345678000190"))) == 31
+    assert [c.id for c in store.iter_contracts(ContractFilter(modalidade_compra="Dispensa"))] == [100]
+    assert [c.id for c in store.iter_contracts(ContractFilter(ids=[3, 100, 555]), batch_size=1)] == [3, 100]
+    assert list(store.iter_contracts(ContractFilter(source=Source.PORTAL))) == []
+    assert len(list(store.iter_contracts(ContractFilter(ug_codigo="150002", fornecedor_documento="12345678000190")))) == 31
+    assert list(store.iter_contracts(ContractFilter(ids=[]))) == []
     with pytest.raises(StoreError, match="batch_size"):
         list(store.iter_contracts(batch_size=0))
+
+
+def test_it_streams_more_ids_than_one_request_may_name(store: Store) -> None:
+    store.upsert_contracts([make_contract(i) for i in range(1, 451)])
+    wanted = [*range(450, 0, -2), 450, 9999]  # unordered, a repeat and an id not stored
+
+    streamed = [c.id for c in store.iter_contracts(ContractFilter(ids=wanted, orgao_codigo="26000"), batch_size=60)]
+    assert streamed == list(range(2, 451, 2))
 
 
 def test_it_computes_robust_peer_baselines_in_the_database(store: Store) -> None:
@@ -119,13 +128,13 @@ def test_it_computes_robust_peer_baselines_in_the_database(store: Store) -> None
 
     logs = [math.log(float(v)) for v in values]
     median = statistics.median(logs)
-    baseline = store.peer_baseline(year=2024, orgao_codigo="26000")
+    baseline = store.peer_baseline(PeerGroup(year=2024, orgao_codigo="26000"))
     assert baseline.n == len(values)
     assert baseline.median == pytest.approx(median)
     assert baseline.mad == pytest.approx(statistics.median(abs(x - median) for x in logs))
     assert baseline.q1 is not None and baseline.q3 is not None and baseline.q1 < baseline.median < baseline.q3
-    assert store.peer_baseline(year=2024).n == len(values) + 1
-    empty = store.peer_baseline(year=2019)
+    assert store.peer_baseline(PeerGroup(year=2024)).n == len(values) + 1
+    empty = store.peer_baseline(PeerGroup(year=2019))
     assert empty.n == 0 and empty.median is None
 
 
@@ -178,7 +187,9 @@ def test_it_gives_the_vigencia_of_the_earliest_stored_version(store: Store) -> N
     store.upsert_contracts([version("2023-02-01", "100000"), make_contract(42)])
     store.upsert_contracts([version("2024-02-01", "200000")])
     store.upsert_contracts([version("2025-02-01", "300000")])
-    assert store.first_vigencias([41, 42, 43]) == {41: (date(2022, 2, 1), date(2023, 2, 1))}
+    first = store.first_vigencias([41, 42, 43])
+    assert first == {41: Vigencia(inicio=date(2022, 2, 1), fim=date(2023, 2, 1))}
+    assert (first[41].inicio, first[41].fim) == (date(2022, 2, 1), date(2023, 2, 1))
     assert store.first_vigencias([]) == {}
 
 

@@ -74,7 +74,7 @@ def test_it_checksums_a_dataset_independently_of_key_order() -> None:
                                label=FeedbackLabel.TRUE_POSITIVE, features={"a": 2, "b": 1})
     first = dataset_payload([training_sample_to_json(sample)])
     second = dataset_payload([training_sample_to_json(reordered)])
-    assert first[1] == second[1] and (first[2], first[3]) == (1, 0)
+    assert first.checksum == second.checksum and (first.positive, first.negative) == (1, 0)
 
 
 def test_it_removes_nul_characters_only_where_they_are() -> None:
