@@ -24,14 +24,13 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from shared import redis_keys
+from shared import redis_keys, task_names
 from shared.config import CELERY_PROCESSES, GROQ_DEFAULT_MODEL, PORTAL_DEFAULT_URL, Process, Settings
 from shared.pipeline import health
 
 HEARTBEAT_PATTERN = redis_keys.WORKER_HEARTBEAT + "*"
 HEARTBEAT_TTL_SECONDS = 60
 BEAT_LOCK_KEY = redis_keys.REDBEAT_LOCK
-MONITORING_TASKS = ("vigia.monitoring.monitor_new_contracts", "vigia.monitoring.monitor_priority_orgs")
 PROCESSES: tuple[Process, ...] = ("web", "worker", "beat", "flower", "release")
 # Checks that only make sense where Celery runs (ENABLE_CELERY_WORKERS=true).
 _CELERY_CHECKS = frozenset({"redis", "worker", "beat"})
@@ -351,13 +350,13 @@ def check_first_run(ctx: _Context) -> Check:
     from shared.domain import RunStatus
 
     store = ctx.store()
-    succeeded = [run for task in MONITORING_TASKS for run in store.last_runs(task=task, status=RunStatus.SUCCEEDED, limit=1)]
+    succeeded = [run for task in task_names.MONITOR_CYCLES for run in store.last_runs(task=task, status=RunStatus.SUCCEEDED, limit=1)]
     if succeeded:
         latest = max(succeeded, key=lambda run: run.finished_at or run.started_at)
         return Check("first_run", title, "pass",
                      f"{latest.task} succeeded at {(latest.finished_at or latest.started_at):%Y-%m-%d %H:%M %Z} "
                      f"(run {latest.id})")
-    tried = [run for task in MONITORING_TASKS for run in store.last_runs(task=task, limit=1)]
+    tried = [run for task in task_names.MONITOR_CYCLES for run in store.last_runs(task=task, limit=1)]
     detail = ""
     if tried:
         last = max(tried, key=lambda run: run.started_at)

@@ -23,13 +23,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from shared import redis_keys
+from shared import redis_keys, task_names
 from shared.domain import RunStatus
 from shared.pipeline.runs import DUPLICATE_DELIVERY
 
 Status = Literal["ok", "degraded", "unhealthy", "skipped"]
 _RANK = {"ok": 0, "skipped": 0, "degraded": 1, "unhealthy": 2}
-MONITOR_TASKS = ("vigia.monitoring.monitor_new_contracts", "vigia.monitoring.monitor_priority_orgs")
 FIRST_SEEN_KEY = redis_keys.HEALTH_FIRST_SEEN
 GRACE = timedelta(minutes=10)
 
@@ -119,7 +118,7 @@ def check_sanction_mirror(store: Any, *, now: datetime, max_age: timedelta = SAN
     return Check("sanction_mirror", "ok", f"{mirror.count} records, refreshed within {_hours(max_age)}")
 
 
-def check_zero_contract_runs(store: Any, tasks: tuple[str, ...] = MONITOR_TASKS) -> Check:
+def check_zero_contract_runs(store: Any, tasks: tuple[str, ...] = task_names.MONITOR_CYCLES) -> Check:
     """The last succeeded monitoring run of each kind read at least one contract."""
     empty = []
     for task in tasks:
@@ -131,7 +130,7 @@ def check_zero_contract_runs(store: Any, tasks: tuple[str, ...] = MONITOR_TASKS)
     return Check("zero_contract_runs", "ok", "the last monitoring runs read contracts")
 
 
-def check_monitoring_runs(store: Any, tasks: tuple[str, ...] = MONITOR_TASKS) -> Check:
+def check_monitoring_runs(store: Any, tasks: tuple[str, ...] = task_names.MONITOR_CYCLES) -> Check:
     """The latest finished monitoring run of each kind neither failed nor lost an órgão.
 
     Without this a cycle that every sweep failed (a revoked key, a Portal answering garbage)

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 import redis
 
+from shared import task_names
 from shared.config import Settings
 from shared.doctor import BEAT_LOCK_KEY, HEARTBEAT_PATTERN, Check, run_checks
 from shared.domain import RunStatus, Trigger
@@ -96,7 +97,7 @@ def first_run_and_investigation(database_url: str) -> None:
 
     store = get_store(Settings(_env_file=None, database_url=database_url))  # type: ignore[arg-type]
     try:
-        run = store.open_run("vigia.monitoring.monitor_new_contracts", {"lookback_hours": 6})
+        run = store.open_run(task_names.MONITOR_NEW_CONTRACTS, {"lookback_hours": 6})
         store.close_run(run.id, status=RunStatus.SUCCEEDED, counters={"pages": 1})
         store.create_or_get_investigation(contract_id=101, orgao_codigo="26000", trigger=Trigger.SCHEDULED,
                                           detector_version="test")
@@ -242,7 +243,7 @@ def test_it_shows_why_the_last_monitoring_run_failed(clean_redis: str, migrated_
 
     store = get_store(Settings(_env_file=None, database_url=migrated_db))  # type: ignore[arg-type]
     try:
-        run = store.open_run("vigia.monitoring.monitor_priority_orgs", {})
+        run = store.open_run(task_names.MONITOR_PRIORITY_ORGS, {})
         store.close_run(run.id, status=RunStatus.FAILED, error="Portal unavailable after 5 retries")
     finally:
         store.close()
