@@ -13,8 +13,9 @@ import sys
 
 from pydantic import ValidationError
 
+from services.commands.doctor.checks import PROCESSES, run_checks
+from shared.checks import Check
 from shared.config import get_settings
-from shared.doctor import PROCESSES, Check, run_checks
 from shared.logging import RedactingFilter, configure_logging
 
 SYMBOLS = {"pass": "✓", "fail": "✗", "skip": "–"}
@@ -39,8 +40,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def format_check(check: Check) -> str:
-    line = f"{SYMBOLS[check.status]} {check.title}: {check.reason}"
-    if check.status == "fail" and check.fix:
+    line = f"{SYMBOLS[check.verdict]} {check.title}: {check.detail}"
+    if check.failed and check.fix:
         line += f" — fix: {check.fix}"
     return line
 
@@ -66,8 +67,8 @@ def handle(args: argparse.Namespace) -> int:
         document = {
             "ok": not any(c.failed for c in results),
             "checks": [
-                {"key": c.key, "title": c.title, "status": c.status,
-                 "reason": redactor.redact(c.reason), "fix": redactor.redact(c.fix)}
+                {"key": c.name, "title": c.title, "status": c.verdict,
+                 "reason": redactor.redact(c.detail), "fix": redactor.redact(c.fix)}
                 for c in results
             ],
         }
@@ -76,6 +77,6 @@ def handle(args: argparse.Namespace) -> int:
         for check in results:
             print(redactor.redact(format_check(check)))
         failed = sum(c.failed for c in results)
-        skipped = sum(c.status == "skip" for c in results)
+        skipped = sum(c.status == "skipped" for c in results)
         print(f"{len(results) - failed - skipped} of {len(results)} checks passed, {failed} failed, {skipped} not applicable")
     return 1 if any(c.failed for c in results) else 0
