@@ -23,6 +23,7 @@ import uuid
 from typing import Any, TextIO
 
 from services.bootstrap import bootstrap
+from services.commands import Subparsers, add_command
 from services.commands.task_args import BadArguments, check_task_arguments
 from shared import task_names
 
@@ -34,15 +35,14 @@ PORTAL_TASKS = frozenset({
 })
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser("run", help="run a task now (queued, or --inline here) with a progress bar")
+def register(subparsers: Subparsers) -> None:
+    parser = add_command(subparsers, "run", handle, help="run a task now (queued, or --inline here) with a progress bar")
     parser.add_argument("task", nargs="?", help="task name, e.g. monitor_new_contracts or vigia.maintenance.health_check")
     parser.add_argument("args", nargs="*", metavar="key=value", help="task keyword arguments")
     parser.add_argument("--inline", action="store_true", help="run in this process instead of on a worker")
     parser.add_argument("--no-wait", action="store_true", help="queue it and print its id")
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds to wait (default 6 h)")
     parser.add_argument("--list", action="store_true", help="list the tasks that can be run")
-    parser.set_defaults(func=handle)
 
 
 class ProgressBar:

@@ -13,6 +13,7 @@ import sys
 
 from pydantic import ValidationError
 
+from services.commands import Subparsers, add_command
 from services.commands.doctor.checks import PROCESSES, run_checks
 from shared.checks import Check
 from shared.config import get_settings
@@ -21,13 +22,9 @@ from shared.logging import RedactingFilter, configure_logging
 SYMBOLS = {"pass": "✓", "fail": "✗", "skip": "–"}
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
-        "doctor",
-        help="check this deployment: Redis, database and migrations, worker, beat, environment, keys, first run",
-        description="Each line is ✓ (passed), ✗ (failed, with the fix) or – (does not apply here). "
-        "The exit code is 0 only when no check failed.",
-    )
+def register(subparsers: Subparsers) -> None:
+    parser = add_command(subparsers, "doctor", handle, help="check this deployment: Redis, database and "
+                         "migrations, worker, beat, environment, keys, first run")
     parser.add_argument(
         "--process",
         default=",".join(PROCESSES),
@@ -36,7 +33,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--timeout", type=float, default=5.0, help="seconds each network call may take")
     parser.add_argument("--json", action="store_true", help="print the checks as one JSON document")
-    parser.set_defaults(func=handle)
 
 
 def format_check(check: Check) -> str:
@@ -47,6 +43,8 @@ def format_check(check: Check) -> str:
 
 
 def handle(args: argparse.Namespace) -> int:
+    """Each line is ✓ (passed), ✗ (failed, with the fix) or – (does not apply here). The exit code is 0
+    only when no check failed."""
     processes = [p.strip() for p in args.process.split(",") if p.strip()]
     unknown = sorted(set(processes) - set(PROCESSES))
     if unknown:
