@@ -25,7 +25,9 @@ import psutil  # noqa: E402
 
 from services.dev.embedded import free_port  # noqa: E402
 from shared.domain import Source  # noqa: E402
+from shared.portal.breaker import CircuitBreaker  # noqa: E402
 from shared.portal.client import PortalClient  # noqa: E402
+from shared.portal.transport import RetryPolicy  # noqa: E402
 from tests.support.processes import ManagedProcess  # noqa: E402
 
 CODE = "99999"
@@ -50,7 +52,7 @@ def main() -> int:
         seen = rejected = pages = 0
         started = time.perf_counter()
         with PortalClient(base_url=f"http://127.0.0.1:{port}/api-de-dados", api_key="benchmark-key-0001",  # pragma: allowlist secret
-                          source=Source.SIMULATOR) as client:
+                          source=Source.SIMULATOR, timeout=30.0, retry=RetryPolicy(max_retries=5), breaker=CircuitBreaker(failure_threshold=5, reset_seconds=120.0)) as client:
             for page in client.iter_contract_pages(CODE):
                 pages += 1
                 seen += len(page.contracts)

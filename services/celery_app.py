@@ -13,6 +13,7 @@ from typing import Any
 from celery import Celery, signals
 from kombu import Queue
 
+from shared import task_names
 from shared.config import Settings
 from shared.logging import configure_logging
 from shared.redis_client import ssl_options
@@ -21,14 +22,14 @@ from shared.redis_client import ssl_options
 # check or an on-demand request; one worker consumes them all by default.
 QUEUES: tuple[str, ...] = ("default", "monitoring", "analysis", "maintenance")
 
-# Task name prefix -> queue. A task's name is ``vigia.<area>.<task>``.
+# Task area -> queue. A task's name is ``vigia.<area>.<task>`` (shared.task_names).
 TASK_ROUTES: dict[str, dict[str, str]] = {
-    "vigia.monitoring.*": {"queue": "monitoring"},
-    "vigia.analysis.*": {"queue": "analysis"},
-    "vigia.maintenance.*": {"queue": "maintenance"},
-    "vigia.system.*": {"queue": "default"},
+    f"{task_names.MONITORING}.*": {"queue": "monitoring"},
+    f"{task_names.ANALYSIS}.*": {"queue": "analysis"},
+    f"{task_names.MAINTENANCE}.*": {"queue": "maintenance"},
+    f"{task_names.SYSTEM}.*": {"queue": "default"},
     # Short webhook POSTs: on the queue no sweep or analysis occupies.
-    "vigia.alerts.*": {"queue": "default"},
+    f"{task_names.ALERTS}.*": {"queue": "default"},
 }
 
 TASK_MODULES: tuple[str, ...] = (

@@ -48,9 +48,9 @@ def _use_dev_stack() -> None:
 
     found = stackenv.apply()
     if found is not None:
-        from shared.config import reload_settings
+        from shared.config import get_settings
 
-        reload_settings()
+        get_settings.cache_clear()
     if found is not None and found.applied:
         sys.stderr.write(f"(using the `vigia dev` stack running as pid {found.pid}: {found.path})\n")
 

@@ -315,21 +315,15 @@ _override: Settings | None = None
 
 
 @lru_cache(maxsize=1)
-def _load_settings() -> Settings:
-    return Settings()
-
-
 def get_settings() -> Settings:
-    """The settings of this process: read from the environment once, or the test override."""
+    """The settings of this process: read from the environment once, or the test override.
+
+    ``get_settings.cache_clear()`` makes the next call read the environment again (after the dev
+    runner or a test changed it); :func:`override_settings` replaces the settings for a block.
+    """
     if _override is not None:
         return _override
-    return _load_settings()
-
-
-def reload_settings() -> Settings:
-    """Read the environment again (after a test or the dev runner changed it)."""
-    _load_settings.cache_clear()
-    return get_settings()
+    return Settings()
 
 
 def require(process: Process) -> Settings:
@@ -366,7 +360,9 @@ def override_settings(**values: object) -> Iterator[Settings]:
     global _override
     previous = _override
     _override = get_settings().model_copy(update=values)
+    get_settings.cache_clear()
     try:
         yield _override
     finally:
         _override = previous
+        get_settings.cache_clear()

@@ -24,6 +24,7 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, Any, cast
 
+from shared import task_names
 from shared.logging import log_context
 from shared.pipeline.errors import describe
 from shared.pipeline.investigate import fail, run_investigation
@@ -43,7 +44,7 @@ MAX_WORKERS = 2
 MAX_BACKLOG = 16
 # How long shutdown waits for running investigations; well inside gunicorn's graceful_timeout (20 s).
 SHUTDOWN_GRACE_SECONDS = 10.0
-TASK_NAME = "vigia.analysis.investigate"
+TASK_NAME = task_names.INVESTIGATE
 
 
 class Busy(Exception):

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from services.dev.runner import DevOptions, run
-from shared.config import get_settings, reload_settings
+from shared.config import get_settings
 from shared.logging import configure_logging
 
 
@@ -34,7 +34,8 @@ def handle(args: argparse.Namespace) -> int:
         # Unset means production everywhere else; `vigia dev` (and `make run`) alone assume
         # development, for itself and, through the environment, for every process it starts.
         os.environ["ENVIRONMENT"] = "development"
-        settings = reload_settings()
+        get_settings.cache_clear()
+        settings = get_settings()
     # The runner's own records are for the person at the terminal unless LOG_FORMAT says otherwise.
     configure_logging("dev", fmt=os.environ.get("LOG_FORMAT") or "console")
     if settings.is_production:

@@ -13,24 +13,22 @@ import logging
 import sys
 
 from services.bootstrap import bootstrap
+from services.commands import Subparsers, add_command
 from shared.store.migrate import MigrationError, migrate, sql_script
 
 log = logging.getLogger("vigia.migrate")
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
-        "migrate",
-        help="apply supabase/migrations/*.sql to DATABASE_URL, or check a Supabase-only schema",
-        description="Apply the migrations to DATABASE_URL; with only SUPABASE_URL and "
-                    "SUPABASE_SERVICE_ROLE_KEY, check that the schema is applied and current.",
-    )
+def register(subparsers: Subparsers) -> None:
+    parser = add_command(subparsers, "migrate", handle,
+                         help="apply supabase/migrations/*.sql to DATABASE_URL, or check a Supabase-only schema")
     parser.add_argument("--print-sql", action="store_true",
                         help="print every migration as one script to paste into the Supabase SQL editor, then exit")
-    parser.set_defaults(func=handle)
 
 
 def handle(args: argparse.Namespace) -> int:
+    """Apply the migrations to DATABASE_URL; with only SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY,
+    check that the schema is applied and current."""
     if args.print_sql:
         try:
             sys.stdout.write(sql_script())

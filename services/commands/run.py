@@ -23,25 +23,26 @@ import uuid
 from typing import Any, TextIO
 
 from services.bootstrap import bootstrap
+from services.commands import Subparsers, add_command
 from services.commands.task_args import BadArguments, check_task_arguments
+from shared import task_names
 
 DEFAULT_TIMEOUT = 6 * 3600.0
 # Tasks that read the Portal: refused at once when no Portal can be reached without a key.
 PORTAL_TASKS = frozenset({
-    "vigia.monitoring.monitor_new_contracts", "vigia.monitoring.monitor_priority_orgs",
-    "vigia.monitoring.sweep_orgao", "vigia.maintenance.refresh_sanctions", "vigia.analysis.investigate",
+    task_names.MONITOR_NEW_CONTRACTS, task_names.MONITOR_PRIORITY_ORGS,
+    task_names.SWEEP_ORGAO, task_names.REFRESH_SANCTIONS, task_names.INVESTIGATE,
 })
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser("run", help="run a task now (queued, or --inline here) with a progress bar")
+def register(subparsers: Subparsers) -> None:
+    parser = add_command(subparsers, "run", handle, help="run a task now (queued, or --inline here) with a progress bar")
     parser.add_argument("task", nargs="?", help="task name, e.g. monitor_new_contracts or vigia.maintenance.health_check")
     parser.add_argument("args", nargs="*", metavar="key=value", help="task keyword arguments")
     parser.add_argument("--inline", action="store_true", help="run in this process instead of on a worker")
     parser.add_argument("--no-wait", action="store_true", help="queue it and print its id")
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds to wait (default 6 h)")
     parser.add_argument("--list", action="store_true", help="list the tasks that can be run")
-    parser.set_defaults(func=handle)
 
 
 class ProgressBar:
@@ -93,10 +94,10 @@ def parse_kwargs(items: list[str]) -> dict[str, Any]:
 
 
 def resolve_task(app: Any, name: str) -> str:
-    ours = sorted(t for t in app.tasks if t.startswith("vigia."))
+    ours = sorted(t for t in app.tasks if task_names.is_ours(t))
     if name in ours:
         return name
-    matches = [t for t in ours if t.endswith("." + name) or t == f"vigia.{name}"]
+    matches = [t for t in ours if t.endswith("." + name) or t == f"{task_names.NAMESPACE}.{name}"]
     if len(matches) == 1:
         return matches[0]
     hint = f" (did you mean one of {matches}?)" if matches else ""
@@ -200,7 +201,7 @@ def handle(args: argparse.Namespace) -> int:
         __import__(module)
     out, err = sys.stdout, sys.stderr
     if args.list or not args.task:
-        for name in sorted(t for t in app.tasks if t.startswith("vigia.")):
+        for name in sorted(t for t in app.tasks if task_names.is_ours(t)):
             doc = (app.tasks[name].__doc__ or "").strip().splitlines()
             out.write(f"{name:45} {doc[0] if doc else ''}\n")
         return 0 if args.list else 2

@@ -11,14 +11,14 @@ from zoneinfo import ZoneInfo
 
 from services.beat import REDBEAT_KEY_PREFIX
 from services.beat.schedule import scheduled_entries
+from services.commands import Subparsers, add_command
 from shared.config import Settings, get_settings
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser("schedule", help="print the beat schedule with each entry's next run")
+def register(subparsers: Subparsers) -> None:
+    parser = add_command(subparsers, "schedule", handle, help="print the beat schedule with each entry's next run")
     parser.add_argument("--json", action="store_true", help="one JSON object per entry")
     parser.add_argument("--why", action="store_true", help="also print why each entry runs when it does")
-    parser.set_defaults(func=handle)
 
 
 def _cron_text(cron: Any) -> str:

@@ -16,10 +16,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from shared import task_names
 from shared.config import Settings
 
-MONITOR = "vigia.monitoring.monitor_new_contracts"
-SANCTIONS = "vigia.maintenance.refresh_sanctions"
+MONITOR = task_names.MONITOR_NEW_CONTRACTS
+SANCTIONS = task_names.REFRESH_SANCTIONS
 # The simulator's data set spans a few years of vigência; this lookback reaches all of it.
 EVERYTHING_HOURS = 24 * 365 * 8
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -49,51 +50,59 @@ def close_process_resources() -> None:
                 log.warning("closing %s failed: %s", name, error)
 
 
+def _once(name: str, build: Callable[[], Any]) -> Any:
+    """This process's ``name`` resource, built by ``build`` on first use (under the lock, so once)."""
+    with _lock:
+        if name not in _resources:
+            _resources[name] = build()
+        return _resources[name]
+
+
 def get_redis() -> Any:
     """The process's Redis client (rate limiter, run state, heartbeats)."""
-    with _lock:
-        client = _resources.get("redis")
-        if client is None:
-            from shared.config import get_settings
-            from shared.redis_client import redis_client
 
-            client = redis_client(get_settings(), timeout=10, name=_process_name, health_check_interval=25,
-                                  retry_on_timeout=True)
-            _resources["redis"] = client
-        return client
+    def build() -> Any:
+        from shared.config import get_settings
+        from shared.redis_client import redis_client
+
+        return redis_client(get_settings(), timeout=10, name=_process_name, health_check_interval=25,
+                            retry_on_timeout=True)
+
+    return _once("redis", build)
 
 
 def get_store() -> Any:
-    with _lock:
-        store = _resources.get("store")
-        if store is None:
-            from shared.config import get_settings
-            from shared.store import get_store as build_store
+    """The process's store: a database pool named after the process."""
 
-            store = build_store(get_settings(), application_name=_process_name)
-            _resources["store"] = store
-        return store
+    def build() -> Any:
+        from shared.config import get_settings
+        from shared.store import get_store as build_store
+
+        return build_store(get_settings(), application_name=_process_name)
+
+    return _once("store", build)
 
 
 def get_context() -> PipelineContext:
     """Everything a task needs, for this process."""
-    with _lock:
-        context = _resources.get("context")
-        if context is None:
-            from shared.config import get_settings
-            from shared.llm import SummaryWriter
-            from shared.pipeline.context import PipelineContext
-            from shared.portal.client import PortalClient
 
-            settings = get_settings()
-            redis_client = get_redis()
-            context = PipelineContext(
-                settings=settings,
-                store=get_store(),
-                redis=redis_client,
-                summaries=SummaryWriter.from_settings(settings),
-                portal_factory=lambda: PortalClient.from_settings(settings, redis_client),
-            )
-            _resources["context"] = context
-            _resources["summaries"] = context.summaries
+    def build() -> PipelineContext:
+        from shared.config import get_settings
+        from shared.llm import SummaryWriter
+        from shared.pipeline.context import PipelineContext
+        from shared.portal.client import PortalClient
+
+        settings = get_settings()
+        redis_client = get_redis()
+        context = PipelineContext(
+            settings=settings,
+            store=get_store(),
+            redis=redis_client,
+            summaries=SummaryWriter.from_settings(settings),
+            portal_factory=lambda: PortalClient.from_settings(settings, redis_client),
+        )
+        _resources["summaries"] = context.summaries  # closed with the rest
         return context
+
+    context: PipelineContext = _once("context", build)
+    return context

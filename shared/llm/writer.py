@@ -79,10 +79,6 @@ class SummaryWriter:
         return cls(chat=chat, template=template)
 
     @property
-    def uses_groq(self) -> bool:
-        return self._chat is not None
-
-    @property
     def chat(self) -> GroqChat | None:
         return self._chat
 

@@ -20,7 +20,7 @@ import logging
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from shared import redis_keys
+from shared import redis_keys, task_names
 from shared.domain import RunStatus, Severity
 from shared.observability import heartbeat
 from shared.observability.alerts import Alert, raise_alert
@@ -32,12 +32,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("vigia.observability")
 
-MONITOR_TASKS = ("vigia.monitoring.monitor_new_contracts", "vigia.monitoring.monitor_priority_orgs")
+MONITOR_TASKS = task_names.MONITOR_CYCLES
 # The API's path prefix (services.api.schemas.investigations.API_PREFIX; shared never imports services).
 API_PREFIX = "/api/v1"
 HEALTH_STATUS_KEY = redis_keys.HEALTH_LAST_STATUS
-_CYCLE_NAMES = {"vigia.monitoring.monitor_new_contracts": "ciclo de monitoramento",
-                "vigia.monitoring.monitor_priority_orgs": "ciclo dos órgãos prioritários"}
+_CYCLE_NAMES = {task_names.MONITOR_NEW_CONTRACTS: "ciclo de monitoramento",
+                task_names.MONITOR_PRIORITY_ORGS: "ciclo dos órgãos prioritários"}
 
 
 def _wanted(settings: Settings) -> bool:

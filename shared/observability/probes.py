@@ -22,13 +22,16 @@ Messages name hosts, never the URLs (they carry tokens).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
+
+from shared.checks import Verdict
 
 if TYPE_CHECKING:
     from shared.config import Settings
 
-ProbeStatus = Literal["pass", "fail", "skip"]
+# A probe answers with vigia doctor's verdict; the doctor weighs a failure (shared.checks).
+ProbeStatus = Verdict
 
 
 @dataclass(frozen=True, slots=True)

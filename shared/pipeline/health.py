@@ -1,8 +1,8 @@
 """Health checks of a deployment, shared by the hourly task, the API's readiness and ``vigia doctor``.
 
 Each ``check_*`` function takes what it checks (a Redis client, a store, a Portal client, a Groq
-chat, run history) and returns a :class:`Check` — it never raises. Statuses are ordered
-``ok`` < ``degraded`` < ``unhealthy``; ``skipped`` (not configured) counts as ok:
+chat, run history) and returns a :class:`~shared.checks.Check` — it never raises. Statuses are
+:mod:`shared.checks`'s ``ok`` < ``degraded`` < ``unhealthy``; ``skipped`` (not configured) counts as ok:
 
 * Redis or the database not answering: **unhealthy** (nothing can run).
 * The CEIS/CNEP mirror empty or older than two days: **degraded** (sanction findings missing).
@@ -19,43 +19,30 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from shared import redis_keys
+from shared import redis_keys, task_names
+from shared.checks import Check, CheckStatus, worst
 from shared.domain import RunStatus
 from shared.pipeline.runs import DUPLICATE_DELIVERY
 
-Status = Literal["ok", "degraded", "unhealthy", "skipped"]
-_RANK = {"ok": 0, "skipped": 0, "degraded": 1, "unhealthy": 2}
-MONITOR_TASKS = ("vigia.monitoring.monitor_new_contracts", "vigia.monitoring.monitor_priority_orgs")
 FIRST_SEEN_KEY = redis_keys.HEALTH_FIRST_SEEN
 GRACE = timedelta(minutes=10)
+ReportStatus = Literal["healthy", "degraded", "unhealthy"]
+_REPORT_STATUS: dict[CheckStatus, ReportStatus] = {
+    "ok": "healthy", "skipped": "healthy", "degraded": "degraded", "unhealthy": "unhealthy",
+}
 
 
-@dataclass(frozen=True, slots=True)
-class Check:
-    name: str
-    status: Status
-    detail: str
-    latency_ms: float | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"status": self.status, "detail": self.detail}
-        if self.latency_ms is not None:
-            data["latency_ms"] = self.latency_ms
-        return data
-
-
-def _timed(name: str, call: Callable[[], Any], *, failure: Status, ok_detail: Callable[[Any], str]) -> Check:
+def _timed(name: str, call: Callable[[], Any], *, failure: CheckStatus, ok_detail: Callable[[Any], str]) -> Check:
     started = time.perf_counter()
     try:
         value = call()
     except Exception as error:  # a check reports, it never raises
         return Check(name, failure, f"{type(error).__name__}: {str(error)[:300]}",
-                     round((time.perf_counter() - started) * 1000, 1))
-    return Check(name, "ok", ok_detail(value), round((time.perf_counter() - started) * 1000, 1))
+                     latency_ms=round((time.perf_counter() - started) * 1000, 1))
+    return Check(name, "ok", ok_detail(value), latency_ms=round((time.perf_counter() - started) * 1000, 1))
 
 
 def check_redis(redis: Any) -> Check:
@@ -119,7 +106,7 @@ def check_sanction_mirror(store: Any, *, now: datetime, max_age: timedelta = SAN
     return Check("sanction_mirror", "ok", f"{mirror.count} records, refreshed within {_hours(max_age)}")
 
 
-def check_zero_contract_runs(store: Any, tasks: tuple[str, ...] = MONITOR_TASKS) -> Check:
+def check_zero_contract_runs(store: Any, tasks: tuple[str, ...] = task_names.MONITOR_CYCLES) -> Check:
     """The last succeeded monitoring run of each kind read at least one contract."""
     empty = []
     for task in tasks:
@@ -131,7 +118,7 @@ def check_zero_contract_runs(store: Any, tasks: tuple[str, ...] = MONITOR_TASKS)
     return Check("zero_contract_runs", "ok", "the last monitoring runs read contracts")
 
 
-def check_monitoring_runs(store: Any, tasks: tuple[str, ...] = MONITOR_TASKS) -> Check:
+def check_monitoring_runs(store: Any, tasks: tuple[str, ...] = task_names.MONITOR_CYCLES) -> Check:
     """The latest finished monitoring run of each kind neither failed nor lost an órgão.
 
     Without this a cycle that every sweep failed (a revoked key, a Portal answering garbage)
@@ -156,9 +143,9 @@ def check_monitoring_runs(store: Any, tasks: tuple[str, ...] = MONITOR_TASKS) ->
     return Check("monitoring_runs", "ok", "the latest monitoring runs read every órgão")
 
 
-def overall(checks: Mapping[str, Check]) -> Literal["healthy", "degraded", "unhealthy"]:
-    worst = max((_RANK[c.status] for c in checks.values()), default=0)
-    return ("healthy", "degraded", "unhealthy")[worst]
+def overall(checks: Mapping[str, Check]) -> ReportStatus:
+    """The report's status: the worst check's, with ``ok`` (and ``skipped``) reading as healthy."""
+    return _REPORT_STATUS[worst(checks.values())]
 
 
 def report(checks: Mapping[str, Check]) -> dict[str, Any]:

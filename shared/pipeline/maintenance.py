@@ -7,6 +7,7 @@ from collections import Counter
 from datetime import timedelta
 from typing import Any
 
+from shared import task_names
 from shared.detection import DETECTOR_VERSION
 from shared.domain import RunStatus
 from shared.pipeline.context import PipelineContext
@@ -16,7 +17,7 @@ log = logging.getLogger("vigia.pipeline.maintenance")
 
 # Runs still "running" after this long lost a sub-task or their worker; the weekly re-analysis
 # walks 26 windows one after another, so it gets longer.
-STALE_RUN = {"vigia.analysis.reanalyze_historical": timedelta(days=2)}
+STALE_RUN = {task_names.REANALYZE_HISTORICAL: timedelta(days=2)}
 DEFAULT_STALE_RUN = timedelta(hours=12)
 FEATURE_VERSION_PREFIX = "features-v1"
 

@@ -14,8 +14,12 @@ import threading
 import time
 from collections.abc import Callable
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from shared.portal.errors import CircuitOpen
+
+if TYPE_CHECKING:
+    from shared.config import Settings
 
 log = logging.getLogger("vigia.portal.breaker")
 
@@ -30,8 +34,8 @@ class CircuitBreaker:
     def __init__(
         self,
         *,
-        failure_threshold: int = 5,
-        reset_seconds: float = 120.0,
+        failure_threshold: int,
+        reset_seconds: float,
         clock: Callable[[], float] = time.monotonic,
         name: str = "portal",
     ) -> None:
@@ -47,6 +51,12 @@ class CircuitBreaker:
         self._opened_at = 0.0
         self._probe_in_flight = False
         self._last_failure = ""
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> CircuitBreaker:
+        """The breaker ``PORTAL_BREAKER_FAILURES`` and ``PORTAL_BREAKER_RESET_SECONDS`` describe."""
+        return cls(failure_threshold=settings.portal_breaker_failures,
+                   reset_seconds=float(settings.portal_breaker_reset_seconds))
 
     @property
     def state(self) -> BreakerState:

@@ -32,7 +32,7 @@ from shared.portal.models import (
     parse_termo_aditivo,
 )
 from shared.portal.paging import ContractPage, LicitacaoPage, SanctionPage, iter_pages
-from shared.portal.ratelimit import RateLimiter
+from shared.portal.ratelimit import Limiter, RateLimiter
 from shared.portal.transport import PortalTransport, RetryPolicy
 from shared.portal.wire import API_KEY_HEADER, add_months, digits, format_date
 
@@ -99,12 +99,11 @@ class PortalClient:
         base_url: str,
         api_key: str | None,
         source: Source,
-        limiter: RateLimiter | None = None,
-        timeout: float = 30,
-        max_retries: int = 5,
+        timeout: float,
+        retry: RetryPolicy,
+        breaker: CircuitBreaker,
+        limiter: Limiter | None = None,
         transport: httpx.BaseTransport | None = None,
-        breaker: CircuitBreaker | None = None,
-        retry: RetryPolicy | None = None,
         allow_simulator: bool = True,
     ) -> None:
         if source is Source.SIMULATOR and not allow_simulator:
@@ -126,22 +125,25 @@ class PortalClient:
             transport=transport,
             follow_redirects=False,
         )
-        policy = retry or RetryPolicy(max_retries=max_retries)
-        self.breaker = breaker or CircuitBreaker()
+        self.breaker = breaker
         self.limiter = limiter
         # Simulated rows must never be stored as real ones: a client for the real Portal (or any
         # production client) refuses an answer that carries the simulator's header.
         self.transport = PortalTransport(
-            self._http, api_key=api_key, limiter=limiter, breaker=self.breaker, retry=policy,
+            self._http, api_key=api_key, limiter=limiter, breaker=self.breaker, retry=retry,
             allow_simulator=allow_simulator and source is Source.SIMULATOR,
         )
 
     @classmethod
-    def from_settings(cls, settings: Settings, redis_client: Any | None = None, **overrides: Any) -> PortalClient:
+    def from_settings(
+        cls, settings: Settings, redis_client: Any | None = None, *, max_retries: int | None = None, **overrides: Any
+    ) -> PortalClient:
         """The process's client: the simulator without a key (refused in production), the Portal with one.
 
-        ``redis_client`` enables the shared rate limiter; every process that calls the real API
-        must pass one, or the per-key budget cannot hold across the deployment.
+        The one place a client is built from settings: timeout, retries, breaker and limiter all
+        come from them. ``redis_client`` enables the shared rate limiter; every process that calls
+        the real API must pass one, or the per-key budget cannot hold across the deployment.
+        ``max_retries`` replaces ``PORTAL_MAX_RETRIES``; ``overrides`` replace constructor arguments.
         """
         if not settings.is_production:  # production refuses a key-less client in the constructor
             check_portal_settings(settings)
@@ -153,11 +155,8 @@ class PortalClient:
             "source": source,
             "limiter": RateLimiter.from_settings(settings, redis_client) if redis_client is not None else None,
             "timeout": settings.portal_timeout_seconds,
-            "max_retries": settings.portal_max_retries,
-            "breaker": CircuitBreaker(
-                failure_threshold=settings.portal_breaker_failures,
-                reset_seconds=float(settings.portal_breaker_reset_seconds),
-            ),
+            "retry": RetryPolicy.from_settings(settings, max_retries=max_retries),
+            "breaker": CircuitBreaker.from_settings(settings),
             "allow_simulator": not settings.is_production,
         }
         options.update(overrides)

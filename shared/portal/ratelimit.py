@@ -17,9 +17,9 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, tzinfo
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
 from shared import redis_keys
@@ -68,15 +68,21 @@ return 1
 """
 
 
+# Not settings: the share of the budget used (so network jitter never pushes a minute over it) and
+# the longest a caller may block on a slot before it is told to reschedule instead.
+HEADROOM = 0.95
+MAX_WAIT_SECONDS = 600.0
+
+
 @dataclass(frozen=True)
 class RateSchedule:
     """Requests per minute by time of day: ``night_per_min`` in [night_start, night_end) hours."""
 
-    day_per_min: int = 90
-    night_per_min: int = 300
-    night_start_hour: int = 0
-    night_end_hour: int = 6
-    timezone: tzinfo = ZoneInfo("America/Sao_Paulo")
+    day_per_min: int
+    night_per_min: int
+    night_start_hour: int
+    night_end_hour: int
+    timezone: tzinfo
 
     def per_minute(self, at: datetime) -> int:
         hour = at.astimezone(self.timezone).hour
@@ -95,6 +101,43 @@ class RateSchedule:
         )
 
 
+@dataclass(frozen=True)
+class LimiterPolicy:
+    """What both limiters apply: the budget by time of day, the headroom, and how a 429 slows it.
+
+    A 429 pauses callers for its ``Retry-After``, then runs the budget at ``cooldown_factor`` of
+    itself for ``cooldown_seconds``; a wait longer than ``max_wait`` seconds is refused.
+    """
+
+    schedule: RateSchedule
+    cooldown_seconds: float
+    cooldown_factor: float
+    headroom: float = HEADROOM
+    max_wait: float = MAX_WAIT_SECONDS
+
+    def __post_init__(self) -> None:
+        if not 0 < self.headroom <= 1:
+            raise ValueError("headroom must be in (0, 1]")
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **changes: Any) -> LimiterPolicy:
+        """The policy the settings describe; ``changes`` replace fields (e.g. ``max_wait``)."""
+        policy = cls(
+            schedule=RateSchedule.from_settings(settings),
+            cooldown_seconds=float(settings.portal_429_cooldown_seconds),
+            cooldown_factor=settings.portal_429_rate_factor,
+        )
+        return replace(policy, **changes) if changes else policy
+
+
+class Limiter(Protocol):
+    """What the transport asks of a limiter: a slot before each request, a pause after a 429."""
+
+    def acquire(self) -> float: ...
+
+    def penalize(self, retry_after: float) -> None: ...
+
+
 def key_id_for(api_key: str | None) -> str:
     """The limiter's name for a key: a short hash, so the key itself never sits in Redis."""
     if not api_key:
@@ -108,30 +151,17 @@ class RateLimiter:
     def __init__(
         self,
         redis_client: Any,
+        policy: LimiterPolicy,
         *,
-        schedule: RateSchedule | None = None,
         key_id: str = "anonymous",
-        headroom: float = 0.95,
         burst: int = 1,
-        cooldown_seconds: float = 300.0,
-        cooldown_factor: float = 0.5,
-        max_wait: float = 600.0,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        if not 0 < headroom <= 1:
-            raise ValueError("headroom must be in (0, 1]")
         if burst < 1:
             raise ValueError("burst must be at least 1")
-        self.redis = redis_client
-        self.schedule = schedule or RateSchedule()
-        self.headroom = headroom
-        self.burst = burst
-        self.cooldown_seconds = cooldown_seconds
-        self.cooldown_factor = cooldown_factor
-        self.max_wait = max_wait
-        self._now = now
-        self._sleep = sleep
+        self.redis, self.policy, self.burst = redis_client, policy, burst
+        self._now, self._sleep = now, sleep
         # A hash tag keeps both keys in one slot, so the scripts also run on Redis Cluster.
         self.tat_key = f"{NAMESPACE}:{{{key_id}}}:tat"
         self.cooldown_key = f"{NAMESPACE}:{{{key_id}}}:cooldown"
@@ -139,24 +169,20 @@ class RateLimiter:
         self._penalize = redis_client.register_script(_PENALIZE)
 
     @classmethod
-    def from_settings(cls, settings: Settings, redis_client: Any, **overrides: Any) -> RateLimiter:
+    def from_settings(cls, settings: Settings, redis_client: Any, *, key_id: str | None = None) -> RateLimiter:
+        """The deployment's limiter for the configured key (``key_id`` names another budget)."""
         key = settings.transparency_api_key.get_secret_value() if settings.transparency_api_key else None
-        options: dict[str, Any] = {
-            "schedule": RateSchedule.from_settings(settings),
-            "key_id": key_id_for(key) if key else "simulator",
-            "cooldown_seconds": float(settings.portal_429_cooldown_seconds),
-            "cooldown_factor": settings.portal_429_rate_factor,
-        }
-        options.update(overrides)
-        return cls(redis_client, **options)
+        if key_id is None:
+            key_id = key_id_for(key) if key else "simulator"
+        return cls(redis_client, LimiterPolicy.from_settings(settings), key_id=key_id)
 
     def budget_per_minute(self) -> int:
         """The published budget for this moment (before headroom and any cool-down)."""
-        return self.schedule.per_minute(self._now())
+        return self.policy.schedule.per_minute(self._now())
 
     def interval_seconds(self) -> float:
         """Seconds between requests at the current full rate (cool-downs stretch it further)."""
-        return 60.0 / (self.budget_per_minute() * self.headroom)
+        return 60.0 / (self.budget_per_minute() * self.policy.headroom)
 
     def cooling_down(self) -> bool:
         return bool(self.redis.exists(self.cooldown_key))
@@ -171,13 +197,13 @@ class RateLimiter:
         tolerance_us = interval_us * (self.burst - 1)
         reserved, wait_us = self._acquire(
             keys=[self.tat_key, self.cooldown_key],
-            args=[interval_us, tolerance_us, int(self.max_wait * 1_000_000)],
+            args=[interval_us, tolerance_us, int(self.policy.max_wait * 1_000_000)],
         )
         wait = int(wait_us) / 1_000_000
         if not int(reserved):
             raise RateLimited(
                 f"the shared Portal budget is booked for the next {wait:.0f} s "
-                f"(longer than the {self.max_wait:.0f} s a caller may wait)",
+                f"(longer than the {self.policy.max_wait:.0f} s a caller may wait)",
                 retry_after=wait,
             )
         if wait > 0:
@@ -188,12 +214,13 @@ class RateLimiter:
         """After a 429: every caller waits ``retry_after`` s, then runs slower for the cool-down."""
         self._penalize(
             keys=[self.tat_key, self.cooldown_key],
-            args=[int(retry_after * 1_000_000), repr(self.cooldown_factor), int(self.cooldown_seconds * 1000)],
+            args=[int(retry_after * 1_000_000), repr(self.policy.cooldown_factor),
+                  int(self.policy.cooldown_seconds * 1000)],
         )
         log.warning(
             "Portal answered 429: shared budget paused and slowed",
-            extra={"retry_after": retry_after, "cooldown_seconds": self.cooldown_seconds,
-                   "rate_factor": self.cooldown_factor},
+            extra={"retry_after": retry_after, "cooldown_seconds": self.policy.cooldown_seconds,
+                   "rate_factor": self.policy.cooldown_factor},
         )
 
     def reset(self) -> None:
@@ -213,47 +240,34 @@ class LocalRateLimiter:
 
     def __init__(
         self,
+        policy: LimiterPolicy,
         *,
-        schedule: RateSchedule | None = None,
         share: float = 1.0,
-        headroom: float = 0.95,
-        cooldown_seconds: float = 300.0,
-        cooldown_factor: float = 0.5,
-        max_wait: float = 600.0,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        if not 0 < share <= 1 or not 0 < headroom <= 1:
-            raise ValueError("share and headroom must be in (0, 1]")
+        if not 0 < share <= 1:
+            raise ValueError("share must be in (0, 1]")
         import threading
 
-        self.schedule = schedule or RateSchedule()
+        self.policy = policy
         self.share = share
-        self.headroom = headroom
-        self.cooldown_seconds = cooldown_seconds
-        self.cooldown_factor = cooldown_factor
-        self.max_wait = max_wait
         self._now, self._clock, self._sleep = now, clock, sleep
         self._lock = threading.Lock()
         self._tat = 0.0  # the earliest time the next request may go
         self._cooldown_until = 0.0
 
     @classmethod
-    def from_settings(cls, settings: Settings, **overrides: Any) -> LocalRateLimiter:
-        options: dict[str, Any] = {
-            "schedule": RateSchedule.from_settings(settings),
-            "share": 1 / settings.web_concurrency,
-            "cooldown_seconds": float(settings.portal_429_cooldown_seconds),
-            "cooldown_factor": settings.portal_429_rate_factor,
-        }
-        options.update(overrides)
-        return cls(**options)
+    def from_settings(cls, settings: Settings) -> LocalRateLimiter:
+        """This process's share of the key's budget: one of ``WEB_CONCURRENCY`` web workers."""
+        return cls(LimiterPolicy.from_settings(settings), share=1 / settings.web_concurrency)
 
     def interval_seconds(self) -> float:
-        interval = 60.0 / (self.schedule.per_minute(self._now()) * self.headroom * self.share)
+        policy = self.policy
+        interval = 60.0 / (policy.schedule.per_minute(self._now()) * policy.headroom * self.share)
         if self._clock() < self._cooldown_until:
-            interval /= self.cooldown_factor
+            interval /= policy.cooldown_factor
         return interval
 
     def acquire(self) -> float:
@@ -261,10 +275,10 @@ class LocalRateLimiter:
             now = self._clock()
             start = max(self._tat, now)
             wait = start - now
-            if wait > self.max_wait:
+            if wait > self.policy.max_wait:
                 raise RateLimited(
                     f"this process's Portal budget is booked for the next {wait:.0f} s "
-                    f"(longer than the {self.max_wait:.0f} s a caller may wait)",
+                    f"(longer than the {self.policy.max_wait:.0f} s a caller may wait)",
                     retry_after=wait,
                 )
             self._tat = start + self.interval_seconds()
@@ -276,6 +290,6 @@ class LocalRateLimiter:
         with self._lock:
             now = self._clock()
             self._tat = max(self._tat, now + retry_after)
-            self._cooldown_until = now + self.cooldown_seconds
+            self._cooldown_until = now + self.policy.cooldown_seconds
         log.warning("Portal answered 429: this process's budget paused and slowed",
-                    extra={"retry_after": retry_after, "cooldown_seconds": self.cooldown_seconds})
+                    extra={"retry_after": retry_after, "cooldown_seconds": self.policy.cooldown_seconds})

@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -41,8 +41,11 @@ from shared.portal.errors import (
     body_start,
     describe_request,
 )
-from shared.portal.ratelimit import RateLimiter
+from shared.portal.ratelimit import Limiter
 from shared.portal.wire import SIMULATOR_HEADER
+
+if TYPE_CHECKING:
+    from shared.config import Settings
 
 log = logging.getLogger("vigia.portal")
 
@@ -57,15 +60,23 @@ _HINTS = {
 
 @dataclass
 class RetryPolicy:
-    """How failed attempts are retried. Delays are seconds; ``sleep`` and ``rng`` are injectable."""
+    """How failed attempts are retried. Delays are seconds; ``sleep`` and ``rng`` are injectable.
 
-    max_retries: int = 5
+    ``max_retries`` is a setting (``PORTAL_MAX_RETRIES``, :meth:`from_settings`); the delays are not.
+    """
+
+    max_retries: int
     base_delay: float = 1.0
     max_delay: float = 60.0
     default_retry_after: float = 60.0  # a 429 without Retry-After waits at least this long
     max_retry_after: float = 300.0  # a longer Retry-After is raised, so a task can reschedule
     sleep: Callable[[float], None] = time.sleep
     rng: random.Random = field(default_factory=random.Random)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, max_retries: int | None = None) -> RetryPolicy:
+        """The configured policy; ``max_retries`` replaces the setting (a quick probe tries once)."""
+        return cls(max_retries=settings.portal_max_retries if max_retries is None else max_retries)
 
     def backoff(self, attempt: int) -> float:
         """Jittered exponential delay before retry ``attempt`` (0-based): in [d/2, d], d = base·2^n."""
@@ -99,7 +110,7 @@ class PortalTransport:
         http: httpx.Client,
         *,
         api_key: str | None,
-        limiter: RateLimiter | None,
+        limiter: Limiter | None,
         breaker: CircuitBreaker,
         retry: RetryPolicy,
         allow_simulator: bool = True,

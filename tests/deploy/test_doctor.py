@@ -17,8 +17,10 @@ from typing import Any
 import pytest
 import redis
 
+from services.commands.doctor.checks import BEAT_LOCK_KEY, HEARTBEAT_PATTERN, run_checks
+from shared import task_names
+from shared.checks import Check
 from shared.config import Settings
-from shared.doctor import BEAT_LOCK_KEY, HEARTBEAT_PATTERN, Check, run_checks
 from shared.domain import RunStatus, Trigger
 from shared.portal.simulator.faults import FaultConfig
 from shared.portal.simulator.server import running_simulator
@@ -82,7 +84,7 @@ def settings_from(env: dict[str, str]) -> Settings:
 
 
 def by_key(results: list[Check]) -> dict[str, Check]:
-    return {check.key: check for check in results}
+    return {check.name: check for check in results}
 
 
 def alive_worker_and_beat(redis_url: str) -> None:
@@ -96,7 +98,7 @@ def first_run_and_investigation(database_url: str) -> None:
 
     store = get_store(Settings(_env_file=None, database_url=database_url))  # type: ignore[arg-type]
     try:
-        run = store.open_run("vigia.monitoring.monitor_new_contracts", {"lookback_hours": 6})
+        run = store.open_run(task_names.MONITOR_NEW_CONTRACTS, {"lookback_hours": 6})
         store.close_run(run.id, status=RunStatus.SUCCEEDED, counters={"pages": 1})
         store.create_or_get_investigation(contract_id=101, orgao_codigo="26000", trigger=Trigger.SCHEDULED,
                                           detector_version="test")
@@ -152,9 +154,9 @@ def test_it_reports_redis_down_for_every_check_that_needs_it(migrated_db: str) -
     settings = settings_from({"REDIS_URL": f"redis://:hunter2-secret@127.0.0.1:{free_port()}/0",
                               "DATABASE_URL": migrated_db})
     results = by_key(run_checks(settings, timeout=2))
-    assert results["redis"].failed and "did not answer PING" in results["redis"].reason
-    assert "hunter2-secret" not in results["redis"].reason
-    assert results["worker"].reason == results["beat"].reason == "Redis is not reachable (see above)"
+    assert results["redis"].failed and "did not answer PING" in results["redis"].detail
+    assert "hunter2-secret" not in results["redis"].detail
+    assert results["worker"].detail == results["beat"].detail == "Redis is not reachable (see above)"
     assert not results["database"].failed
 
 
@@ -167,7 +169,7 @@ def test_it_fails_a_redis_that_evicts_keys(tmp_path: Path, migrated_db: str) -> 
         check = by_key(run_checks(settings_from({"REDIS_URL": server.url, "DATABASE_URL": migrated_db})))["redis"]
     finally:
         server.stop()
-    assert check.failed and "maxmemory-policy is allkeys-lru" in check.reason
+    assert check.failed and "maxmemory-policy is allkeys-lru" in check.detail
     assert "noeviction" in check.fix
 
 
@@ -175,10 +177,10 @@ def test_it_names_the_migrations_not_applied(clean_redis: str, fresh_database_ur
     results = by_key(run_checks(settings_from({"REDIS_URL": clean_redis, "DATABASE_URL": fresh_database_url})))
     assert not results["database"].failed
     migrations = results["migrations"]
-    assert migrations.failed and "migrations not applied" in migrations.reason
+    assert migrations.failed and "migrations not applied" in migrations.detail
     from shared.store.migrate import discover
 
-    assert all(m.version in migrations.reason for m in discover())
+    assert all(m.version in migrations.detail for m in discover())
     assert "vigia migrate" in migrations.fix
 
 
@@ -187,24 +189,24 @@ def test_it_reports_an_unreachable_database_and_the_checks_that_depend_on_it(cle
 
     url = f"postgresql://vigia:pg-secret-pass@127.0.0.1:{free_port()}/vigia"  # pragma: allowlist secret
     results = by_key(run_checks(settings_from({"REDIS_URL": clean_redis, "DATABASE_URL": url}), timeout=2))
-    assert results["database"].failed and "pg-secret-pass" not in results["database"].reason
+    assert results["database"].failed and "pg-secret-pass" not in results["database"].detail
     for key in ("migrations", "first_run", "investigations"):
-        assert results[key].reason == "the database is not reachable (see above)"
+        assert results[key].detail == "the database is not reachable (see above)"
 
 
 def test_it_reports_a_portal_key_the_portal_rejects(clean_redis: str, migrated_db: str, portal: Any,
                                                     groq_api: groq.GroqStandIn) -> None:
     env = production(clean_redis, migrated_db, portal.base_url, groq_api.url, TRANSPARENCY_API_KEY="revoked-key-000")
     check = by_key(run_checks(settings_from(env)))["portal"]
-    assert check.failed and "rejected the key (HTTP 403)" in check.reason
+    assert check.failed and "rejected the key (HTTP 403)" in check.detail
     assert "TRANSPARENCY_API_KEY" in check.fix
 
 
 def test_it_requires_a_portal_key_in_production(clean_redis: str, migrated_db: str) -> None:
     env = {"ENVIRONMENT": "production", "REDIS_URL": clean_redis, "DATABASE_URL": migrated_db}
     results = by_key(run_checks(settings_from(env), processes=["worker"]))
-    assert results["portal"].failed and "production never uses the simulator" in results["portal"].reason
-    assert results["environment"].failed and "worker: TRANSPARENCY_API_KEY is missing" in results["environment"].reason
+    assert results["portal"].failed and "production never uses the simulator" in results["portal"].detail
+    assert results["environment"].failed and "worker: TRANSPARENCY_API_KEY is missing" in results["environment"].detail
 
 
 def test_it_checks_only_the_processes_asked_for(clean_redis: str, migrated_db: str, portal: Any,
@@ -212,20 +214,20 @@ def test_it_checks_only_the_processes_asked_for(clean_redis: str, migrated_db: s
     env = production(clean_redis, migrated_db, portal.base_url, groq_api.url)
     del env["FLOWER_PASSWORD"], env["API_KEYS"]
     settings = settings_from(env)
-    assert by_key(run_checks(settings, processes=["worker", "beat"]))["environment"].status == "pass"
+    assert by_key(run_checks(settings, processes=["worker", "beat"]))["environment"].verdict == "pass"
     everything = by_key(run_checks(settings))["environment"]
     assert everything.failed
-    assert "flower: FLOWER_PASSWORD is missing" in everything.reason and "web: API_KEYS is missing" in everything.reason
+    assert "flower: FLOWER_PASSWORD is missing" in everything.detail and "web: API_KEYS is missing" in everything.detail
 
 
 def test_it_reports_a_groq_key_rejected_and_a_model_not_offered(clean_redis: str, migrated_db: str, portal: Any,
                                                                 groq_api: groq.GroqStandIn) -> None:
     env = production(clean_redis, migrated_db, portal.base_url, groq_api.url, GROQ_API_KEY="gsk_wrongKey000000000")
     rejected = by_key(run_checks(settings_from(env)))["groq"]
-    assert rejected.failed and "rejected the key (HTTP 401)" in rejected.reason
+    assert rejected.failed and "rejected the key (HTTP 401)" in rejected.detail
     env = production(clean_redis, migrated_db, portal.base_url, groq_api.url, GROQ_MODEL="llama-9-imaginary")
     missing = by_key(run_checks(settings_from(env)))["groq"]
-    assert missing.failed and "does not serve GROQ_MODEL=llama-9-imaginary" in missing.reason
+    assert missing.failed and "does not serve GROQ_MODEL=llama-9-imaginary" in missing.detail
     assert groq.MODEL in missing.fix
 
 
@@ -233,7 +235,7 @@ def test_it_names_a_retired_groq_model_and_suggests_the_current_default(
         clean_redis: str, migrated_db: str, portal: Any, groq_api: groq.GroqStandIn) -> None:
     env = production(clean_redis, migrated_db, portal.base_url, groq_api.url, GROQ_MODEL="llama-3.3-70b-versatile")
     retired = by_key(run_checks(settings_from(env)))["groq"]
-    assert retired.failed and "GROQ_MODEL=llama-3.3-70b-versatile" in retired.reason
+    assert retired.failed and "GROQ_MODEL=llama-3.3-70b-versatile" in retired.detail
     assert retired.fix.startswith("set GROQ_MODEL=openai/gpt-oss-120b (the default)")
 
 
@@ -242,13 +244,13 @@ def test_it_shows_why_the_last_monitoring_run_failed(clean_redis: str, migrated_
 
     store = get_store(Settings(_env_file=None, database_url=migrated_db))  # type: ignore[arg-type]
     try:
-        run = store.open_run("vigia.monitoring.monitor_priority_orgs", {})
+        run = store.open_run(task_names.MONITOR_PRIORITY_ORGS, {})
         store.close_run(run.id, status=RunStatus.FAILED, error="Portal unavailable after 5 retries")
     finally:
         store.close()
     check = by_key(run_checks(settings_from({"REDIS_URL": clean_redis, "DATABASE_URL": migrated_db})))["first_run"]
     assert check.failed
-    assert "is failed: Portal unavailable after 5 retries" in check.reason
+    assert "is failed: Portal unavailable after 5 retries" in check.detail
 
 
 def test_it_prints_one_json_document_with_json(clean_redis: str, migrated_db: str) -> None:
@@ -274,7 +276,7 @@ def test_it_reads_the_keys_the_worker_and_the_beat_write() -> None:
     from services.worker.signals import HEARTBEAT_PREFIX, HEARTBEAT_TTL_SECONDS
 
     assert HEARTBEAT_PATTERN == HEARTBEAT_PREFIX + "*"
-    from shared.doctor import HEARTBEAT_TTL_SECONDS as DOCTOR_TTL
+    from services.commands.doctor.checks import HEARTBEAT_TTL_SECONDS as DOCTOR_TTL
 
     assert DOCTOR_TTL == HEARTBEAT_TTL_SECONDS
     from services.beat import REDBEAT_LOCK_KEY, build_app
@@ -291,9 +293,9 @@ def test_it_checks_the_api_alone_without_a_broker_when_celery_workers_are_off(
     first_run_and_investigation(migrated_db)
     results = by_key(run_checks(settings_from(env)))
     for key in ("redis", "worker", "beat"):
-        assert results[key].status == "skip"
-        assert "ENABLE_CELERY_WORKERS=false" in results[key].reason
-    assert results["environment"].status == "pass", results["environment"].reason
-    assert "worker" not in results["environment"].reason
-    assert results["database"].status == "pass"
+        assert results[key].verdict == "skip"
+        assert "ENABLE_CELERY_WORKERS=false" in results[key].detail
+    assert results["environment"].verdict == "pass", results["environment"].detail
+    assert "worker" not in results["environment"].detail
+    assert results["database"].verdict == "pass"
     assert not [check for check in results.values() if check.failed]

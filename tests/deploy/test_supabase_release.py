@@ -193,18 +193,18 @@ def test_it_passes_the_release_and_runs_a_monitoring_cycle_through_the_supabase_
 
 
 def test_it_lets_doctor_check_the_schema_over_rest(fresh_supabase: tuple[str, PostgrestStandIn]) -> None:
+    from services.commands.doctor.checks import check_migrations, run_checks
     from shared.config import Settings
-    from shared.doctor import check_migrations, run_checks
 
     url, server = fresh_supabase
     settings = Settings(_env_file=None, supabase_url=server.url,  # type: ignore[arg-type]
                         supabase_service_role_key=server.service_key)
     [absent] = run_checks(settings, checks=[check_migrations])
-    assert absent.status == "fail" and "no Vigia schema" in absent.reason and "supabase db push" in absent.fix
+    assert absent.verdict == "fail" and "no Vigia schema" in absent.detail and "supabase db push" in absent.fix
     migrate(url)
     [current] = run_checks(settings, checks=[check_migrations])
-    assert current.status == "pass", current
-    assert f"all {len(discover())} migrations applied (checked over the REST API)" in current.reason
+    assert current.verdict == "pass", current
+    assert f"all {len(discover())} migrations applied (checked over the REST API)" in current.detail
 
 
 def test_it_lets_only_the_service_role_read_the_schema_versions(fresh_supabase: tuple[str, PostgrestStandIn]) -> None:

@@ -8,6 +8,7 @@ import sys
 
 from services.celery_app import QUEUES, TASK_MODULES, create_app
 from services.dev.procfile import worker_queues
+from shared import task_names
 from shared.config import Settings
 from tests.support.processes import REPO_ROOT
 
@@ -23,7 +24,7 @@ def _app():  # type: ignore[no-untyped-def]
 def test_it_routes_every_task_to_a_queue_the_procfile_worker_consumes() -> None:
     app = _app()
     consumed = worker_queues()
-    ours = [name for name in app.tasks if name.startswith("vigia.")]
+    ours = [name for name in app.tasks if task_names.is_ours(name)]
     assert ours, "no Vigia task is registered"
     for name in ours:
         route = app.amqp.router.route({}, name)

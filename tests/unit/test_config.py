@@ -182,3 +182,21 @@ def test_it_refuses_weak_or_shared_api_keys_in_production(keys: str, read_keys: 
 def test_it_refuses_a_malformed_rate_limit_by_name() -> None:
     with pytest.raises(ValidationError, match="api_rate_limit_reads"):
         Settings(_env_file=None, api_rate_limit_reads="lots")
+
+
+def test_it_reads_the_environment_once_until_the_accessor_s_cache_is_cleared(monkeypatch: pytest.MonkeyPatch) -> None:
+    from shared.config import get_settings, override_settings
+
+    get_settings.cache_clear()
+    first = get_settings()
+    monkeypatch.setenv("MONITOR_LOOKBACK_HOURS", str(first.monitor_lookback_hours + 5))
+    try:
+        assert get_settings() is first  # cached: a changed environment is not read yet
+        with override_settings(priority_lookback_hours=2) as overridden:
+            assert get_settings() is overridden and overridden.priority_lookback_hours == 2
+        get_settings.cache_clear()
+        assert get_settings().monitor_lookback_hours == first.monitor_lookback_hours + 5
+    finally:
+        monkeypatch.delenv("MONITOR_LOOKBACK_HOURS")
+        get_settings.cache_clear()
+    assert get_settings().monitor_lookback_hours == first.monitor_lookback_hours

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from services.commands import dev
-from shared.config import reload_settings
+from shared.config import get_settings
 
 
 def _args() -> argparse.Namespace:
@@ -31,7 +31,8 @@ def test_it_assumes_development_for_vigia_dev_and_its_processes_when_unset(
 ) -> None:
     monkeypatch.delenv("ENVIRONMENT", raising=False)
     try:
-        assert reload_settings().environment == "production"
+        get_settings.cache_clear()
+        assert get_settings().environment == "production"
         assert dev.handle(_args()) == 0 and len(started) == 1
         import os
 
@@ -39,14 +40,14 @@ def test_it_assumes_development_for_vigia_dev_and_its_processes_when_unset(
         assert os.environ["ENVIRONMENT"] == "development"
     finally:
         monkeypatch.setenv("ENVIRONMENT", "test")
-        reload_settings()
+        get_settings.cache_clear()
 
 
 def test_it_refuses_vigia_dev_under_an_explicit_production(monkeypatch: pytest.MonkeyPatch, started: list[Any]) -> None:
     monkeypatch.setenv("ENVIRONMENT", "production")
     try:
-        reload_settings()
+        get_settings.cache_clear()
         assert dev.handle(_args()) == 2 and started == []
     finally:
         monkeypatch.setenv("ENVIRONMENT", "test")
-        reload_settings()
+        get_settings.cache_clear()

@@ -22,10 +22,10 @@ from services.api.resources import _celery_client
 from services.api.resources import _redis_client as web_redis
 from services.beat import configure_redbeat
 from services.celery_app import create_app
+from services.commands.doctor.checks import _Context
 from services.commands.schedule import redis_for_schedule
 from services.worker import resources, signals
 from shared.config import Settings, override_settings
-from shared.doctor import _Context
 from shared.redis_client import redis_client
 
 TLS_URL = "rediss://:secret@redis.example.test:6380/0"

@@ -20,12 +20,13 @@ from fastapi.responses import JSONResponse
 from services.api.deps import get_resources
 from services.api.resources import ApiResources
 from services.api.schemas.reports import CheckOut, HealthOut, LastHealthCheckOut, ReadyOut
+from shared import task_names
 from shared.logging import RedactingFilter, public_text
 from shared.pipeline.health import Check, check_database, check_redis
 
 log = logging.getLogger("vigia.api.health")
 
-HEALTH_CHECK_TASK = "vigia.maintenance.health_check"
+HEALTH_CHECK_TASK = task_names.HEALTH_CHECK
 NO_BROKER = Check("redis", "skipped", "ENABLE_CELERY_WORKERS=false: this deployment has no broker; "
                                       "on-demand investigations run in the API process")
 

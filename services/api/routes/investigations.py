@@ -39,6 +39,7 @@ from services.api.schemas.investigations import (
     from_investigation,
     investigation_url,
 )
+from shared import task_names
 from shared.config import Settings
 from shared.domain import InvestigationStatus, Severity, Trigger
 from shared.pipeline.errors import describe
@@ -46,7 +47,7 @@ from shared.store.base import InvestigationFilter, Keyset, SortKey, Store, keyse
 
 log = logging.getLogger("vigia.api.investigations")
 
-INVESTIGATE_TASK = "vigia.analysis.investigate"
+INVESTIGATE_TASK = task_names.INVESTIGATE
 MAX_PAGE = 1_000_000
 # Numbered pages skip rows with OFFSET, which reads every skipped row: deeper than this, the
 # cursor (one index range at any depth) is the way on. Totals are counted up to the same bound.

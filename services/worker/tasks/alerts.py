@@ -14,11 +14,12 @@ from typing import Any
 
 from celery import shared_task
 
+from shared import task_names
 from shared.observability.alerts import Alert, AlertDeliveryError, AlertRejected, deliver
 
 log = logging.getLogger("vigia.tasks.alerts")
 
-DELIVER = "vigia.alerts.deliver"
+DELIVER = task_names.DELIVER_ALERT
 
 
 @shared_task(name=DELIVER, bind=True, acks_late=True, ignore_result=True, max_retries=6,

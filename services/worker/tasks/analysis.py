@@ -15,6 +15,7 @@ from services.worker.tasks.common import (
     lease_wait,
     retry_if_worth_it,
 )
+from shared import task_names
 from shared.domain import Trigger
 from shared.pipeline import investigate as on_demand
 from shared.pipeline import reanalysis, runs
@@ -24,7 +25,7 @@ from shared.pipeline.errors import describe
 log = logging.getLogger("vigia.tasks.analysis")
 
 
-@shared_task(name="vigia.analysis.investigate", max_retries=5, **TASK_OPTIONS)
+@shared_task(name=task_names.INVESTIGATE, max_retries=5, **TASK_OPTIONS)
 def investigate(self: Any, investigation_id: str) -> dict[str, Any]:
     """Serve one on-demand request; the investigation always ends completed or failed."""
     ctx = context()
@@ -39,7 +40,7 @@ def investigate(self: Any, investigation_id: str) -> dict[str, Any]:
     return {"investigation_id": investigation_id, "status": str(done.status), "findings": done.findings_count}
 
 
-@shared_task(name="vigia.analysis.analyze_contracts", max_retries=5, **TASK_OPTIONS)
+@shared_task(name=task_names.ANALYZE_CONTRACTS, max_retries=5, **TASK_OPTIONS)
 def analyze_contracts(self: Any, contract_ids: list[int], trigger: str = "scheduled") -> dict[str, Any]:
     """Analyse stored contracts by id (with their órgão's peers) and record it as a run."""
     ctx = context()
@@ -57,7 +58,7 @@ def analyze_contracts(self: Any, contract_ids: list[int], trigger: str = "schedu
     return {"status": "succeeded", "run_id": run.id, **outcome.counters()}
 
 
-@shared_task(name="vigia.analysis.reanalyze_historical", max_retries=5, **TASK_OPTIONS)
+@shared_task(name=task_names.REANALYZE_HISTORICAL, max_retries=5, **TASK_OPTIONS)
 def reanalyze_historical(self: Any, months: int | None = None, run_id: int | None = None) -> dict[str, Any]:
     """Re-run the current detector version over the last months, one 7-day window after another."""
     ctx = context()

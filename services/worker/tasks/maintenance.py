@@ -16,6 +16,7 @@ from services.worker.tasks.common import (
     lease_wait,
     retry_if_worth_it,
 )
+from shared import task_names
 from shared.observability import hooks
 from shared.pipeline import health, maintenance, runs, sanctions
 from shared.pipeline.context import PipelineContext
@@ -23,10 +24,10 @@ from shared.pipeline.errors import describe, is_retryable
 
 log = logging.getLogger("vigia.tasks.maintenance")
 
-HEALTH_CHECK = "vigia.maintenance.health_check"
+HEALTH_CHECK = task_names.HEALTH_CHECK
 
 
-@shared_task(name="vigia.maintenance.refresh_sanctions", max_retries=6, **TASK_OPTIONS)
+@shared_task(name=task_names.REFRESH_SANCTIONS, max_retries=6, **TASK_OPTIONS)
 def refresh_sanctions(self: Any, run_id: int | None = None) -> dict[str, Any]:
     """Refresh the CEIS/CNEP mirror, continuing in a new task when the budget runs out."""
     ctx = context()
@@ -119,19 +120,19 @@ def _recorded(task: Any, work: Callable[[PipelineContext], tuple[dict[str, int],
     return {"status": "succeeded", "run_id": run.id, **counters}
 
 
-@shared_task(name="vigia.maintenance.cleanup_stuck", max_retries=3, **TASK_OPTIONS)
+@shared_task(name=task_names.CLEANUP_STUCK, max_retries=3, **TASK_OPTIONS)
 def cleanup_stuck(self: Any) -> dict[str, Any]:
     """Fail investigations and runs stuck past their threshold, with the reason."""
     return _recorded(self, maintenance.cleanup_stuck)
 
 
-@shared_task(name="vigia.maintenance.build_training_dataset", max_retries=3, **TASK_OPTIONS)
+@shared_task(name=task_names.BUILD_TRAINING_DATASET, max_retries=3, **TASK_OPTIONS)
 def build_training_dataset(self: Any) -> dict[str, Any]:
     """Snapshot feedback-labelled findings with their features into ml_training_datasets."""
     return _recorded(self, maintenance.build_training_dataset)
 
 
-@shared_task(name="vigia.maintenance.metrics_report", max_retries=3, **TASK_OPTIONS)
+@shared_task(name=task_names.METRICS_REPORT, max_retries=3, **TASK_OPTIONS)
 def metrics_report(self: Any) -> dict[str, Any]:
     """Runs, investigations by status, findings by indicator and success rate of the last day."""
     return _recorded(self, maintenance.metrics_report)

@@ -14,6 +14,7 @@ from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 
 from services.worker.tasks.common import TASK_OPTIONS, budget, context, follow_up, retry_if_worth_it
+from shared import task_names
 from shared.domain import Trigger
 from shared.observability import hooks
 from shared.pipeline import monitoring, state
@@ -25,7 +26,7 @@ from shared.pipeline.windows import Window
 log = logging.getLogger("vigia.tasks.monitoring")
 
 
-@shared_task(name="vigia.monitoring.monitor_new_contracts", max_retries=4, **TASK_OPTIONS)
+@shared_task(name=task_names.MONITOR_NEW_CONTRACTS, max_retries=4, **TASK_OPTIONS)
 def monitor_new_contracts(self: Any, lookback_hours: int | None = None) -> dict[str, Any]:
     """Sweep every watched órgão (WATCHED_ORGAOS, or all of /orgaos-siafi)."""
     settings = context().settings
@@ -33,7 +34,7 @@ def monitor_new_contracts(self: Any, lookback_hours: int | None = None) -> dict[
                   list(settings.watched_orgaos))
 
 
-@shared_task(name="vigia.monitoring.monitor_priority_orgs", max_retries=4, **TASK_OPTIONS)
+@shared_task(name=task_names.MONITOR_PRIORITY_ORGS, max_retries=4, **TASK_OPTIONS)
 def monitor_priority_orgs(self: Any, lookback_hours: int | None = None) -> dict[str, Any]:
     """Sweep the PRIORITY_ORGAOS codes (validated against /orgaos-siafi)."""
     settings = context().settings
@@ -76,7 +77,7 @@ def _cycle(task: Any, trigger: Trigger, lookback_hours: int, configured: list[st
             **plan.window.as_params()}
 
 
-@shared_task(name="vigia.monitoring.sweep_orgao", max_retries=8, **TASK_OPTIONS)
+@shared_task(name=task_names.SWEEP_ORGAO, max_retries=8, **TASK_OPTIONS)
 def sweep_orgao(self: Any, run_id: int, orgao: str, data_inicial: str, data_final: str,
                 trigger: str = "scheduled") -> dict[str, Any]:
     """Page one órgão's contracts for the window, store them, analyse the new and changed ones."""

@@ -9,10 +9,12 @@ from typing import Any
 
 from celery import shared_task
 
+from shared import task_names
+
 log = logging.getLogger("vigia.tasks.system")
 
 
-@shared_task(name="vigia.system.ping", acks_late=True, ignore_result=False)
+@shared_task(name=task_names.PING, acks_late=True, ignore_result=False)
 def ping(payload: str = "pong") -> dict[str, Any]:
     """Round trip through the real broker: the smoke test of a deployment."""
     log.info("ping received", extra={"payload": payload})

@@ -180,7 +180,8 @@ def test_it_refuses_the_simulator_in_production(simulator: SimulatorServer) -> N
         PortalClient.from_settings(Settings(_env_file=None, environment="production"))  # type: ignore[call-arg]
     # A production client pointed at a simulator by mistake recognises it by its header.
     client = PortalClient(base_url=simulator.base_url, api_key=TEST_KEY, source=Source.PORTAL,
-                          allow_simulator=False, retry=RetryPolicy(max_retries=0, rng=random.Random(1)))
+                          allow_simulator=False, retry=RetryPolicy(max_retries=0, rng=random.Random(1)),
+                          timeout=30.0, breaker=CircuitBreaker(failure_threshold=5, reset_seconds=120.0))
     with pytest.raises(PermanentRequestError, match="answered by the Vigia simulator"):
         list(client.iter_orgaos())
     client.close()
@@ -188,7 +189,8 @@ def test_it_refuses_the_simulator_in_production(simulator: SimulatorServer) -> N
 
 def test_it_never_marks_simulated_rows_as_real_even_outside_production(simulator: SimulatorServer) -> None:
     with PortalClient(base_url=simulator.base_url, api_key=TEST_KEY, source=Source.PORTAL,
-                      retry=RetryPolicy(max_retries=0)) as client, pytest.raises(
+                      retry=RetryPolicy(max_retries=0), timeout=30.0,
+                      breaker=CircuitBreaker(failure_threshold=5, reset_seconds=120.0)) as client, pytest.raises(
         PermanentRequestError, match="answered by the Vigia simulator"
     ):
         list(client.iter_orgaos())

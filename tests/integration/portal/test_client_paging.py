@@ -9,11 +9,13 @@ from decimal import Decimal
 import pytest
 
 from shared.domain import Source
+from shared.portal.breaker import CircuitBreaker
 from shared.portal.client import PortalClient
 from shared.portal.errors import InvalidRequest
 from shared.portal.simulator.admin import SimulatorAdmin
 from shared.portal.simulator.data import SimDataset
 from shared.portal.simulator.server import SimulatorServer, running_simulator
+from shared.portal.transport import RetryPolicy
 from shared.portal.wire import PAGE_SIZE, parse_date
 from tests.integration.portal.conftest import TEST_KEY, biggest_orgao
 
@@ -38,7 +40,8 @@ def test_it_stops_at_an_empty_page_when_the_last_full_page_is_exact() -> None:
     contracts = [{"id": i, "unidadeGestora": {"orgaoVinculado": {"codigoSIAFI": "26000"}}} for i in range(1, 31)]
     dataset = SimDataset(seed=0, orgaos=[], contracts=contracts, ceis=[], cnep=[], licitacoes=[])
     with running_simulator(dataset) as server, PortalClient(
-        base_url=server.base_url, api_key=TEST_KEY, source=Source.SIMULATOR
+        base_url=server.base_url, api_key=TEST_KEY, source=Source.SIMULATOR,
+        timeout=30.0, retry=RetryPolicy(max_retries=5), breaker=CircuitBreaker(failure_threshold=5, reset_seconds=120.0),
     ) as client:
         pages = list(client.iter_contract_pages("26000"))
         assert [p.raw_count for p in pages] == [15, 15, 0]

@@ -10,8 +10,9 @@ from datetime import UTC, datetime
 import pytest
 import redis
 
+from shared.config import Settings
 from shared.portal.errors import RateLimited
-from shared.portal.ratelimit import RateLimiter, RateSchedule
+from shared.portal.ratelimit import LimiterPolicy, RateLimiter, RateSchedule
 
 pytestmark = pytest.mark.integration
 
@@ -27,10 +28,10 @@ def make_limiter(redis_url: str, request: pytest.FixtureRequest) -> Iterator[obj
     def make(**overrides: object) -> RateLimiter:
         client = redis.Redis.from_url(redis_url)  # a connection of its own, as another process would have
         clients.append(client)
-        options: dict[str, object] = {"schedule": RateSchedule(day_per_min=PER_MIN, night_per_min=PER_MIN),
-                                      "key_id": key_id}
-        options.update(overrides)
-        return RateLimiter(client, **options)  # type: ignore[arg-type]
+        limiter_options = {name: overrides.pop(name) for name in ("key_id", "now") if name in overrides}
+        settings = Settings(_env_file=None, portal_rate_day_per_min=PER_MIN, portal_rate_night_per_min=PER_MIN)  # type: ignore[call-arg]
+        policy = LimiterPolicy.from_settings(settings, **overrides)
+        return RateLimiter(client, policy, **{"key_id": key_id, **limiter_options})  # type: ignore[arg-type]
 
     make(key_id=key_id).reset()
     yield make
@@ -87,7 +88,8 @@ def test_it_refuses_to_book_a_wait_longer_than_max_wait(make_limiter) -> None:  
 
 
 def test_it_chooses_the_rate_by_the_hour_in_sao_paulo(make_limiter) -> None:  # type: ignore[no-untyped-def]
-    schedule = RateSchedule(day_per_min=90, night_per_min=300)
+    schedule = RateSchedule.from_settings(Settings(_env_file=None))  # type: ignore[call-arg]
+    assert (schedule.day_per_min, schedule.night_per_min) == (90, 300)
     night = make_limiter(schedule=schedule, now=lambda: datetime(2024, 5, 1, 5, 0, tzinfo=UTC))  # 02:00 local
     day = make_limiter(schedule=schedule, now=lambda: datetime(2024, 5, 1, 15, 0, tzinfo=UTC))  # 12:00 local
     assert night.budget_per_minute() == 300 and day.budget_per_minute() == 90

@@ -14,8 +14,10 @@ import pytest
 
 from services.dev.embedded import free_port
 from shared.domain import Source
+from shared.portal.breaker import CircuitBreaker
 from shared.portal.client import PortalClient
 from shared.portal.simulator.admin import SimulatorAdmin
+from shared.portal.transport import RetryPolicy
 from tests.integration.portal.conftest import TEST_KEY
 from tests.support.processes import ManagedProcess, wait_for
 
@@ -52,7 +54,8 @@ def test_it_streams_a_huge_orgao_with_flat_client_memory(served: str) -> None:
     process = psutil.Process()
     seen = 0
     rss_after_warmup = 0
-    with PortalClient(base_url=served, api_key=TEST_KEY, source=Source.SIMULATOR) as client:
+    with PortalClient(base_url=served, api_key=TEST_KEY, source=Source.SIMULATOR,
+                      timeout=30.0, retry=RetryPolicy(max_retries=5), breaker=CircuitBreaker(failure_threshold=5, reset_seconds=120.0)) as client:
         for page in client.iter_contract_pages(BIG_ORGAO):
             seen += len(page.contracts)
             if page.number == 100:

@@ -12,8 +12,8 @@ from typing import Any
 import psycopg
 import pytest
 
+from services.commands.doctor.checks import check_database, check_portal, check_public_reads, run_checks
 from shared.config import Settings
-from shared.doctor import check_database, check_portal, check_public_reads, run_checks
 from tests.support.databases import temporary_database
 from tests.support.postgrest import running_postgrest
 
@@ -64,7 +64,7 @@ def test_it_does_not_follow_a_redirect_with_the_portal_key() -> None:
         elsewhere.shutdown()
     assert portal_handler.seen and portal_handler.seen[0]["chave-api-dados"] == PORTAL_KEY
     assert elsewhere_handler.seen == []  # the key never left for the redirect's target
-    assert result.status == "fail" and "redirect" in result.reason and PORTAL_KEY not in result.reason
+    assert result.verdict == "fail" and "redirect" in result.detail and PORTAL_KEY not in result.detail
 
 
 @pytest.fixture
@@ -83,22 +83,22 @@ def test_it_fails_while_public_roles_read_around_the_read_key_then_passes_once_c
     if not _roles_exist(migrated):
         pytest.skip("the migrating user could not create the anon and authenticated roles")
     settings = Settings(_env_file=None, database_url=migrated, api_read_key_required=True)  # type: ignore[arg-type]
-    before = {c.key: c for c in run_checks(settings, checks=[check_database, check_public_reads])}
-    assert before["public_reads"].status == "fail"
-    assert "anon" in before["public_reads"].reason and "vigia_close_public_reads" in before["public_reads"].fix
+    before = {c.name: c for c in run_checks(settings, checks=[check_database, check_public_reads])}
+    assert before["public_reads"].verdict == "fail"
+    assert "anon" in before["public_reads"].detail and "vigia_close_public_reads" in before["public_reads"].fix
     with running_postgrest(migrated) as postgrest:
         via_rest = Settings(_env_file=None, supabase_url=postgrest.url,  # type: ignore[arg-type]
                             supabase_service_role_key=postgrest.service_key, api_read_key_required=True)
-        assert {c.key: c.status for c in run_checks(via_rest, checks=[check_public_reads])} == {"public_reads": "fail"}
+        assert {c.name: c.verdict for c in run_checks(via_rest, checks=[check_public_reads])} == {"public_reads": "fail"}
         with psycopg.connect(migrated, autocommit=True) as conn:
             conn.execute("SELECT vigia_close_public_reads()")
             row = conn.execute("SELECT has_any_column_privilege('anon', 'investigations', 'SELECT')").fetchone()
             assert row is not None and row[0] is False
-        assert {c.key: c.status for c in run_checks(via_rest, checks=[check_public_reads])} == {"public_reads": "pass"}
-    after = {c.key: c for c in run_checks(settings, checks=[check_database, check_public_reads])}
-    assert after["public_reads"].status == "pass"
+        assert {c.name: c.verdict for c in run_checks(via_rest, checks=[check_public_reads])} == {"public_reads": "pass"}
+    after = {c.name: c for c in run_checks(settings, checks=[check_database, check_public_reads])}
+    assert after["public_reads"].verdict == "pass"
 
 
 def test_it_adds_the_public_reads_check_only_when_read_keys_are_required(migrated: str) -> None:
     open_reads = Settings(_env_file=None, database_url=migrated)  # type: ignore[arg-type]
-    assert "public_reads" not in {c.key for c in run_checks(open_reads, processes=["web"])}
+    assert "public_reads" not in {c.name for c in run_checks(open_reads, processes=["web"])}

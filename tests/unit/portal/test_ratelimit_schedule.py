@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from shared.config import Settings
-from shared.portal.ratelimit import RateSchedule, key_id_for
+from shared.portal.ratelimit import LimiterPolicy, RateSchedule, key_id_for
 
 
 def test_it_uses_the_night_budget_from_midnight_to_six_in_brasilia() -> None:
@@ -29,3 +29,22 @@ def test_it_names_a_key_by_a_hash_never_the_key_itself() -> None:
     key = "a-real-portal-key-0001"
     assert key not in key_id_for(key) and len(key_id_for(key)) == 16
     assert key_id_for(key) != key_id_for("another-key-00002")
+
+
+def test_it_takes_the_429_cool_down_from_settings_for_both_limiters() -> None:
+    from shared.portal.ratelimit import LocalRateLimiter, RateLimiter
+
+    settings = Settings(_env_file=None, portal_429_cooldown_seconds=42, portal_429_rate_factor=0.25,  # type: ignore[call-arg]
+                        web_concurrency=4)
+    policy = LimiterPolicy.from_settings(settings)
+    assert (policy.cooldown_seconds, policy.cooldown_factor) == (42.0, 0.25)
+    assert policy.schedule == RateSchedule.from_settings(settings)
+    assert LimiterPolicy.from_settings(settings, max_wait=5.0).max_wait == 5.0
+
+    class Scripts:
+        def register_script(self, script: str) -> object:
+            return script
+
+    shared_limiter = RateLimiter.from_settings(settings, Scripts())
+    local = LocalRateLimiter.from_settings(settings)
+    assert shared_limiter.policy == policy and local.policy == policy and local.share == 0.25

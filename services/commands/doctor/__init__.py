@@ -13,20 +13,18 @@ import sys
 
 from pydantic import ValidationError
 
+from services.commands import Subparsers, add_command
+from services.commands.doctor.checks import PROCESSES, run_checks
+from shared.checks import Check
 from shared.config import get_settings
-from shared.doctor import PROCESSES, Check, run_checks
 from shared.logging import RedactingFilter, configure_logging
 
 SYMBOLS = {"pass": "✓", "fail": "✗", "skip": "–"}
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
-        "doctor",
-        help="check this deployment: Redis, database and migrations, worker, beat, environment, keys, first run",
-        description="Each line is ✓ (passed), ✗ (failed, with the fix) or – (does not apply here). "
-        "The exit code is 0 only when no check failed.",
-    )
+def register(subparsers: Subparsers) -> None:
+    parser = add_command(subparsers, "doctor", handle, help="check this deployment: Redis, database and "
+                         "migrations, worker, beat, environment, keys, first run")
     parser.add_argument(
         "--process",
         default=",".join(PROCESSES),
@@ -35,17 +33,18 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--timeout", type=float, default=5.0, help="seconds each network call may take")
     parser.add_argument("--json", action="store_true", help="print the checks as one JSON document")
-    parser.set_defaults(func=handle)
 
 
 def format_check(check: Check) -> str:
-    line = f"{SYMBOLS[check.status]} {check.title}: {check.reason}"
-    if check.status == "fail" and check.fix:
+    line = f"{SYMBOLS[check.verdict]} {check.title}: {check.detail}"
+    if check.failed and check.fix:
         line += f" — fix: {check.fix}"
     return line
 
 
 def handle(args: argparse.Namespace) -> int:
+    """Each line is ✓ (passed), ✗ (failed, with the fix) or – (does not apply here). The exit code is 0
+    only when no check failed."""
     processes = [p.strip() for p in args.process.split(",") if p.strip()]
     unknown = sorted(set(processes) - set(PROCESSES))
     if unknown:
@@ -66,8 +65,8 @@ def handle(args: argparse.Namespace) -> int:
         document = {
             "ok": not any(c.failed for c in results),
             "checks": [
-                {"key": c.key, "title": c.title, "status": c.status,
-                 "reason": redactor.redact(c.reason), "fix": redactor.redact(c.fix)}
+                {"key": c.name, "title": c.title, "status": c.verdict,
+                 "reason": redactor.redact(c.detail), "fix": redactor.redact(c.fix)}
                 for c in results
             ],
         }
@@ -76,6 +75,6 @@ def handle(args: argparse.Namespace) -> int:
         for check in results:
             print(redactor.redact(format_check(check)))
         failed = sum(c.failed for c in results)
-        skipped = sum(c.status == "skip" for c in results)
+        skipped = sum(c.status == "skipped" for c in results)
         print(f"{len(results) - failed - skipped} of {len(results)} checks passed, {failed} failed, {skipped} not applicable")
     return 1 if any(c.failed for c in results) else 0
