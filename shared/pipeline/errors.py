@@ -28,7 +28,7 @@ def retry_countdown(error: BaseException, attempt: int) -> float:
         return min(MAX_COUNTDOWN, max(1.0, float(error.retry_after)))
     if isinstance(error, CircuitOpen):
         return min(MAX_COUNTDOWN, max(1.0, float(error.retry_in)) + random.uniform(0, 5))
-    base = min(MAX_COUNTDOWN, 15.0 * (2**attempt))
+    base = min(MAX_COUNTDOWN, 15.0 * (2.0**attempt))
     return base * random.uniform(0.8, 1.2)
 
 

@@ -80,7 +80,7 @@ class RetryPolicy:
 
     def backoff(self, attempt: int) -> float:
         """Jittered exponential delay before retry ``attempt`` (0-based): in [d/2, d], d = base·2^n."""
-        ceiling = min(self.max_delay, self.base_delay * (2**attempt))
+        ceiling = min(self.max_delay, self.base_delay * (2.0**attempt))
         return ceiling / 2 + self.rng.uniform(0, ceiling / 2)
 
 

@@ -21,8 +21,9 @@ from services.api.deps import get_resources
 from services.api.resources import ApiResources
 from services.api.schemas.reports import CheckOut, HealthOut, LastHealthCheckOut, ReadyOut
 from shared import task_names
+from shared.checks import Check
 from shared.logging import RedactingFilter, public_text
-from shared.pipeline.health import Check, check_database, check_redis
+from shared.pipeline.health import check_database, check_redis
 
 log = logging.getLogger("vigia.api.health")
 

@@ -26,11 +26,15 @@ class SimulatorAdmin(httpx.Client):
         super().__init__(base_url=root + ADMIN, timeout=timeout)
 
     @staticmethod
-    def _json(response: httpx.Response) -> Any:
+    def _json(response: httpx.Response) -> dict[str, Any]:
         if response.status_code != 200:
             raise RuntimeError(f"simulator admin {response.request.url.path} answered "
                                f"{response.status_code}: {response.text[:300]}")
-        return response.json()
+        body: Any = response.json()
+        if not isinstance(body, dict):
+            raise RuntimeError(f"simulator admin {response.request.url.path} answered a JSON "
+                               f"{type(body).__name__}, not an object: {response.text[:300]}")
+        return body
 
     def health(self) -> dict[str, Any]:
         return self._json(self.get("/health"))
@@ -49,7 +53,8 @@ class SimulatorAdmin(httpx.Client):
         return self._json(self.get("/stats"))
 
     def requests(self, since: int = 0) -> list[dict[str, Any]]:
-        return self._json(self.get("/requests", params={"since": since}))["requests"]
+        requests: list[dict[str, Any]] = self._json(self.get("/requests", params={"since": since}))["requests"]
+        return requests
 
     def amend(self, contract_id: int, **fields: Any) -> dict[str, Any]:
         """Change a contract as a termo aditivo would (e.g. ``valorFinalCompra=123456.78``)."""
