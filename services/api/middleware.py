@@ -101,8 +101,8 @@ class BodyTooLarge(StarletteHTTPException):
         super().__init__(413, f"the request body is larger than {max_bytes} bytes")
 
 
-class BodySizeLimitMiddleware:
-    """413 for request bodies larger than ``max_bytes``, declared or streamed."""
+class _SizeLimit:
+    """A byte bound on HTTP requests or answers; other ASGI traffic (lifespan) passes untouched."""
 
     def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
         self.app = app
@@ -112,6 +112,16 @@ class BodySizeLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        await self.limit(scope, receive, send)
+
+    async def limit(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raise NotImplementedError
+
+
+class BodySizeLimitMiddleware(_SizeLimit):
+    """413 for request bodies larger than ``max_bytes``, declared or streamed."""
+
+    async def limit(self, scope: Scope, receive: Receive, send: Send) -> None:
         declared = _header(scope, b"content-length")
         if declared is not None:
             try:
@@ -167,7 +177,7 @@ async def _send_error(send: Send, status: int, error: str, message: str, field: 
     await send({"type": "http.response.body", "body": body})
 
 
-class ResponseSizeLimitMiddleware:
+class ResponseSizeLimitMiddleware(_SizeLimit):
     """No answer larger than ``max_bytes`` (``API_MAX_RESPONSE_BYTES``) leaves the process.
 
     Page sizes bound every list, but one investigation's findings or a ranking have no natural
@@ -175,14 +185,7 @@ class ResponseSizeLimitMiddleware:
     tie up a worker and the client. A streamed body (no Content-Length) is cut at the cap.
     """
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def limit(self, scope: Scope, receive: Receive, send: Send) -> None:
         refused = False
         streamed = 0
 

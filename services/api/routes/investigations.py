@@ -14,9 +14,8 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
-from fastapi.params import Depends as DependsParam
 
-from services.api.auth import require_read_key, require_write_key
+from services.api.auth import read_route, require_write_key
 from services.api.deps import get_resources, get_store
 from services.api.errors import ApiError, error_responses, invalid
 from services.api.inline import Busy, InlineInvestigations
@@ -63,18 +62,11 @@ def _aware(value: datetime | None) -> datetime | None:
 
 
 def build_router(settings: Settings) -> APIRouter:
-    read: list[DependsParam] = [Depends(require_read_key)] if settings.api_read_key_required else []
-    read_errors = (401, 422, 503) if settings.api_read_key_required else (422, 503)
     router = APIRouter(prefix="/investigations", tags=["investigations"])
     max_page_size = settings.api_max_page_size
 
-    @router.get(
-        "",
-        response_model=InvestigationPage,
-        dependencies=read,
-        responses=error_responses(*read_errors),
-        summary="List investigations, newest first by default",
-    )
+    @read_route(router, settings, "", response_model=InvestigationPage,
+                summary="List investigations, newest first by default")
     async def list_investigations(
         request: Request,
         store: Annotated[Store, Depends(get_store)],
@@ -160,13 +152,8 @@ def build_router(settings: Settings) -> APIRouter:
 
         return json_response(await resources.pages.get_or_build("list?" + request.url.query, build))  # type: ignore[return-value]
 
-    @router.get(
-        "/{investigation_id}",
-        response_model=InvestigationDetailOut,
-        dependencies=read,
-        responses=error_responses(*read_errors, 404),
-        summary="One investigation with its findings, contract and summary",
-    )
+    @read_route(router, settings, "/{investigation_id}", response_model=InvestigationDetailOut, errors=(404,),
+                summary="One investigation with its findings, contract and summary")
     async def get_investigation(
         investigation_id: InvestigationId,
         store: Annotated[Store, Depends(get_store)],

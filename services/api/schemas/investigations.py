@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -44,6 +44,9 @@ class StoredFindingOut(FindingOut):
     id: int = Field(description="Use it as finding_id in feedback.")
 
 
+BrlAmount = Annotated[Decimal | None, Field(description="BRL")]
+
+
 class ContractOut(BaseModel):
     id: int
     source: Source = Field(description="simulator marks simulated data, never mixed with the Portal's.")
@@ -63,8 +66,8 @@ class ContractOut(BaseModel):
     data_publicacao_dou: date | None = None
     data_inicio_vigencia: date | None = None
     data_fim_vigencia: date | None = None
-    valor_inicial: Decimal | None = Field(default=None, description="BRL")
-    valor_final: Decimal | None = Field(default=None, description="BRL")
+    valor_inicial: BrlAmount = None
+    valor_final: BrlAmount = None
 
 
 class InvestigationOut(BaseModel):
