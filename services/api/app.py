@@ -26,6 +26,7 @@ from services.api.middleware import (
 )
 from services.api.page import build_router as build_page_router
 from services.api.pagecache import PublicReadCacheMiddleware
+from services.api.proxy import TrustedProxyMiddleware
 from services.api.ratelimit import RateLimiter, RateLimitMiddleware
 from services.api.resources import open_resources
 from services.api.routes import feedback, health, investigations, reports
@@ -96,4 +97,6 @@ def create_app(settings: Settings) -> FastAPI:
             max_age=600,
         )
     app.add_middleware(RequestContextMiddleware)
+    # Outermost: the access line and the rate limiter both see the client the proxies reported.
+    app.add_middleware(TrustedProxyMiddleware, hops=settings.api_trusted_proxy_hops)
     return app
