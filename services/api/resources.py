@@ -47,7 +47,8 @@ class ApiResources:
         if self.pages.ttl_seconds == 0:
             self.pages = PageCache(self.settings.api_list_cache_seconds)
         if self.quota is None:
-            self.quota = OnDemandQuota(self.settings.api_on_demand_daily_quota, self.redis)
+            self.quota = OnDemandQuota(self.settings.api_on_demand_daily_quota, self.redis,
+                                       workers=self.settings.web_concurrency)
 
     def close(self) -> None:
         # The investigations first: failing the unfinished ones needs the store still open.
