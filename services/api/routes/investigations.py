@@ -36,7 +36,9 @@ from services.api.schemas.investigations import (
     InvestigationRequest,
     from_detail,
     from_investigation,
+    investigation_json,
     investigation_url,
+    page_json,
 )
 from shared.config import Settings
 from shared.domain import InvestigationStatus, Severity, Trigger
@@ -128,27 +130,34 @@ def build_router(settings: Settings) -> APIRouter:
                         "query.page",
                         f"numbered pages reach {MAX_OFFSET} rows deep; follow next_cursor to go further",
                     )
-            result = store.list_investigations(
-                InvestigationFilter(**filters), sort=sort, limit=page_size, offset=offset, after=after,
-                with_total=include_total, count_limit=MAX_OFFSET,
-            )
+            query = InvestigationFilter(**filters)
+            items: list[bytes]
+            last: Keyset | None = None
+            if resources.json_pages is not None:  # PostgreSQL writes the items' JSON itself
+                lean = resources.json_pages.list_investigations(
+                    query, sort=sort, limit=page_size, offset=offset, after=after,
+                    with_total=include_total, count_limit=MAX_OFFSET,
+                )
+                items, total = [investigation_json(item) for item in lean.items], lean.total
+                if lean.items:
+                    last = lean.items[-1].keyset(sort)
+            else:
+                result = store.list_investigations(
+                    query, sort=sort, limit=page_size, offset=offset, after=after,
+                    with_total=include_total, count_limit=MAX_OFFSET,
+                )
+                items, total = [json_bytes(from_investigation(item)) for item in result.items], result.total
+                if result.items:
+                    last = keyset_of(result.items[-1], sort)
             next_cursor = None
-            if len(result.items) == page_size:
+            if len(items) == page_size and last is not None:
                 # A full page may be the last one; the next request then answers an empty page.
-                next_cursor = encode_cursor(Cursor(keyset_of(result.items[-1], sort), sort, issued_for, as_of))
-            total, capped = result.total, False
+                next_cursor = encode_cursor(Cursor(last, sort, issued_for, as_of))
+            capped = False
             if total is not None and total > MAX_OFFSET:
                 total, capped = MAX_OFFSET, True
-            body = InvestigationPage(
-                items=[from_investigation(item) for item in result.items],
-                total=total,
-                total_capped=capped,
-                page=page_number,
-                page_size=page_size,
-                offset=offset,
-                next_cursor=next_cursor,
-            )
-            return json_bytes(body)
+            return page_json(items, total=total, total_capped=capped, page=page_number, page_size=page_size,
+                             offset=offset, next_cursor=next_cursor)
 
         return json_response(await resources.pages.get_or_build("list?" + request.url.query, build))  # type: ignore[return-value]
 
