@@ -34,6 +34,7 @@ from services.api.schemas.investigations import (
     InvestigationDetailOut,
     InvestigationPage,
     InvestigationRequest,
+    detail_json,
     from_detail,
     from_investigation,
     investigation_json,
@@ -169,10 +170,15 @@ def build_router(settings: Settings) -> APIRouter:
         resources: Annotated[ApiResources, Depends(get_resources)],
     ) -> InvestigationDetailOut:
         def build() -> bytes:
-            detail = store.get_investigation(str(investigation_id))
-            if detail is None:
-                raise ApiError(404, "not_found", f"no investigation has the id {investigation_id}")
-            return json_bytes(from_detail(detail))
+            if resources.json_pages is not None:  # PostgreSQL writes the investigation's JSON
+                lean = resources.json_pages.get_investigation(str(investigation_id))
+                if lean is not None:
+                    return detail_json(lean)
+            else:
+                detail = store.get_investigation(str(investigation_id))
+                if detail is not None:
+                    return json_bytes(from_detail(detail))
+            raise ApiError(404, "not_found", f"no investigation has the id {investigation_id}")
 
         return json_response(await resources.pages.get_or_build(f"detail:{investigation_id}", build))  # type: ignore[return-value]
 

@@ -20,7 +20,7 @@ from shared.logging import public_text
 from shared.store.base import Feedback, Investigation, InvestigationDetail, StoredFinding
 
 if TYPE_CHECKING:
-    from shared.store.postgres.pages import JsonItem
+    from shared.store.postgres.pages import JsonDetail, JsonItem
 
 API_PREFIX = "/api/v1"
 
@@ -217,6 +217,14 @@ def investigation_json(item: JsonItem) -> bytes:
     masked as :func:`_investigation_fields` masks it: the bytes ``from_investigation`` would give."""
     error = "null" if item.error is None else to_json(public_text(item.error)).decode()
     return (item.head + error + item.tail).encode()
+
+
+def detail_json(detail: JsonDetail) -> bytes:
+    """``from_detail`` of the same investigation as JSON: its JSON text from PostgreSQL, then the
+    findings and the contract (the last two fields of InvestigationDetailOut) from the models."""
+    contract = b"null" if detail.contract is None else from_contract(detail.contract).model_dump_json().encode()
+    findings = b"[" + b",".join(from_stored_finding(f).model_dump_json().encode() for f in detail.findings) + b"]"
+    return investigation_json(detail.item)[:-1] + b',"findings":' + findings + b',"contract":' + contract + b"}"
 
 
 _EMPTY_ITEMS = b'{"items":[]'

@@ -1,4 +1,5 @@
-"""Investigation list pages as JSON text written by PostgreSQL, for the API's lean read path.
+"""Investigation list pages (and the investigation part of a detail) as JSON text written by
+PostgreSQL, for the API's lean read path.
 
 The API's list answers 50 investigations a page; decoding 50 rows into dicts, then dataclasses,
 then pydantic models, then encoding them again costs more than the query. Here the SELECT writes
@@ -14,7 +15,10 @@ well inside that range.
 
 The statements are :func:`page_queries`' and :func:`count_query`'s (same filters, order, index
 use) with another select list, run on a pooled connection in autocommit: a read needs no
-transaction, and BEGIN and COMMIT would be two more round trips per page.
+transaction, and BEGIN and COMMIT would be two more round trips per page. A detail's three
+SELECTs (the investigation, its findings, its contract) go out together in one pipeline, one
+round trip; its findings and contract come back as rows (their JSON columns and numerics are
+the models' to write).
 """
 
 from __future__ import annotations
@@ -29,10 +33,13 @@ import psycopg
 from psycopg.rows import tuple_row
 from psycopg_pool import PoolTimeout
 
-from shared.store.base import InvestigationFilter, Keyset, SortKey, StoreUnavailable
+from shared.domain import Contract
+from shared.store.base import InvestigationFilter, Keyset, SortKey, StoredFinding, StoreUnavailable
 from shared.store.errors import describe, store_error
 from shared.store.postgres import PostgresStore
 from shared.store.postgres.investigations import count_query, page_queries
+from shared.store.records import stored_finding_from_row
+from shared.store.rows import contract_from_row, is_uuid
 
 
 def _float(column: str) -> str:
@@ -46,12 +53,10 @@ def _float(column: str) -> str:
 
 
 def _timestamp(column: str) -> str:
-    """SQL text of a timestamptz as pydantic writes an aware UTC datetime."""
-    utc = f"({column} AT TIME ZONE 'UTC')"
-    return (
-        f"CASE WHEN {column} IS NULL THEN 'null' ELSE '\"' || to_char({utc}, 'YYYY-MM-DD\"T\"HH24:MI:SS') "
-        f"|| CASE WHEN to_char({utc}, 'US') = '000000' THEN '' ELSE '.' || to_char({utc}, 'US') END || 'Z\"' END"
-    )
+    """SQL text of a timestamptz as pydantic writes an aware UTC datetime: microseconds only when
+    there are any (the date and time part cannot hold ``.000000``, so removing it is safe)."""
+    text = f"to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US')"
+    return f"CASE WHEN {column} IS NULL THEN 'null' ELSE '\"' || replace({text}, '.000000', '') || 'Z\"' END"
 
 
 def _json(column: str) -> str:
@@ -91,7 +96,10 @@ def _concat(parts: list[tuple[str, str]], *, opening: str, closing: str) -> str:
 
 _HEAD = _concat(_BEFORE_ERROR, opening="{", closing=',"error":')
 _TAIL = _concat(_AFTER_ERROR, opening=",", closing="}")
-_SELECT = f"SELECT {_HEAD} AS head, error, {_TAIL} AS tail, created_at, risk_score, id::text"
+# The keyset columns are renamed: an output column called id (as text) would be what ORDER BY id
+# sorts by, instead of the indexed uuid.
+_SELECT = (f"SELECT {_HEAD} AS head, error, {_TAIL} AS tail, created_at AS key_created_at, "
+           "risk_score AS key_risk_score, id::text AS key_id")
 _SELECT_ALL = "SELECT * FROM investigations"
 
 
@@ -114,6 +122,13 @@ class JsonItem:
 class JsonPage:
     items: list[JsonItem]
     total: int | None  # None when not asked for
+
+
+@dataclass(frozen=True, slots=True)
+class JsonDetail:
+    item: JsonItem
+    findings: list[StoredFinding]
+    contract: Contract | None
 
 
 class PostgresJsonPages:
@@ -170,3 +185,23 @@ class PostgresJsonPages:
                 rows = cursor.execute(lean, {**params, "limit": limit - len(items), "url_prefix": self.url_prefix})
                 items += [JsonItem(*row) for row in rows.fetchall()]
         return JsonPage(items=items, total=total)
+
+    def get_investigation(self, investigation_id: str) -> JsonDetail | None:
+        """What :meth:`PostgresStore.get_investigation` returns, the investigation as JSON text."""
+        if not is_uuid(investigation_id):
+            return None
+        one = {"id": investigation_id, "url_prefix": self.url_prefix}
+        with self._read("get_investigation_json") as conn, conn.pipeline():
+            item = conn.cursor(row_factory=tuple_row).execute(_SELECT + " FROM investigations WHERE id = %(id)s", one)
+            findings = conn.cursor().execute(
+                "SELECT * FROM findings WHERE investigation_id = %(id)s ORDER BY id", one)
+            contract = conn.cursor().execute(
+                "SELECT * FROM contracts WHERE id = (SELECT contract_id FROM investigations WHERE id = %(id)s)", one)
+            row, finding_rows, contract_row = item.fetchone(), findings.fetchall(), contract.fetchone()
+        if row is None:
+            return None
+        return JsonDetail(
+            item=JsonItem(*row),
+            findings=[stored_finding_from_row(f) for f in finding_rows],
+            contract=None if contract_row is None else contract_from_row(contract_row),
+        )

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 import psycopg
@@ -21,6 +22,7 @@ from pydantic_core import to_json
 from services.api.app import create_app
 from services.api.schemas.investigations import InvestigationPage, from_investigation
 from shared.config import Settings
+from shared.domain import InvestigationStatus, Trigger
 from shared.store.base import InvestigationFilter, SortKey, Store
 from shared.store.postgres import PostgresStore
 from shared.store.postgres.pages import _float, _timestamp
@@ -173,3 +175,33 @@ def test_it_writes_a_timestamp_as_pydantic_does(database_url: str, micro: int) -
         conn.execute("SET TIME ZONE 'America/Sao_Paulo'")  # the text is UTC whatever the session says
         row = conn.execute(f"SELECT {_timestamp('t')} FROM (SELECT %s::timestamptz AS t) AS v", (moment,)).fetchone()
     assert row is not None and row[0].encode() == to_json(moment)
+
+
+def test_it_serves_a_detail_with_the_bytes_the_pydantic_models_write(
+    backend_client: TestClient, store: Store, database_url: str, seeded: str
+) -> None:
+    from services.api.schemas.investigations import from_detail
+    from shared.domain import Contract, Finding, Severity, Source
+
+    other = "71718"  # the list tests count the seeded órgão's rows
+    contract = Contract(id=990001, source=Source.SIMULATOR, numero="7/2026", objeto="Obra \"grande\"",
+                        orgao_codigo=other, valor_inicial=Decimal("1234.50"), valor_final=Decimal("0.10"),
+                        data_assinatura=date(2026, 1, 2))
+    store.upsert_contracts([contract])
+    investigation, _ = store.create_or_get_investigation(
+        contract_id=contract.id, orgao_codigo=other, trigger=Trigger.SCHEDULED, detector_version="lean-detail")
+    finding = Finding(indicator="price_outlier", severity=Severity.HIGH, score=0.75, subject_type="contract",
+                      subject_id=str(contract.id), explanation="Preço 3× a mediana.", contract_id=contract.id,
+                      orgao_codigo=other, value=3.0, threshold=2.0, baseline={"median": 1.5, "n": 12},
+                      fields={"valor_inicial": "1234.50"})
+    store.complete_investigation(investigation.id, findings=[finding], risk_score=7.5, summary="Um sinal.",
+                                 summary_source="template")
+    for investigation_id in (investigation.id, store.list_investigations(
+            InvestigationFilter(orgao_codigo=seeded, status=InvestigationStatus.FAILED)).items[0].id):
+        response = backend_client.get(f"/api/v1/investigations/{investigation_id}")
+        assert response.status_code == 200, response.text
+        detail = store.get_investigation(investigation_id)
+        assert detail is not None
+        assert response.content == from_detail(detail).model_dump_json().encode()
+    missing = backend_client.get("/api/v1/investigations/00000000-0000-4000-8000-000000000000")
+    assert missing.status_code == 404 and missing.json()["error"] == "not_found"
