@@ -70,6 +70,9 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
         docs_url=None,  # served from local files by install_offline_docs: no CDN
         redoc_url=None,
+        # Vigia exports no OpenTelemetry data (errors go to Sentry, access lines to the log); with
+        # FastAPI's native telemetry on, every request looks up the global providers first.
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     app.state.settings = settings
     app.state.resources = None
