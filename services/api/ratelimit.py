@@ -1,10 +1,11 @@
 """Request rate limits per client address and per API key, reads and writes apart.
 
-Every request under ``/api/`` counts against its client address (``ip:<addr>``, the address
-uvicorn reports; gunicorn trusts the platform proxy's ``X-Forwarded-For``) and, when it carries
-a valid key, against that key too (``key:<hash>``, never the key). Reads (GET, HEAD) use
-``API_RATE_LIMIT_READS``, writes ``API_RATE_LIMIT_WRITES``. Past either, the answer is 429 with
-``Retry-After`` (seconds until the window lets one more through) and the request does no work.
+Every request under ``/api/`` counts against its client address (``ip:<addr>``: the connection's
+peer, or the ``X-Forwarded-For`` entry the platform's proxies wrote, :mod:`services.api.proxy`)
+and, when it carries a valid key, against that key too (``key:<hash>``, never the key). Reads
+(GET, HEAD) use ``API_RATE_LIMIT_READS``, writes ``API_RATE_LIMIT_WRITES``. Past either, the
+answer is 429 with ``Retry-After`` (seconds until the window lets one more through) and the
+request does no work.
 
 Counters live in Redis, so every gunicorn worker and every web instance share them (the
 ``limits`` library's sliding-window counter: https://limits.readthedocs.io/en/stable/strategies.html).
