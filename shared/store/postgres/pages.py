@@ -68,20 +68,14 @@ _BEFORE_ERROR = [
     ("id", "'\"' || id::text || '\"'"),
     ("url", "to_json(%(url_prefix)s || id::text)::text"),
     ("contract_id", "coalesce(contract_id::text, 'null')"),
-    ("orgao_codigo", _json("orgao_codigo")),
-    ("trigger", _json("trigger")),
-    ("status", _json("status")),
-    ("detector_version", _json("detector_version")),
-    ("indicators", _json("indicators")),
-    ("window_start", _json("window_start")),
-    ("window_end", _json("window_end")),
+    *[(name, _json(name)) for name in ("orgao_codigo", "trigger", "status", "detector_version", "indicators",
+                                       "window_start", "window_end")],
     ("progress", _float("progress")),
     ("findings_count", "findings_count::text"),
     ("finding_indicators", _json("finding_indicators")),
     ("max_severity", _json("max_severity")),
     ("risk_score", _float("risk_score")),
-    ("summary", _json("summary")),
-    ("summary_source", _json("summary_source")),
+    *[(name, _json(name)) for name in ("summary", "summary_source")],
 ]
 _AFTER_ERROR = [(name, _timestamp(name)) for name in ("created_at", "started_at", "finished_at", "updated_at")]
 
@@ -155,17 +149,8 @@ class PostgresJsonPages:
                 sqlstate = "08006"
             raise store_error(operation, "", str(error), sqlstate) from error
 
-    def list_investigations(
-        self,
-        filters: InvestigationFilter = InvestigationFilter(),
-        *,
-        sort: SortKey = "-created_at",
-        limit: int = 50,
-        offset: int = 0,
-        after: Keyset | None = None,
-        with_total: bool = False,
-        count_limit: int | None = None,
-    ) -> JsonPage:
+    def list_investigations(self, filters: InvestigationFilter, *, sort: SortKey, limit: int, offset: int,
+                            after: Keyset | None, with_total: bool, count_limit: int | None) -> JsonPage:
         """What :meth:`PostgresStore.list_investigations` returns, as JSON text: same arguments,
         same rows in the same order."""
         queries = page_queries(filters, sort=sort, offset=offset, after=after, limit=limit)

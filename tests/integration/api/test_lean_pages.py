@@ -24,7 +24,6 @@ from services.api.schemas.investigations import InvestigationPage, from_investig
 from shared.config import Settings
 from shared.domain import InvestigationStatus, Trigger
 from shared.store.base import InvestigationFilter, SortKey, Store
-from shared.store.postgres import PostgresStore
 from shared.store.postgres.pages import _float, _timestamp
 from tests.integration.api.conftest import api_settings
 from tests.support.databases import temporary_database
@@ -66,18 +65,10 @@ def _insert(database_url: str, orgao: str) -> None:
 
 @pytest.fixture(scope="module")
 def database_url(postgres_admin_url: str) -> Iterator[str]:
-    """A database of this module's own: its rows stay out of the other tests' counts."""
+    """A database of this module's own (conftest's ``store`` opens it too): its rows stay out of
+    the other tests' counts."""
     with temporary_database(postgres_admin_url, prefix="vigia_lean", migrated=True) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def store(database_url: str) -> Iterator[Store]:
-    backend = PostgresStore(database_url, max_size=2, application_name="vigia-lean-tests")
-    try:
-        yield backend
-    finally:
-        backend.close()
 
 
 @pytest.fixture(scope="module")
