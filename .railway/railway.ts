@@ -90,6 +90,8 @@ export default defineRailway((ctx) => {
       ...database,
       API_KEYS: ctx.shared.API_KEYS,
       CORS_ORIGINS: ctx.shared.CORS_ORIGINS,
+      // Railway's edge appends the client's address to X-Forwarded-For: it is the rightmost entry.
+      API_TRUSTED_PROXY_HOPS: "1",
     },
   });
 

@@ -4,10 +4,13 @@
    COPYs N investigations (default 1 000 000), a contract and a finding each, then ANALYZEs.
 2. Starts the Procfile's ``web`` line (gunicorn + uvicorn workers, WEB_CONCURRENCY of them) and,
    under the same gunicorn settings, ``benchmarks/bare_app.py`` serving the bytes of a real first
-   page. wrk (Debian package ``wrk``; an httpx client otherwise) loads each for D seconds with C
-   connections, in one run, bare app first and last (the machine may be shared, so the ratio uses
-   the mean of the two): the list's first page; a page 10 000 pages deep by cursor; filtered by
-   órgão; by indicator; sorted by risk; one investigation; ``/stats``; ``/orgaos``.
+   page. wrk (Debian package ``wrk``, with a Lua script walking a list of paths; an httpx client
+   otherwise) loads each for D seconds with C connections, in one run, bare app first and last
+   (the machine may be shared, so the ratio uses the mean of the two): the list's first page;
+   200 cursors down to 10 000 pages deep; 50 órgãos; 6 indicators over 40 pages; 40 pages sorted
+   by risk; 500 investigations; ``/stats``; ``/orgaos``. Clients ask for many URLs, so each
+   target but the first page walks many, and the response micro-cache is off
+   (``API_LIST_CACHE_SECONDS=0``) unless ``--page-cache`` keeps the deployed 1 s.
 3. Prints requests/s, p50 and p99 per endpoint and ``ratio list/bare: X.XX`` (requests/s).
    Optionally (``--on-demand``) also POSTs an on-demand investigation to the Procfile's worker
    and times it to completed.
@@ -16,19 +19,21 @@ Everything runs on this machine, so the load generator shares the cores with gun
 PostgreSQL; on two cores the figures are a floor, not a capacity.
 
     .venv/bin/python benchmarks/api.py [--investigations 1000000] [--connections 32] [--seconds 10]
-                                       [--client auto|wrk|httpx] [--on-demand]
+                                       [--client auto|wrk|httpx] [--page-cache] [--on-demand]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import re
 import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -106,9 +111,9 @@ def seed(database_url: str, count: int) -> float:
     return time.perf_counter() - started
 
 
-def deep_cursor(database_url: str, pages: int, page_size: int) -> str:
-    """The cursor the API issues after ``pages`` pages of the default listing, built from the row
-    there with the API's own encoder (walking 10 000 pages first would only slow the benchmark)."""
+def deep_cursors(database_url: str, pages: list[int], page_size: int) -> list[str]:
+    """The cursors the API issues after each of ``pages`` pages of the default listing, built from
+    the rows there with the API's own encoder (walking the pages first would only slow the run)."""
     from datetime import UTC, datetime
 
     import psycopg
@@ -116,20 +121,32 @@ def deep_cursor(database_url: str, pages: int, page_size: int) -> str:
     from services.api.pagination import Cursor, encode_cursor, fingerprint
     from shared.store.base import Keyset
 
+    ends = sorted({n * page_size for n in pages})
     with psycopg.connect(database_url) as conn:
-        row = conn.execute(
-            "SELECT id::text, created_at FROM investigations ORDER BY created_at DESC, id DESC OFFSET %s LIMIT 1",
-            (pages * page_size - 1,),
-        ).fetchone()
-    assert row is not None, "fewer investigations than the deep page needs"
+        rows = conn.execute(
+            "SELECT id::text, created_at FROM (SELECT id, created_at, row_number() OVER "
+            "(ORDER BY created_at DESC, id DESC) AS n FROM investigations ORDER BY created_at DESC, id DESC "
+            "LIMIT %s) AS walk WHERE n = ANY(%s)",
+            (ends[-1], ends),
+        ).fetchall()
+    assert len(rows) == len(ends), "fewer investigations than the deepest page needs"
     filters = {name: None for name in ("orgao_codigo", "indicator", "severity", "status", "trigger", "contract_id",
                                        "created_from", "created_to", "min_risk_score")}
     issued_for = fingerprint({**filters, "sort": "-created_at", "page_size": page_size})
-    return encode_cursor(Cursor(Keyset(row[1], row[0]), "-created_at", issued_for, datetime.now(UTC)))
+    now = datetime.now(UTC)
+    return [encode_cursor(Cursor(Keyset(created, ident), "-created_at", issued_for, now)) for ident, created in rows]
+
+
+def some_ids(database_url: str, count: int) -> list[str]:
+    import psycopg
+
+    with psycopg.connect(database_url) as conn:
+        return [row[0] for row in conn.execute(
+            "SELECT id::text FROM investigations TABLESAMPLE SYSTEM (10) LIMIT %s", (count,)).fetchall()]
 
 
 # -- load -------------------------------------------------------------------------------------
-def load_with_httpx(url: str, connections: int, seconds: float) -> dict[str, float]:
+def load_with_httpx(base: str, paths: list[str], connections: int, seconds: float) -> dict[str, float]:
     async def main() -> tuple[list[float], int]:
         latencies: list[float] = []
         failures = 0
@@ -137,9 +154,12 @@ def load_with_httpx(url: str, connections: int, seconds: float) -> dict[str, flo
         limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
         async with httpx.AsyncClient(limits=limits, timeout=30) as client:
 
-            async def worker() -> None:
+            async def worker(first: int) -> None:
                 nonlocal failures
+                turn = first
                 while time.perf_counter() < deadline:
+                    url = base + paths[turn % len(paths)]
+                    turn += 1
                     started = time.perf_counter()
                     try:
                         response = await client.get(url)
@@ -150,7 +170,7 @@ def load_with_httpx(url: str, connections: int, seconds: float) -> dict[str, flo
                     if response.status_code != 200:
                         failures += 1
 
-            await asyncio.gather(*(worker() for _ in range(connections)))
+            await asyncio.gather(*(worker(n) for n in range(connections)))
         return latencies, failures
 
     started = time.perf_counter()
@@ -174,12 +194,28 @@ def _wrk_ms(text: str, label: str) -> float:
     return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
 
 
-def load_with_wrk(url: str, connections: int, seconds: float) -> dict[str, float]:
+# Each wrk thread walks the paths in turn, one per request.
+_WRK_PATHS = """paths = {%s}
+turn = 0
+request = function()
+  turn = turn %% #paths + 1
+  return wrk.format("GET", paths[turn])
+end
+"""
+
+
+def load_with_wrk(base: str, paths: list[str], connections: int, seconds: float) -> dict[str, float]:
     threads = max(1, min(2, os.cpu_count() or 1))
-    result = subprocess.run(
-        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{int(seconds)}s", "--latency", url],
-        capture_output=True, text=True, check=True,
-    )
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(_WRK_PATHS % ", ".join(json.dumps(path) for path in paths))
+    try:
+        result = subprocess.run(
+            ["wrk", f"-t{threads}", f"-c{connections}", f"-d{int(seconds)}s", "--latency", "-s", script.name,
+             base + paths[0]],
+            capture_output=True, text=True, check=True,
+        )
+    finally:
+        os.unlink(script.name)
     text = result.stdout
     rps = re.search(r"Requests/sec:\s+([\d.]+)", text)
     total = re.search(r"(\d+) requests in", text)
@@ -249,8 +285,9 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--client", choices=("auto", "wrk", "httpx"), default="auto")
     parser.add_argument("--on-demand", action="store_true", help="also time one on-demand investigation")
-    parser.add_argument("--no-page-cache", action="store_true",
-                        help="API_LIST_CACHE_SECONDS=0: every list and detail request reaches the database")
+    parser.add_argument("--page-cache", action="store_true",
+                        help="keep the deployed API_LIST_CACHE_SECONDS (1 s) instead of 0; the list and detail "
+                        "targets then walk many distinct URLs, so only the first page is a cache hit")
     args = parser.parse_args()
     client = ("wrk" if shutil.which("wrk") else "httpx") if args.client == "auto" else args.client
     load = load_with_wrk if client == "wrk" else load_with_httpx
@@ -267,7 +304,7 @@ def main() -> int:
             TRANSPARENCY_API_KEY="benchmark-portal-key-0123456789",  # pragma: allowlist secret
             # The limiter runs (its Redis round trip is part of the cost), with room for the load.
             API_RATE_LIMIT_READS="100000000/minute",
-            API_LIST_CACHE_SECONDS="0" if args.no_page_cache else os.environ.get("API_LIST_CACHE_SECONDS", "1"),
+            API_LIST_CACHE_SECONDS=os.environ.get("API_LIST_CACHE_SECONDS", "1") if args.page_cache else "0",
             PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
         )
         base_url, bare_url = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{bare_port}"
@@ -278,9 +315,12 @@ def main() -> int:
             first.raise_for_status()
             page_file = tmp / "page.json"
             page_file.write_bytes(first.content)
-            some_id = first.json()["items"][0]["id"]
-            depth = min(10_000, args.investigations // first.json()["page_size"] // 2)
-            cursor = deep_cursor(database_url, depth, first.json()["page_size"])
+            page_size = first.json()["page_size"]
+            depth = min(10_000, args.investigations // page_size // 2)
+            # What clients ask for: many cursors, órgãos, pages and ids, not one URL repeated (which a
+            # response cache would answer from memory).
+            cursors = deep_cursors(database_url, [max(1, depth * k // 200) for k in range(1, 201)], page_size)
+            ids = some_ids(database_url, 500)
             bare_env = {**env, "PORT": str(bare_port), "VIGIA_BENCH_BARE_PAGE": str(page_file)}
             with ManagedProcess("bare", _gunicorn("benchmarks.bare_app:app", bare_env), bare_env):
                 wait_for(lambda: httpx.get(f"{bare_url}/page", timeout=2).status_code == 200, timeout=60,
@@ -290,25 +330,30 @@ def main() -> int:
                 print(f"page of {len(first.content)} bytes; gunicorn workers={env.get('WEB_CONCURRENCY', '2 (default)')}, "
                       f"{args.connections} connections, {args.seconds:g} s each, {client}, {os.cpu_count()} cores "
                       "shared with the load generator (and with whatever else runs on this machine)")
-                targets = [
-                    ("bare app (first)", f"{bare_url}/page"),
-                    ("list: first page", f"{base_url}{LIST_PATH}"),
-                    (f"list: page {depth} by cursor", f"{base_url}{LIST_PATH}?cursor={cursor}"),
-                    ("list: by órgão", f"{base_url}{LIST_PATH}?orgao={ORGAOS[7]}"),
-                    ("list: by indicator", f"{base_url}{LIST_PATH}?indicator=late_publication"),
-                    ("list: sorted by risk", f"{base_url}{LIST_PATH}?sort=-risk_score"),
-                    ("detail", f"{base_url}{LIST_PATH}/{some_id}"),
-                    ("stats", f"{base_url}/api/v1/stats"),
-                    ("orgaos", f"{base_url}/api/v1/orgaos"),
-                    ("bare app (last)", f"{bare_url}/page"),
+                pages = range(1, 41)
+                targets: list[tuple[str, str, list[str]]] = [
+                    ("bare app (first)", bare_url, ["/page"]),
+                    ("list: first page", base_url, [LIST_PATH]),
+                    (f"list: {len(cursors)} cursors, pages 1-{depth} deep", base_url,
+                     [f"{LIST_PATH}?cursor={c}" for c in cursors]),
+                    (f"list: by órgão ({len(ORGAOS)})", base_url, [f"{LIST_PATH}?orgao={o}" for o in ORGAOS]),
+                    (f"list: by indicator ({len(INDICATORS)}, pages 1-{len(pages)})", base_url,
+                     [f"{LIST_PATH}?indicator={i}&page={p}" for p in pages for i in INDICATORS]),
+                    (f"list: sorted by risk (pages 1-{len(pages)})", base_url,
+                     [f"{LIST_PATH}?sort=-risk_score&page={p}" for p in pages]),
+                    (f"detail ({len(ids)} ids)", base_url, [f"{LIST_PATH}/{i}" for i in ids]),
+                    ("stats", base_url, ["/api/v1/stats"]),
+                    ("orgaos", base_url, ["/api/v1/orgaos"]),
+                    ("bare app (last)", bare_url, ["/page"]),
                 ]
                 results: dict[str, dict[str, float]] = {}
                 print("| endpoint | requests/s | p50 ms | p99 ms | not 200 |\n|---|---|---|---|---|")
-                for name, url in targets:
-                    checked = httpx.get(url, timeout=60)  # warm (the summaries' first load) and check
-                    if checked.status_code != 200:
-                        raise SystemExit(f"{name}: {url} answered {checked.status_code}: {checked.text[:300]}")
-                    figures = results[name] = load(url, args.connections, args.seconds)
+                for name, base, paths in targets:
+                    for path in (paths[0], paths[-1]):  # warm (the summaries' first load) and check
+                        checked = httpx.get(base + path, timeout=60)
+                        if checked.status_code != 200:
+                            raise SystemExit(f"{name}: {path} answered {checked.status_code}: {checked.text[:300]}")
+                    figures = results[name] = load(base, paths, args.connections, args.seconds)
                     print(f"| {name} | {figures['rps']:.0f} | {figures['p50_ms']:.1f} | {figures['p99_ms']:.1f} | "
                           f"{figures['non_200']:.0f} |", flush=True)
             bare_rps = (results["bare app (first)"]["rps"] + results["bare app (last)"]["rps"]) / 2

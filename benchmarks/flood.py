@@ -9,8 +9,8 @@ limit. Then, for D seconds each:
 2. the same while wrk floods the same endpoint from address A with C connections, far over A's
    limit.
 
-Addresses are told apart with ``X-Forwarded-For`` (gunicorn trusts it, as behind a platform
-proxy). Prints both p99s, their ratio (target: at most 2), and how the flood was answered.
+Addresses are told apart with ``X-Forwarded-For`` (with ``API_TRUSTED_PROXY_HOPS=1``, as behind
+a platform proxy that appends one entry). Prints both p99s, their ratio (target: at most 2), and how the flood was answered.
 The machine may be shared with other work: both phases run back to back in one run.
 
     .venv/bin/python benchmarks/flood.py [--seconds 15] [--rate 20] [--connections 32] [--limit 600/minute]
@@ -95,6 +95,8 @@ def main() -> int:
             ENVIRONMENT="production", VIGIA_ENV_FILE="", REDIS_URL=redis_url, DATABASE_URL=database_url,
             PORT=str(port), API_KEYS=API_KEY, LOG_FORMAT="json", PYTHONUNBUFFERED="1",
             API_RATE_LIMIT_READS=args.limit,
+            # The rightmost X-Forwarded-For entry stands for what a platform proxy appended.
+            API_TRUSTED_PROXY_HOPS="1",
             PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
         )
         argv = expand(read_procfile()["web"], env)

@@ -140,6 +140,7 @@ class Settings(BaseSettings):
     api_summary_ttl_seconds: float = Field(default=15.0, ge=0, le=3600)
     api_list_cache_seconds: float = Field(default=1.0, ge=0, le=60)
     api_max_response_bytes: int = Field(default=4_000_000, ge=65_536)
+    api_trusted_proxy_hops: int = Field(default=0, ge=0, le=5)
 
     # --- local stack (development only) ---
     vigia_data_dir: str = ".vigia"

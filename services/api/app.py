@@ -26,6 +26,7 @@ from services.api.middleware import (
 )
 from services.api.page import build_router as build_page_router
 from services.api.pagecache import PublicReadCacheMiddleware
+from services.api.proxy import TrustedProxyMiddleware
 from services.api.ratelimit import RateLimiter, RateLimitMiddleware
 from services.api.resources import open_resources
 from services.api.routes import feedback, health, investigations, reports
@@ -69,6 +70,9 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
         docs_url=None,  # served from local files by install_offline_docs: no CDN
         redoc_url=None,
+        # Vigia exports no OpenTelemetry data (errors go to Sentry, access lines to the log); with
+        # FastAPI's native telemetry on, every request looks up the global providers first.
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     app.state.settings = settings
     app.state.resources = None
@@ -96,4 +100,6 @@ def create_app(settings: Settings) -> FastAPI:
             max_age=600,
         )
     app.add_middleware(RequestContextMiddleware)
+    # Outermost: the access line and the rate limiter both see the client the proxies reported.
+    app.add_middleware(TrustedProxyMiddleware, hops=settings.api_trusted_proxy_hops)
     return app

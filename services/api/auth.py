@@ -14,12 +14,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
-from fastapi import Request, Security
+from fastapi import APIRouter, Depends, Request, Security
 from fastapi.security import APIKeyHeader
 
-from services.api.errors import ApiError
+from services.api.errors import ApiError, error_responses
 from shared.config import Settings
 
 log = logging.getLogger("vigia.api.auth")
@@ -88,3 +89,18 @@ async def require_read_key(request: Request, key: str | None = Security(api_key_
         assert key is not None
         return key_identity(key)
     raise _refuse("reads", key)
+
+
+def read_route(
+    router: APIRouter, settings: Settings, path: str, *, response_model: Any, summary: str, errors: Sequence[int] = ()
+) -> Callable[[Any], Any]:
+    """``router.get`` for a read: guarded by :func:`require_read_key` when ``API_READ_KEY_REQUIRED``
+    is true (and then documenting its 401), with the error answers every read may give."""
+    required = settings.api_read_key_required
+    return router.get(
+        path,
+        response_model=response_model,
+        dependencies=[Depends(require_read_key)] if required else [],
+        responses=error_responses(*((401,) if required else ()), 422, 503, *errors),
+        summary=summary,
+    )

@@ -9,8 +9,6 @@ from fastapi import Request
 from services.api.resources import ApiResources
 
 if TYPE_CHECKING:
-    from celery import Celery
-
     from shared.store.base import Store
 
 
@@ -28,11 +26,6 @@ async def get_resources(request: Request) -> ApiResources:
 
 async def get_store(request: Request) -> Store:
     return _resources(request).store
-
-
-async def get_broker(request: Request) -> Celery | None:
-    """None with ENABLE_CELERY_WORKERS=false: the deployment has no broker."""
-    return _resources(request).broker
 
 
 async def get_redis(request: Request) -> Any:

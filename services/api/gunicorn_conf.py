@@ -24,7 +24,10 @@ keepalive = 5
 # restart (a second or two of one worker's capacity) does not show in latency.
 max_requests = 20000
 max_requests_jitter = 2000
-forwarded_allow_ips = "*"
+# No proxy is trusted by address: services/api/proxy.py takes the client from X-Forwarded-For
+# by counting API_TRUSTED_PROXY_HOPS from the right, where "*" here would take the leftmost entry,
+# which the client writes.
+forwarded_allow_ips = ""
 # Access lines come from the app (services/api/middleware.py) through shared.logging, so a path
 # with quotes or newlines is still one valid JSON object; gunicorn's and uvicorn's own access
 # logs are off so each request is logged once.

@@ -12,11 +12,13 @@ more than ``API_MAX_BODY_BYTES``.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
+import os
 import re
+import secrets
 import time
-import uuid
 from typing import Any
 
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -31,6 +33,25 @@ access_log = logging.getLogger("vigia.api.access")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
+class _RequestIds:
+    """32 hex digits: a random half drawn once per process, then a counter. Unique across workers
+    and restarts like a uuid4, without reading the kernel's random source on every request; an id
+    only correlates log lines, so it need not be unguessable."""
+
+    def __init__(self) -> None:
+        self._pid = -1
+        self._prefix = ""
+        self._counter = itertools.count()
+
+    def next(self) -> str:
+        if self._pid != os.getpid():  # a forked worker draws its own half
+            self._pid, self._prefix, self._counter = os.getpid(), secrets.token_hex(8), itertools.count()
+        return f"{self._prefix}{next(self._counter) & 0xFFFFFFFFFFFFFFFF:016x}"
+
+
+_request_ids = _RequestIds()
+
+
 class RequestContextMiddleware:
     """Tags every log record of a request with its id and writes the access line at the end."""
 
@@ -42,7 +63,7 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
         given = _header(scope, b"x-request-id")
-        request_id = given if given and _REQUEST_ID.match(given) else uuid.uuid4().hex
+        request_id = given if given and _REQUEST_ID.match(given) else _request_ids.next()
         # Also kept in the scope: the 500 handler runs outside this middleware's log context.
         scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()
@@ -101,8 +122,8 @@ class BodyTooLarge(StarletteHTTPException):
         super().__init__(413, f"the request body is larger than {max_bytes} bytes")
 
 
-class BodySizeLimitMiddleware:
-    """413 for request bodies larger than ``max_bytes``, declared or streamed."""
+class _SizeLimit:
+    """A byte bound on HTTP requests or answers; other ASGI traffic (lifespan) passes untouched."""
 
     def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
         self.app = app
@@ -112,6 +133,16 @@ class BodySizeLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        await self.limit(scope, receive, send)
+
+    async def limit(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raise NotImplementedError
+
+
+class BodySizeLimitMiddleware(_SizeLimit):
+    """413 for request bodies larger than ``max_bytes``, declared or streamed."""
+
+    async def limit(self, scope: Scope, receive: Receive, send: Send) -> None:
         declared = _header(scope, b"content-length")
         if declared is not None:
             try:
@@ -167,7 +198,7 @@ async def _send_error(send: Send, status: int, error: str, message: str, field: 
     await send({"type": "http.response.body", "body": body})
 
 
-class ResponseSizeLimitMiddleware:
+class ResponseSizeLimitMiddleware(_SizeLimit):
     """No answer larger than ``max_bytes`` (``API_MAX_RESPONSE_BYTES``) leaves the process.
 
     Page sizes bound every list, but one investigation's findings or a ranking have no natural
@@ -175,14 +206,7 @@ class ResponseSizeLimitMiddleware:
     tie up a worker and the client. A streamed body (no Content-Length) is cut at the cap.
     """
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def limit(self, scope: Scope, receive: Receive, send: Send) -> None:
         refused = False
         streamed = 0
 

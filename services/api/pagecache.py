@@ -20,12 +20,14 @@ from starlette.concurrency import run_in_threadpool
 
 
 class PageCache:
-    def __init__(self, ttl_seconds: float, *, max_entries: int = 1024,
+    def __init__(self, ttl_seconds: float, *, max_entries: int = 1024, max_bytes: int = 8_000_000,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.ttl_seconds = ttl_seconds
         self.max_entries = max_entries
+        self.max_bytes = max_bytes
         self._clock = clock
         self._entries: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
+        self._bytes = 0
         self._lock = threading.Lock()
         # Builds under way, by key; touched only from the worker's event loop.
         self._building: dict[str, asyncio.Future[bytes]] = {}
@@ -64,17 +66,22 @@ class PageCache:
                 return None
             if self._clock() - entry[0] >= self.ttl_seconds:
                 del self._entries[key]
+                self._bytes -= len(entry[1])
                 return None
             return entry[1]
 
     def put(self, key: str, body: bytes) -> None:
-        if self.ttl_seconds <= 0:
+        if self.ttl_seconds <= 0 or len(body) > self.max_bytes // 8:
             return
         with self._lock:
+            previous = self._entries.pop(key, None)
+            if previous is not None:
+                self._bytes -= len(previous[1])
             self._entries[key] = (self._clock(), body)
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.max_entries:
-                self._entries.popitem(last=False)
+            self._bytes += len(body)
+            while len(self._entries) > self.max_entries or self._bytes > self.max_bytes:
+                _, (_, dropped) = self._entries.popitem(last=False)
+                self._bytes -= len(dropped)
 
 
 class PublicReadCacheMiddleware:

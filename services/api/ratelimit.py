@@ -1,14 +1,19 @@
 """Request rate limits per client address and per API key, reads and writes apart.
 
-Every request under ``/api/`` counts against its client address (``ip:<addr>``, the address
-uvicorn reports; gunicorn trusts the platform proxy's ``X-Forwarded-For``) and, when it carries
-a valid key, against that key too (``key:<hash>``, never the key). Reads (GET, HEAD) use
-``API_RATE_LIMIT_READS``, writes ``API_RATE_LIMIT_WRITES``. Past either, the answer is 429 with
-``Retry-After`` (seconds until the window lets one more through) and the request does no work.
+Every request under ``/api/`` counts against its client address (``ip:<addr>``: the connection's
+peer, or the ``X-Forwarded-For`` entry the platform's proxies wrote, :mod:`services.api.proxy`)
+and, when it carries a valid key, against that key too (``key:<hash>``, never the key). Reads
+(GET, HEAD) use ``API_RATE_LIMIT_READS``, writes ``API_RATE_LIMIT_WRITES``. Past either, the
+answer is 429 with ``Retry-After`` (seconds until the window lets one more through) and the
+request does no work.
 
 Counters live in Redis, so every gunicorn worker and every web instance share them (the
 ``limits`` library's sliding-window counter: https://limits.readthedocs.io/en/stable/strategies.html).
-With ``ENABLE_CELERY_WORKERS=false`` the deployment has no Redis and each worker counts in memory.
+With ``ENABLE_CELERY_WORKERS=false`` the deployment has no Redis and each worker counts in its own
+memory, so each holds ``1/WEB_CONCURRENCY`` of every limit (:func:`worker_share`): the process
+group as a whole never lets more through than the setting says. A client whose connections all
+reach one worker gets that worker's share; with several web instances each instance holds a
+whole limit (they share nothing without Redis).
 If Redis stops answering, requests pass (and a warning is logged): the broker's outage already
 shows in ``/health/ready``, and an API that refuses every read because its limiter is down would
 turn a Redis hiccup into an outage.
@@ -54,6 +59,13 @@ def parse_limit(text: str, setting: str) -> RateLimitItem:
         raise ValueError(f"{setting} must look like 600/minute or 30/second, not {text!r}") from error
 
 
+def worker_share(item: RateLimitItem, workers: int) -> RateLimitItem:
+    """One worker's part of ``item`` when each of ``workers`` counts alone (at least 1)."""
+    if workers <= 1:
+        return item
+    return type(item)(max(1, item.amount // workers), item.multiples, item.namespace)
+
+
 def _storage(settings: Settings) -> Storage:
     if not settings.enable_celery_workers:
         return MemoryStorage()
@@ -68,6 +80,9 @@ class RateLimiter:
         self.settings = settings
         self.reads = parse_limit(settings.api_rate_limit_reads, "API_RATE_LIMIT_READS")
         self.writes = parse_limit(settings.api_rate_limit_writes, "API_RATE_LIMIT_WRITES")
+        if not settings.enable_celery_workers:  # in-memory counters, one set per worker
+            self.reads = worker_share(self.reads, settings.web_concurrency)
+            self.writes = worker_share(self.writes, settings.web_concurrency)
         self._keys = [*settings.api_keys, *settings.api_read_keys]
         self._storage: Storage | None = None  # built inside the worker's event loop
         self._limiter: SlidingWindowCounterRateLimiter | None = None

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
     from services.api.inline import InlineInvestigations
     from shared.store.base import Store
+    from shared.store.postgres.pages import PostgresJsonPages
 
 log = logging.getLogger("vigia.api.resources")
 
@@ -40,14 +41,26 @@ class ApiResources:
     summaries: SummaryCache = field(default_factory=lambda: SummaryCache(0))
     quota: OnDemandQuota | None = None
     pages: PageCache = field(default_factory=lambda: PageCache(0))
+    # PostgreSQL writes list pages' JSON itself; None on Supabase (PostgREST answers rows), where
+    # the pydantic models serialise them.
+    json_pages: PostgresJsonPages | None = None
 
     def __post_init__(self) -> None:
         if self.summaries.ttl_seconds == 0:
             self.summaries = SummaryCache(self.settings.api_summary_ttl_seconds)
         if self.pages.ttl_seconds == 0:
             self.pages = PageCache(self.settings.api_list_cache_seconds)
+        if self.json_pages is None:
+            from shared.store.postgres import PostgresStore
+
+            if isinstance(self.store, PostgresStore):
+                from services.api.schemas.investigations import investigation_url
+                from shared.store.postgres.pages import PostgresJsonPages
+
+                self.json_pages = PostgresJsonPages(self.store, url_prefix=investigation_url(""))
         if self.quota is None:
-            self.quota = OnDemandQuota(self.settings.api_on_demand_daily_quota, self.redis)
+            self.quota = OnDemandQuota(self.settings.api_on_demand_daily_quota, self.redis,
+                                       workers=self.settings.web_concurrency)
 
     def close(self) -> None:
         # The investigations first: failing the unfinished ones needs the store still open.

@@ -14,9 +14,8 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
-from fastapi.params import Depends as DependsParam
 
-from services.api.auth import require_read_key, require_write_key
+from services.api.auth import read_route, require_write_key
 from services.api.deps import get_resources, get_store
 from services.api.errors import ApiError, error_responses, invalid
 from services.api.inline import Busy, InlineInvestigations
@@ -35,9 +34,12 @@ from services.api.schemas.investigations import (
     InvestigationDetailOut,
     InvestigationPage,
     InvestigationRequest,
+    detail_json,
     from_detail,
     from_investigation,
+    investigation_json,
     investigation_url,
+    page_json,
 )
 from shared import task_names
 from shared.config import Settings
@@ -64,18 +66,11 @@ def _aware(value: datetime | None) -> datetime | None:
 
 
 def build_router(settings: Settings) -> APIRouter:
-    read: list[DependsParam] = [Depends(require_read_key)] if settings.api_read_key_required else []
-    read_errors = (401, 422, 503) if settings.api_read_key_required else (422, 503)
     router = APIRouter(prefix="/investigations", tags=["investigations"])
     max_page_size = settings.api_max_page_size
 
-    @router.get(
-        "",
-        response_model=InvestigationPage,
-        dependencies=read,
-        responses=error_responses(*read_errors),
-        summary="List investigations, newest first by default",
-    )
+    @read_route(router, settings, "", response_model=InvestigationPage,
+                summary="List investigations, newest first by default")
     async def list_investigations(
         request: Request,
         store: Annotated[Store, Depends(get_store)],
@@ -137,47 +132,54 @@ def build_router(settings: Settings) -> APIRouter:
                         "query.page",
                         f"numbered pages reach {MAX_OFFSET} rows deep; follow next_cursor to go further",
                     )
-            result = store.list_investigations(
-                InvestigationFilter(**filters), sort=sort, limit=page_size, offset=offset, after=after,
-                with_total=include_total, count_limit=MAX_OFFSET,
-            )
+            query = InvestigationFilter(**filters)
+            items: list[bytes]
+            last: Keyset | None = None
+            if resources.json_pages is not None:  # PostgreSQL writes the items' JSON itself
+                lean = resources.json_pages.list_investigations(
+                    query, sort=sort, limit=page_size, offset=offset, after=after,
+                    with_total=include_total, count_limit=MAX_OFFSET,
+                )
+                items, total = [investigation_json(item) for item in lean.items], lean.total
+                if lean.items:
+                    last = lean.items[-1].keyset(sort)
+            else:
+                result = store.list_investigations(
+                    query, sort=sort, limit=page_size, offset=offset, after=after,
+                    with_total=include_total, count_limit=MAX_OFFSET,
+                )
+                items, total = [json_bytes(from_investigation(item)) for item in result.items], result.total
+                if result.items:
+                    last = keyset_of(result.items[-1], sort)
             next_cursor = None
-            if len(result.items) == page_size:
+            if len(items) == page_size and last is not None:
                 # A full page may be the last one; the next request then answers an empty page.
-                next_cursor = encode_cursor(Cursor(keyset_of(result.items[-1], sort), sort, issued_for, as_of))
-            total, capped = result.total, False
+                next_cursor = encode_cursor(Cursor(last, sort, issued_for, as_of))
+            capped = False
             if total is not None and total > MAX_OFFSET:
                 total, capped = MAX_OFFSET, True
-            body = InvestigationPage(
-                items=[from_investigation(item) for item in result.items],
-                total=total,
-                total_capped=capped,
-                page=page_number,
-                page_size=page_size,
-                offset=offset,
-                next_cursor=next_cursor,
-            )
-            return json_bytes(body)
+            return page_json(items, total=total, total_capped=capped, page=page_number, page_size=page_size,
+                             offset=offset, next_cursor=next_cursor)
 
         return json_response(await resources.pages.get_or_build("list?" + request.url.query, build))  # type: ignore[return-value]
 
-    @router.get(
-        "/{investigation_id}",
-        response_model=InvestigationDetailOut,
-        dependencies=read,
-        responses=error_responses(*read_errors, 404),
-        summary="One investigation with its findings, contract and summary",
-    )
+    @read_route(router, settings, "/{investigation_id}", response_model=InvestigationDetailOut, errors=(404,),
+                summary="One investigation with its findings, contract and summary")
     async def get_investigation(
         investigation_id: InvestigationId,
         store: Annotated[Store, Depends(get_store)],
         resources: Annotated[ApiResources, Depends(get_resources)],
     ) -> InvestigationDetailOut:
         def build() -> bytes:
-            detail = store.get_investigation(str(investigation_id))
-            if detail is None:
-                raise ApiError(404, "not_found", f"no investigation has the id {investigation_id}")
-            return json_bytes(from_detail(detail))
+            if resources.json_pages is not None:  # PostgreSQL writes the investigation's JSON
+                lean = resources.json_pages.get_investigation(str(investigation_id))
+                if lean is not None:
+                    return detail_json(lean)
+            else:
+                detail = store.get_investigation(str(investigation_id))
+                if detail is not None:
+                    return json_bytes(from_detail(detail))
+            raise ApiError(404, "not_found", f"no investigation has the id {investigation_id}")
 
         return json_response(await resources.pages.get_or_build(f"detail:{investigation_id}", build))  # type: ignore[return-value]
 

@@ -9,12 +9,10 @@ from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
-from fastapi.params import Depends as DependsParam
 from starlette.concurrency import run_in_threadpool
 
-from services.api.auth import require_read_key
+from services.api.auth import read_route
 from services.api.deps import get_resources
-from services.api.errors import error_responses
 from services.api.resources import ApiResources
 from services.api.responses import json_bytes, json_response
 from services.api.schemas.reports import OrgaoOut, StatsOut, from_ranking, from_stats
@@ -26,30 +24,18 @@ log = logging.getLogger("vigia.api.reports")
 
 
 def build_router(settings: Settings) -> APIRouter:
-    read: list[DependsParam] = [Depends(require_read_key)] if settings.api_read_key_required else []
-    read_errors = (401, 422, 503) if settings.api_read_key_required else (422, 503)
     router = APIRouter(tags=["reports"])
 
-    @router.get(
-        "/stats",
-        response_model=StatsOut,
-        dependencies=read,
-        responses=error_responses(*read_errors),
-        summary="Counts by status, indicator and órgão, and the last run of each scheduled task",
-    )
+    @read_route(router, settings, "/stats", response_model=StatsOut,
+                summary="Counts by status, indicator and órgão, and the last run of each scheduled task")
     async def stats(resources: Annotated[ApiResources, Depends(get_resources)]) -> StatsOut:
         # The cache holds the serialised body: a hit costs neither the database nor pydantic, and
         # runs on the event loop (only a worker's first call waits, in the thread pool).
         body = await _cached(resources, "stats", lambda: from_stats(resources.store.stats()).model_dump_json().encode())
         return json_response(body)  # type: ignore[return-value]
 
-    @router.get(
-        "/orgaos",
-        response_model=list[OrgaoOut],
-        dependencies=read,
-        responses=error_responses(*read_errors),
-        summary="Watched órgãos with their latest risk ranking, riskiest first",
-    )
+    @read_route(router, settings, "/orgaos", response_model=list[OrgaoOut],
+                summary="Watched órgãos with their latest risk ranking, riskiest first")
     async def orgaos(
         resources: Annotated[ApiResources, Depends(get_resources)],
         limit: Annotated[int, Query(ge=1, le=settings.api_max_page_size)] = min(100, settings.api_max_page_size),

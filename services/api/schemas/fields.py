@@ -67,9 +67,6 @@ ContractId = Annotated[int, Field(ge=1, le=ID_MAX, strict=True, description="A P
 OrgaoCodigo = Annotated[
     str, Field(pattern=ORGAO_PATTERN, description="SIAFI órgão code (5 digits), e.g. 26000.", examples=["26000"])
 ]
-IndicatorCode = Annotated[
-    str, Field(pattern=INDICATOR_PATTERN, description="An indicator code, e.g. direct_award.", examples=["direct_award"])
-]
 # The pattern publishes the control-character rule in the schema; surrogates cannot be said there.
 NOTE_PATTERN = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F]*$"
 Note = Annotated[str, Field(min_length=1, max_length=2000, pattern=NOTE_PATTERN), AfterValidator(_printable)]
@@ -77,6 +74,6 @@ Note = Annotated[str, Field(min_length=1, max_length=2000, pattern=NOTE_PATTERN)
 # Sentences for a value that misses one of the patterns above (the regex itself helps nobody).
 PATTERN_PROBLEMS = {
     ORGAO_PATTERN: "must be a SIAFI órgão code of 5 digits, e.g. 26000",
-    INDICATOR_PATTERN: "must be an indicator code: lowercase letters, digits and _, e.g. direct_award",
+    INDICATOR_PATTERN: "must be an indicator code: lowercase letters, digits and _, e.g. direct_award_high_value",
     NOTE_PATTERN: "must not contain control characters",
 }

@@ -8,15 +8,19 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic_core import to_json
 
 from services.api.schemas.fields import ID_MAX, ContractId, Note, OrgaoCodigo
 from shared.domain import Contract, FeedbackLabel, Finding, InvestigationStatus, Severity, Source, Trigger
 from shared.logging import public_text
 from shared.store.base import Feedback, Investigation, InvestigationDetail, StoredFinding
+
+if TYPE_CHECKING:
+    from shared.store.postgres.pages import JsonDetail, JsonItem
 
 API_PREFIX = "/api/v1"
 
@@ -44,6 +48,9 @@ class StoredFindingOut(FindingOut):
     id: int = Field(description="Use it as finding_id in feedback.")
 
 
+BrlAmount = Annotated[Decimal | None, Field(description="BRL")]
+
+
 class ContractOut(BaseModel):
     id: int
     source: Source = Field(description="simulator marks simulated data, never mixed with the Portal's.")
@@ -63,8 +70,8 @@ class ContractOut(BaseModel):
     data_publicacao_dou: date | None = None
     data_inicio_vigencia: date | None = None
     data_fim_vigencia: date | None = None
-    valor_inicial: Decimal | None = Field(default=None, description="BRL")
-    valor_final: Decimal | None = Field(default=None, description="BRL")
+    valor_inicial: BrlAmount = None
+    valor_final: BrlAmount = None
 
 
 class InvestigationOut(BaseModel):
@@ -203,6 +210,32 @@ def _investigation_fields(inv: Investigation) -> dict[str, Any]:
 
 def from_investigation(inv: Investigation) -> InvestigationOut:
     return InvestigationOut.model_validate(_investigation_fields(inv))
+
+
+def investigation_json(item: JsonItem) -> bytes:
+    """The JSON PostgreSQL wrote for one row (:mod:`shared.store.postgres.pages`), with its error
+    masked as :func:`_investigation_fields` masks it: the bytes ``from_investigation`` would give."""
+    error = "null" if item.error is None else to_json(public_text(item.error)).decode()
+    return (item.head + error + item.tail).encode()
+
+
+def detail_json(detail: JsonDetail) -> bytes:
+    """``from_detail`` of the same investigation as JSON: its JSON text from PostgreSQL, then the
+    findings and the contract (the last two fields of InvestigationDetailOut) from the models."""
+    contract = b"null" if detail.contract is None else from_contract(detail.contract).model_dump_json().encode()
+    findings = b"[" + b",".join(from_stored_finding(f).model_dump_json().encode() for f in detail.findings) + b"]"
+    return investigation_json(detail.item)[:-1] + b',"findings":' + findings + b',"contract":' + contract + b"}"
+
+
+_EMPTY_ITEMS = b'{"items":[]'
+
+
+def page_json(items: list[bytes], **fields: Any) -> bytes:
+    """``InvestigationPage(items=..., **fields)`` as JSON, for items already serialised: pydantic
+    writes the envelope around an empty list, and the items go in its place."""
+    envelope = InvestigationPage(items=[], **fields).model_dump_json().encode()
+    assert envelope.startswith(_EMPTY_ITEMS)
+    return b'{"items":[' + b",".join(items) + b"]" + envelope[len(_EMPTY_ITEMS):]
 
 
 def from_detail(detail: InvestigationDetail) -> InvestigationDetailOut:

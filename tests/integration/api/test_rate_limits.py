@@ -36,6 +36,8 @@ def limited_server(redis_url: str, database_url: str) -> Iterator[str]:
     env.update(
         ENVIRONMENT="test", REDIS_URL=broker, DATABASE_URL=database_url, LOG_FORMAT="json", PYTHONUNBUFFERED="1",
         PORT=str(free_port()), WEB_CONCURRENCY="2", API_KEYS=WRITE_KEY,
+        # As behind Railway's edge: the rightmost X-Forwarded-For entry is the one a proxy wrote.
+        API_TRUSTED_PROXY_HOPS="1",
         # Per hour, so a flood never straddles enough of a window for the counts to drift.
         API_RATE_LIMIT_READS=f"{READS_PER_HOUR}/hour", API_RATE_LIMIT_WRITES=f"{WRITES_PER_HOUR}/hour",
         PATH=f"{os.path.dirname(sys.executable)}{os.pathsep}{env.get('PATH', '')}",
@@ -78,6 +80,19 @@ def test_it_refuses_a_flooding_client_with_429_and_retry_after_while_another_is_
     assert [r.status_code for r in other] == [200] * (READS_PER_HOUR // 2)
     # Probes stay outside the limit: a platform must see the flooded API as alive.
     assert httpx.get(f"{limited_server}/health", headers={"X-Forwarded-For": "203.0.113.7"}, timeout=10).status_code == 200
+
+
+def test_it_keeps_counting_a_flooding_client_that_changes_the_leftmost_forwarded_address(limited_server: str) -> None:
+    # The client writes everything left of what the proxy appended; a fresh value per request
+    # must not open a fresh bucket.
+    url = f"{limited_server}/api/v1/stats"
+    responses = [
+        httpx.get(url, headers={"X-Forwarded-For": f"10.9.{n}.1, 203.0.113.45"}, timeout=30)
+        for n in range(READS_PER_HOUR + 5)
+    ]
+    statuses = [r.status_code for r in responses]
+    assert statuses.count(200) in (READS_PER_HOUR, READS_PER_HOUR + 1), statuses
+    assert statuses[-1] == 429 and "client address" in responses[-1].json()["message"]
 
 
 def test_it_limits_a_key_across_client_addresses(limited_server: str) -> None:

@@ -125,3 +125,8 @@ def test_it_refuses_a_response_larger_than_the_cap_with_a_reason() -> None:
         assert "2048 bytes" in refused.json()["message"]
         assert client.get("/small").text == "x" * 100
         assert len(client.get("/stream").content) <= 2048
+
+
+def test_it_gives_each_request_its_own_id(client: TestClient) -> None:
+    ids = {client.get("/health").headers["x-request-id"] for _ in range(50)}
+    assert len(ids) == 50 and all(len(i) == 32 and int(i, 16) >= 0 for i in ids)

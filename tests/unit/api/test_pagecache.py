@@ -107,3 +107,20 @@ def test_it_serves_public_reads_before_routing_and_keeps_only_successes() -> Non
             assert client.get("/api/v1/investigations", params={"orgao": "none"}).status_code == 404
             client.get("/api/v1/stats")
     assert calls == ["26000", "26001", "none", "stats", "none", "stats"]
+
+
+def test_it_keeps_at_most_max_bytes_dropping_the_oldest() -> None:
+    cache = PageCache(10, max_bytes=800, clock=Clock())
+    for key in ("a", "b", "c"):
+        cache.put(key, key.encode() * 100)
+    cache.put("b", b"b" * 100)  # replacing an answer counts its bytes once: 300 bytes, not 400
+    for key in ("d", "e", "f", "g", "h", "i"):  # 900 bytes in all: the oldest one goes
+        cache.put(key, key.encode() * 100)
+    assert [k for k in "abcdefghi" if cache.get(k) is not None] == list("bcdefghi")
+
+
+def test_it_does_not_keep_an_answer_larger_than_an_eighth_of_its_bytes() -> None:
+    cache = PageCache(10, max_bytes=800, clock=Clock())
+    cache.put("big", b"x" * 101)
+    cache.put("small", b"x" * 100)
+    assert cache.get("big") is None and cache.get("small") == b"x" * 100
