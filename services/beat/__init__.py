@@ -52,8 +52,8 @@ def configure_redbeat(app: Celery, settings: Settings) -> None:
         redbeat_lock_key=REDBEAT_LOCK_KEY,
         # A dead beat frees the lock within this many seconds; the standby then takes over.
         redbeat_lock_timeout=60,
-        # RedBeat's own Redis client (it no longer borrows the broker's options): a dead
-        # connection fails within seconds instead of hanging the scheduler.
+        # RedBeat's own Redis client does not take the broker's transport options, so they are
+        # set here: a dead connection fails within seconds instead of hanging the scheduler.
         redbeat_redis_options={"socket_timeout": 10, "socket_connect_timeout": 10, "health_check_interval": 25},
         beat_max_loop_interval=5,
         beat_schedule=build_schedule(settings),
