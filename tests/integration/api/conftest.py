@@ -177,13 +177,6 @@ class WebServer:
     broker_url: str
 
 
-def _other_redis_db(redis_url: str, db: int) -> str:
-    from urllib.parse import urlsplit, urlunsplit
-
-    parts = urlsplit(redis_url)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{db}", parts.query, parts.fragment))
-
-
 @pytest.fixture(scope="module")
 def web_server(redis_url: str, database_url: str) -> Iterator[WebServer]:
     """gunicorn started exactly as the Procfile's ``web`` line, with one uvicorn worker.
@@ -195,10 +188,10 @@ def web_server(redis_url: str, database_url: str) -> Iterator[WebServer]:
 
     from services.dev.embedded import free_port
     from services.dev.procfile import expand, read_procfile
-    from tests.support.processes import ManagedProcess, venv_bin, wait_for
+    from tests.support.processes import ManagedProcess, RedisDb, redis_db, venv_bin, wait_for
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
-    broker = _other_redis_db(redis_url, 7)
+    broker = redis_db(redis_url, RedisDb.API_WEB)
     env.update(
         ENVIRONMENT="test", REDIS_URL=broker, DATABASE_URL=database_url, LOG_FORMAT="json", PYTHONUNBUFFERED="1",
         PORT=str(free_port()), WEB_CONCURRENCY="1", API_KEYS=f"{WRITE_KEY},{OTHER_KEY}", API_MAX_PAGE_SIZE="50",

@@ -14,12 +14,10 @@ from fastapi.testclient import TestClient
 from services.api.app import create_app
 from services.dev.procfile import expand, read_procfile
 from shared.config import Settings
-from tests.integration.api.conftest import _other_redis_db, api_settings, write_headers
-from tests.support.processes import ManagedProcess, venv_bin, wait_for
+from tests.integration.api.conftest import api_settings, write_headers
+from tests.support.processes import ManagedProcess, RedisDb, redis_db, venv_bin, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-
-BROKER_DB = 11  # a Redis database of its own: no other test's worker takes these tasks
 
 
 @pytest.fixture
@@ -34,7 +32,7 @@ def simulator() -> Iterator[Any]:
 
 @pytest.fixture
 def on_demand_settings(database_url: str, redis_url: str) -> Iterator[Settings]:
-    broker = _other_redis_db(redis_url, BROKER_DB)
+    broker = redis_db(redis_url, RedisDb.API_ON_DEMAND)  # no other test's worker takes these tasks
     yield api_settings(database_url, broker)
     client = redis.Redis.from_url(broker)
     client.flushdb()

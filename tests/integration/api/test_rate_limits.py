@@ -17,7 +17,8 @@ import httpx
 import pytest
 import redis
 
-from tests.integration.api.conftest import WRITE_KEY, _other_redis_db
+from tests.integration.api.conftest import WRITE_KEY
+from tests.support.processes import RedisDb, redis_db
 
 pytestmark = pytest.mark.integration
 
@@ -31,7 +32,7 @@ def limited_server(redis_url: str, database_url: str) -> Iterator[str]:
     from services.dev.procfile import expand, read_procfile
     from tests.support.processes import ManagedProcess, venv_bin, wait_for
 
-    broker = _other_redis_db(redis_url, 9)
+    broker = redis_db(redis_url, RedisDb.API_RATE_LIMITS)
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
     env.update(
         ENVIRONMENT="test", REDIS_URL=broker, DATABASE_URL=database_url, LOG_FORMAT="json", PYTHONUNBUFFERED="1",
