@@ -187,8 +187,7 @@ def web_server(redis_url: str, database_url: str) -> Iterator[WebServer]:
     import httpx
 
     from services.dev.embedded import free_port
-    from services.dev.procfile import expand, read_procfile
-    from tests.support.processes import ManagedProcess, RedisDb, redis_db, venv_bin, wait_for
+    from tests.support.processes import RedisDb, redis_db, start, wait_for
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
     broker = redis_db(redis_url, RedisDb.API_WEB)
@@ -200,10 +199,8 @@ def web_server(redis_url: str, database_url: str) -> Iterator[WebServer]:
         API_LIST_CACHE_SECONDS="0", API_SUMMARY_TTL_SECONDS="0",
         PATH=f"{os.path.dirname(sys.executable)}{os.pathsep}{env.get('PATH', '')}",
     )
-    argv = expand(read_procfile()["web"], env)
-    argv[0] = venv_bin(argv[0])
     base_url = f"http://127.0.0.1:{env['PORT']}"
-    with ManagedProcess("web", argv, env) as process:
+    with start("web", env) as process:
         wait_for(lambda: httpx.get(f"{base_url}/health", timeout=2).status_code == 200, timeout=60,
                  what="gunicorn to answer /health")
         yield WebServer(process=process, base_url=base_url, broker_url=broker)

@@ -12,10 +12,9 @@ import redis
 from fastapi.testclient import TestClient
 
 from services.api.app import create_app
-from services.dev.procfile import expand, read_procfile
 from shared.config import Settings
 from tests.integration.api.conftest import api_settings, write_headers
-from tests.support.processes import ManagedProcess, RedisDb, redis_db, venv_bin, wait_for
+from tests.support.processes import RedisDb, redis_db, start, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -45,12 +44,10 @@ def test_it_completes_an_on_demand_contract_investigation_through_a_real_worker(
     server, dataset = simulator
     env = {**service_env, "REDIS_URL": on_demand_settings.broker_url,
            "TRANSPARENCY_API_URL": server.base_url, "WORKER_CONCURRENCY": "1"}
-    argv = expand(read_procfile()["worker"], env)
-    argv[0] = venv_bin(argv[0])
     planted = sorted({cid for ids in dataset.ground_truth.contracts.values() for cid in ids})
     assert planted, "the simulated data set planted no anomalies"
     contract_id = planted[0]
-    with ManagedProcess("worker", argv, env) as worker, TestClient(create_app(on_demand_settings)) as client:
+    with start("worker", env) as worker, TestClient(create_app(on_demand_settings)) as client:
         worker.wait_for_line("worker ready", timeout=120)
         accepted = client.post("/api/v1/investigations", json={"contract_id": contract_id}, headers=write_headers())
         assert accepted.status_code == 202, accepted.text
