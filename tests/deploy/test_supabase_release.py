@@ -48,7 +48,8 @@ def supabase_env(service_env: dict[str, str], server: PostgrestStandIn, **values
 
 
 def release(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(procfile_argv("release", env), env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run(procfile_argv("release", env), env=env, cwd=REPO_ROOT, capture_output=True, text=True,
+                          timeout=120, check=False)
 
 
 def error_lines(result: subprocess.CompletedProcess[str]) -> list[str]:

@@ -63,21 +63,17 @@ def redis_db(url: str, db: RedisDb) -> str:
     return urlunsplit((parts.scheme, parts.netloc, f"/{int(db)}", parts.query, parts.fragment))
 
 
-def flushed(url: str) -> str:
-    """Empty the Redis database ``url`` names, and return ``url``."""
+def flushed_redis_db(url: str, db: RedisDb) -> str:
+    """Database ``db`` of the Redis at ``url``, emptied: where a test starts from nothing."""
     import redis
 
-    client = redis.Redis.from_url(url)
+    target = redis_db(url, db)
+    client = redis.Redis.from_url(target)
     try:
         client.flushdb()
     finally:
         client.close()
-    return url
-
-
-def flushed_redis_db(url: str, db: RedisDb) -> str:
-    """Database ``db`` of the Redis at ``url``, emptied: where a test starts from nothing."""
-    return flushed(redis_db(url, db))
+    return target
 
 
 def wait_for(condition: Callable[[], T], *, timeout: float, interval: float = 0.1, what: str = "condition") -> T:
