@@ -18,19 +18,26 @@ from typing import Any
 
 import psycopg
 import pytest
-import redis
 
-from services.dev.procfile import expand, read_procfile
 from shared.domain import RunStatus
 from shared.store.migrate import discover, migrate
 from tests.support.databases import temporary_database
 from tests.support.postgrest import PostgrestStandIn, running_postgrest
-from tests.support.processes import REPO_ROOT, ManagedProcess, venv_bin, wait_for
+from tests.support.processes import (
+    REPO_ROOT,
+    ManagedProcess,
+    RedisDb,
+    flushed_redis_db,
+    procfile_argv,
+    start,
+    venv_bin,
+    wait_for,
+)
+from tests.support.redbeat import schedule_once
 
 pytestmark = pytest.mark.integration
 
 MONITOR = "vigia.monitoring.monitor_new_contracts"
-PROCESS_REDIS_DB = 11  # a Redis database of this module's own, flushed per test
 
 
 def supabase_env(service_env: dict[str, str], server: PostgrestStandIn, **values: str) -> dict[str, str]:
@@ -41,9 +48,8 @@ def supabase_env(service_env: dict[str, str], server: PostgrestStandIn, **values
 
 
 def release(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    argv = expand(read_procfile()["release"], env)
-    argv[0] = venv_bin(argv[0])
-    return subprocess.run(argv, env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run(procfile_argv("release", env), env=env, cwd=REPO_ROOT, capture_output=True, text=True,
+                          timeout=120, check=False)
 
 
 def error_lines(result: subprocess.CompletedProcess[str]) -> list[str]:
@@ -149,12 +155,10 @@ def simulator() -> Iterator[Any]:
 
 def test_it_passes_the_release_and_runs_a_monitoring_cycle_through_the_supabase_backend(
         service_env: dict[str, str], redis_url: str, postgres_admin_url: str, simulator: Any) -> None:
-    from tests.integration.pipeline.conftest import EVERYTHING_HOURS, redis_db
-    from tests.integration.pipeline.processes import schedule_once, start
+    from tests.integration.pipeline.conftest import EVERYTHING_HOURS
 
     portal, dataset = simulator
-    process_redis = redis_db(redis_url, PROCESS_REDIS_DB)
-    redis.Redis.from_url(process_redis).flushdb()
+    process_redis = flushed_redis_db(redis_url, RedisDb.SUPABASE_RELEASE)
     with temporary_database(postgres_admin_url, prefix="vigia_supa", migrated=True) as url, \
             running_postgrest(url) as server:
         env = supabase_env(service_env, server, REDIS_URL=process_redis, TRANSPARENCY_API_URL=portal.base_url,

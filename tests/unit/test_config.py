@@ -98,12 +98,10 @@ def test_it_exits_with_one_readable_message_in_an_empty_production_environment(
     process: str, entry: str, expected: list[str]
 ) -> None:
     """The Procfile's own commands, as a platform runs them, with nothing configured."""
-    from services.dev.procfile import expand, read_procfile
-    from tests.support.processes import venv_bin
+    from tests.support.processes import procfile_argv
 
     env = {"PATH": os.environ["PATH"], "ENVIRONMENT": "production", "VIGIA_ENV_FILE": "", "PORT": "5999"}
-    argv = expand(read_procfile()[entry], env)
-    argv[0] = venv_bin(argv[0])
+    argv = procfile_argv(entry, env)
     result = subprocess.run(argv, env=env, capture_output=True, text=True, cwd=REPO_ROOT, timeout=60)
     assert result.returncode == 2
     assert "Traceback" not in result.stdout + result.stderr
@@ -139,12 +137,10 @@ def test_it_refuses_celery_processes_when_celery_workers_are_off(environment: st
 
 @pytest.mark.parametrize("entry", ["worker", "beat"])
 def test_it_stops_the_procfile_celery_commands_when_celery_workers_are_off(entry: str) -> None:
-    from services.dev.procfile import expand, read_procfile
-    from tests.support.processes import venv_bin
+    from tests.support.processes import procfile_argv
 
     env = {"PATH": os.environ["PATH"], "VIGIA_ENV_FILE": "", "ENABLE_CELERY_WORKERS": "false"}
-    argv = expand(read_procfile()[entry], env)
-    argv[0] = venv_bin(argv[0])
+    argv = procfile_argv(entry, env)
     result = subprocess.run(argv, env=env, capture_output=True, text=True, cwd=REPO_ROOT, timeout=60)
     assert result.returncode == 2
     record = json.loads(result.stdout.strip().splitlines()[-1])

@@ -177,13 +177,6 @@ class WebServer:
     broker_url: str
 
 
-def _other_redis_db(redis_url: str, db: int) -> str:
-    from urllib.parse import urlsplit, urlunsplit
-
-    parts = urlsplit(redis_url)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{db}", parts.query, parts.fragment))
-
-
 @pytest.fixture(scope="module")
 def web_server(redis_url: str, database_url: str) -> Iterator[WebServer]:
     """gunicorn started exactly as the Procfile's ``web`` line, with one uvicorn worker.
@@ -194,11 +187,10 @@ def web_server(redis_url: str, database_url: str) -> Iterator[WebServer]:
     import httpx
 
     from services.dev.embedded import free_port
-    from services.dev.procfile import expand, read_procfile
-    from tests.support.processes import ManagedProcess, venv_bin, wait_for
+    from tests.support.processes import RedisDb, redis_db, start, wait_for
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
-    broker = _other_redis_db(redis_url, 7)
+    broker = redis_db(redis_url, RedisDb.API_WEB)
     env.update(
         ENVIRONMENT="test", REDIS_URL=broker, DATABASE_URL=database_url, LOG_FORMAT="json", PYTHONUNBUFFERED="1",
         PORT=str(free_port()), WEB_CONCURRENCY="1", API_KEYS=f"{WRITE_KEY},{OTHER_KEY}", API_MAX_PAGE_SIZE="50",
@@ -207,10 +199,8 @@ def web_server(redis_url: str, database_url: str) -> Iterator[WebServer]:
         API_LIST_CACHE_SECONDS="0", API_SUMMARY_TTL_SECONDS="0",
         PATH=f"{os.path.dirname(sys.executable)}{os.pathsep}{env.get('PATH', '')}",
     )
-    argv = expand(read_procfile()["web"], env)
-    argv[0] = venv_bin(argv[0])
     base_url = f"http://127.0.0.1:{env['PORT']}"
-    with ManagedProcess("web", argv, env) as process:
+    with start("web", env) as process:
         wait_for(lambda: httpx.get(f"{base_url}/health", timeout=2).status_code == 200, timeout=60,
                  what="gunicorn to answer /health")
         yield WebServer(process=process, base_url=base_url, broker_url=broker)

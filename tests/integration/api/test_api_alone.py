@@ -146,8 +146,7 @@ def test_it_serves_the_procfile_web_in_production_without_redis_url(
     """The Space's container: gunicorn as the Procfile starts it, ENVIRONMENT=production, no REDIS_URL:
     it starts, is ready, and runs an on-demand request in its own process to a terminal state."""
     from services.dev.embedded import free_port
-    from services.dev.procfile import expand, read_procfile
-    from tests.support.processes import ManagedProcess, venv_bin
+    from tests.support.processes import start
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "REDIS_", "TEST_REDIS"))}
     env.update(
@@ -156,11 +155,9 @@ def test_it_serves_the_procfile_web_in_production_without_redis_url(
         PORT=str(free_port()), WEB_CONCURRENCY="1", LOG_FORMAT="json", PYTHONUNBUFFERED="1",
         PATH=f"{os.path.dirname(sys.executable)}{os.pathsep}{env.get('PATH', '')}",
     )
-    argv = expand(read_procfile()["web"], env)
-    argv[0] = venv_bin(argv[0])
     base = f"http://127.0.0.1:{env['PORT']}"
     contract_id = int(dataset.contracts[0]["id"])
-    with ManagedProcess("web", argv, env) as web:
+    with start("web", env) as web:
         wait_for(lambda: httpx.get(f"{base}/health", timeout=2).status_code == 200, timeout=60,
                  what="gunicorn to answer /health")
         ready = httpx.get(f"{base}/health/ready", timeout=10)

@@ -12,14 +12,11 @@ import redis
 from fastapi.testclient import TestClient
 
 from services.api.app import create_app
-from services.dev.procfile import expand, read_procfile
 from shared.config import Settings
-from tests.integration.api.conftest import _other_redis_db, api_settings, write_headers
-from tests.support.processes import ManagedProcess, venv_bin, wait_for
+from tests.integration.api.conftest import api_settings, write_headers
+from tests.support.processes import RedisDb, redis_db, start, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-
-BROKER_DB = 11  # a Redis database of its own: no other test's worker takes these tasks
 
 
 @pytest.fixture
@@ -34,7 +31,7 @@ def simulator() -> Iterator[Any]:
 
 @pytest.fixture
 def on_demand_settings(database_url: str, redis_url: str) -> Iterator[Settings]:
-    broker = _other_redis_db(redis_url, BROKER_DB)
+    broker = redis_db(redis_url, RedisDb.API_ON_DEMAND)  # no other test's worker takes these tasks
     yield api_settings(database_url, broker)
     client = redis.Redis.from_url(broker)
     client.flushdb()
@@ -47,12 +44,10 @@ def test_it_completes_an_on_demand_contract_investigation_through_a_real_worker(
     server, dataset = simulator
     env = {**service_env, "REDIS_URL": on_demand_settings.broker_url,
            "TRANSPARENCY_API_URL": server.base_url, "WORKER_CONCURRENCY": "1"}
-    argv = expand(read_procfile()["worker"], env)
-    argv[0] = venv_bin(argv[0])
     planted = sorted({cid for ids in dataset.ground_truth.contracts.values() for cid in ids})
     assert planted, "the simulated data set planted no anomalies"
     contract_id = planted[0]
-    with ManagedProcess("worker", argv, env) as worker, TestClient(create_app(on_demand_settings)) as client:
+    with start("worker", env) as worker, TestClient(create_app(on_demand_settings)) as client:
         worker.wait_for_line("worker ready", timeout=120)
         accepted = client.post("/api/v1/investigations", json={"contract_id": contract_id}, headers=write_headers())
         assert accepted.status_code == 202, accepted.text

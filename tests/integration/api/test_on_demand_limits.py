@@ -16,9 +16,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from services.api.app import create_app
-from tests.integration.api.conftest import OTHER_KEY, _other_redis_db, api_settings, write_headers
+from tests.integration.api.conftest import OTHER_KEY, api_settings, write_headers
 from tests.integration.api.test_api_alone import TERMINAL, alone_settings, dataset, portal_url  # noqa: F401
-from tests.support.processes import wait_for
+from tests.support.processes import RedisDb, redis_db, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -26,7 +26,7 @@ pytestmark = pytest.mark.integration
 def test_it_refuses_a_key_past_its_daily_quota_however_the_window_shifts(database_url: str, redis_url: str) -> None:
     import redis
 
-    broker = _other_redis_db(redis_url, 10)
+    broker = redis_db(redis_url, RedisDb.API_ON_DEMAND_LIMITS)
     settings = api_settings(database_url, broker, api_on_demand_daily_quota=3)
     start = date(2024, 1, 1)
     try:

@@ -7,6 +7,7 @@ declared schema, and invalid input must be refused with a 4xx. The number of cas
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 
 import pytest
@@ -26,6 +27,8 @@ from schemathesis.specs.openapi.checks import (
 from shared.domain import Severity
 from shared.store.base import Store
 from tests.integration.api.conftest import WRITE_KEY, WebServer, seed_investigation
+
+log = logging.getLogger("vigia.tests.api")  # ``pytest --log-cli-level=INFO`` shows the counts
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -61,9 +64,8 @@ def test_it_answers_every_generated_request_without_5xx_and_as_the_schema_says(
             _run(operation.as_strategy(generation_mode=mode, path_parameters=stored_id), mode, counts, MAX_EXAMPLES // 4)
 
     total = sum(counts.values())
-    print(f"\nschemathesis: {total} cases over {len(list(schema.get_all_operations()))} operations")
-    for key, value in sorted(counts.items()):
-        print(f"  {value:5d}  {key}")
+    log.info("schemathesis: %d cases over %d operations\n%s", total, len(list(schema.get_all_operations())),
+             "\n".join(f"  {value:5d}  {key}" for key, value in sorted(counts.items())))
     assert total >= MAX_EXAMPLES  # the run really generated cases
     statuses = {key.rsplit(" ", 1)[-1] for key in counts}
     assert {"200", "201", "202"} <= statuses, "some success path was never reached"

@@ -17,7 +17,8 @@ import httpx
 import pytest
 import redis
 
-from tests.integration.api.conftest import WRITE_KEY, _other_redis_db
+from tests.integration.api.conftest import WRITE_KEY
+from tests.support.processes import RedisDb, redis_db
 
 pytestmark = pytest.mark.integration
 
@@ -28,10 +29,9 @@ WRITES_PER_HOUR = 3
 @pytest.fixture(scope="module")
 def limited_server(redis_url: str, database_url: str) -> Iterator[str]:
     from services.dev.embedded import free_port
-    from services.dev.procfile import expand, read_procfile
-    from tests.support.processes import ManagedProcess, venv_bin, wait_for
+    from tests.support.processes import start, wait_for
 
-    broker = _other_redis_db(redis_url, 9)
+    broker = redis_db(redis_url, RedisDb.API_RATE_LIMITS)
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
     env.update(
         ENVIRONMENT="test", REDIS_URL=broker, DATABASE_URL=database_url, LOG_FORMAT="json", PYTHONUNBUFFERED="1",
@@ -42,10 +42,8 @@ def limited_server(redis_url: str, database_url: str) -> Iterator[str]:
         API_RATE_LIMIT_READS=f"{READS_PER_HOUR}/hour", API_RATE_LIMIT_WRITES=f"{WRITES_PER_HOUR}/hour",
         PATH=f"{os.path.dirname(sys.executable)}{os.pathsep}{env.get('PATH', '')}",
     )
-    argv = expand(read_procfile()["web"], env)
-    argv[0] = venv_bin(argv[0])
     base_url = f"http://127.0.0.1:{env['PORT']}"
-    with ManagedProcess("web", argv, env):
+    with start("web", env):
         wait_for(lambda: httpx.get(f"{base_url}/health", timeout=2).status_code == 200, timeout=60,
                  what="gunicorn to answer /health")
         yield base_url

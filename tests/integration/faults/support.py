@@ -1,22 +1,28 @@
-"""What the fault tests share: servers a test owns and restarts, real processes on them, and polls.
+"""What the fault tests share: servers a test owns and restarts, beats' firings, and polls.
 
-Each fault test owns what it breaks: a Redis server (:class:`OwnedRedis`, append-only file on, so
+Each fault test owns what it breaks: a Redis server (:func:`owned_redis`, append-only file on, so
 a restart keeps every key as a managed Redis with persistence does) or a PostgreSQL server
-(:class:`OwnedPostgres`), each restarted on the same port so the processes under test reconnect
-to the address they were given. The processes are the Procfile's, started as the pipeline tests
-start them. Figures a test measures (seconds to reconnect, retries seen) are logged on
-``vigia.tests.faults``; ``pytest --log-cli-level=INFO`` prints them.
+(:func:`owned_postgres`), each restarted on the same port so the processes under test reconnect
+to the address they were given; or it works in a Redis database of its own on the session's Redis
+(:class:`tests.support.processes.RedisDb`, flushed first). The processes are the Procfile's,
+started by :func:`tests.support.processes.start`. The outcome is read where a deployment keeps it:
+run rows in PostgreSQL, RedBeat entries and queues in Redis, the processes' JSON logs and the
+simulator's request log. Figures a test measures (seconds to reconnect, retries seen) are logged
+on ``vigia.tests.faults``; ``pytest --log-cli-level=INFO`` prints them.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import shutil
 import signal
 import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,62 +30,18 @@ import httpx
 import redis
 
 from services.dev.embedded import EmbeddedPostgres, EmbeddedRedis, free_port
-from services.dev.procfile import expand, read_procfile
-from shared.config import Settings
 from shared.domain import RunStatus
-from tests.support.databases import temporary_database
-from tests.support.processes import ManagedProcess, venv_bin, wait_for
+from tests.support.processes import ManagedProcess, start, wait_for
 
 log = logging.getLogger("vigia.tests.faults")
 
 MONITOR = "vigia.monitoring.monitor_new_contracts"
-# Redis database numbers of the fault tests on the session's Redis (the pipeline tests use 9 and
-# 10, the API tests 7); a test flushes its own before it starts.
-SIGTERM_REDIS_DB = 11
-POSTGRES_OUTAGE_REDIS_DB = 12
-BEAT_LOCK_REDIS_DB = 13
-
-
-def redis_db(url: str, number: int) -> str:
-    base = url.rsplit("/", 1)[0] if url.count("/") > 2 else url
-    return f"{base}/{number}"
-
-
-def flushed(url: str) -> str:
-    client = redis.Redis.from_url(url)
-    try:
-        client.flushdb()
-    finally:
-        client.close()
-    return url
-
-
-def process_env(service_env: dict[str, str], *, redis_url: str, database_url: str, portal_url: str,
-                **values: str) -> dict[str, str]:
-    """The environment of a worker, beat or web process on the given servers and simulator."""
-    env = dict(service_env)
-    env.update(REDIS_URL=redis_url, DATABASE_URL=database_url, TRANSPARENCY_API_URL=portal_url,
-               PORTAL_RATE_DAY_PER_MIN="100000", PORTAL_RATE_NIGHT_PER_MIN="100000", PORTAL_MAX_RETRIES="2",
-               WORKER_CONCURRENCY="2", LOG_LEVEL="INFO", PYTHONUNBUFFERED="1",
-               # A short grace: a worker stopped at the end of a test with a task still held is
-               # not waited for the production 20 s.
-               WORKER_SOFT_SHUTDOWN_TIMEOUT="2")
-    env.update(values)
-    return env
-
-
-def settings_for(env: dict[str, str]) -> Settings:
-    """Settings of a test's own clients (store, Celery) on the servers the processes use."""
-    return Settings(_env_file=None, environment="test", database_url=env["DATABASE_URL"],
-                    redis_url=env["REDIS_URL"], transparency_api_url=env["TRANSPARENCY_API_URL"],
-                    log_format="json")
-
-
-def start(name: str, env: dict[str, str], *extra: str) -> ManagedProcess:
-    """A Procfile process (``worker``, ``beat``, ``web``); ``name`` may carry a suffix (``worker-2``)."""
-    argv = expand(read_procfile()[name.split("-")[0]], env) + list(extra)
-    argv[0] = venv_bin(argv[0])
-    return ManagedProcess(name, argv, env)
+HEALTH = "vigia.maintenance.health_check"
+MONITOR_TASKS = (MONITOR, "vigia.monitoring.monitor_priority_orgs")
+PROBE_QUEUE = "faults-probe"  # no worker consumes it: its length counts a beat's firings
+# One pool process, so a scripted fault reaches the requests in a known order, and a soft shutdown
+# that ends inside ManagedProcess.stop's grace, so a stopped worker exits rather than being killed.
+ONE_POOL_PROCESS = {"WORKER_CONCURRENCY": "1", "WORKER_SOFT_SHUTDOWN_TIMEOUT": "3"}
 
 
 @dataclass
@@ -133,83 +95,35 @@ def figure(name: str, value: Any, **context: Any) -> None:
     log.info("FIGURE %s: %s%s", name, value, f" ({detail})" if detail else "")
 
 
-@dataclass
-class OwnedRedis:
-    """A Redis server of one test on a fixed port, with an append-only file; restartable."""
-
-    workdir: Path
-    server: EmbeddedRedis = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.server = EmbeddedRedis(port=free_port(), workdir=self.workdir, appendonly=True)
-
-    @property
-    def url(self) -> str:
-        return self.server.url
-
-    def start(self) -> OwnedRedis:
-        self.server.start()
-        return self
-
-    def stop(self) -> None:
-        """A graceful stop (SIGTERM): Redis writes its append-only file and exits."""
-        self.server.stop()
-
-    def is_up(self) -> bool:
-        return self.server.proc is not None and self.server.proc.poll() is None
-
-
-@dataclass
-class OwnedPostgres:
-    """A PostgreSQL server of one test, in a temporary folder, on a fixed port; restartable."""
-
-    datadir: Path
-    server: EmbeddedPostgres = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.server = EmbeddedPostgres(datadir=self.datadir, port=free_port(), database="vigia_faults")
-
-    @property
-    def url(self) -> str:
-        return self.server.url
-
-    def start(self) -> OwnedPostgres:
-        self.server.start()
-        return self
-
-    def stop(self) -> None:
-        """PostgreSQL's fast shutdown: every session is cut, as in a failover or a restart."""
-        self.server.stop()
-
-
 @contextmanager
-def owned_redis() -> Iterator[OwnedRedis]:
+def owned_redis() -> Iterator[EmbeddedRedis]:
+    """A Redis server of one test on a fixed port, with an append-only file, in a temporary folder.
+
+    ``stop()`` is a graceful stop (SIGTERM: Redis writes its append-only file and exits) and
+    ``start()`` brings it back on the same port with the same data.
+    """
     with tempfile.TemporaryDirectory(prefix="vigia-fault-redis-") as folder:
-        owned = OwnedRedis(Path(folder)).start()
+        server = EmbeddedRedis(port=free_port(), workdir=Path(folder), appendonly=True).start()
         try:
-            yield owned
+            yield server
         finally:
-            owned.stop()
+            server.stop()
 
 
 @contextmanager
-def owned_postgres() -> Iterator[OwnedPostgres]:
+def owned_postgres() -> Iterator[EmbeddedPostgres]:
+    """A PostgreSQL server of one test on a fixed port, in a temporary folder.
+
+    ``stop()`` is PostgreSQL's fast shutdown (every session cut, as in a failover or a restart)
+    and ``start()`` brings it back on the same port.
+    """
     folder = tempfile.mkdtemp(prefix="vigia-fault-pg-")
-    owned = OwnedPostgres(Path(folder)).start()
+    server = EmbeddedPostgres(datadir=Path(folder), port=free_port(), database="vigia_faults").start()
     try:
-        yield owned
+        yield server
     finally:
-        owned.stop()
-        import shutil
-
+        server.stop()
         shutil.rmtree(folder, ignore_errors=True)
-
-
-@contextmanager
-def migrated_database(admin_url: str, prefix: str) -> Iterator[str]:
-    """A new migrated database on a server; dropped at the end."""
-    with temporary_database(admin_url, prefix=prefix, migrated=True) as url:
-        yield url
 
 
 _DATASET: dict[str, Any] = {}
@@ -228,3 +142,63 @@ def dataset() -> Any:
 def contract_requests(simulator: Any) -> int:
     """How many ``/contratos`` pages the simulator has answered."""
     return int(simulator.requests.stats()["by_path"].get("/contratos", 0))
+
+
+def lock_waiters(client: redis.Redis, known: set[int]) -> list[dict[str, Any]]:
+    """Connections opened since ``known`` whose last command was a SET: a beat that has written
+    its schedule and now polls for the lock (its only SET is the lock's ``SET NX``)."""
+    return [c for c in client.client_list() if int(c["id"]) not in known and c.get("cmd") == "set"]
+
+
+class Firings:
+    """The messages beats send to :data:`PROBE_QUEUE`, which no worker consumes."""
+
+    def __init__(self, client: redis.Redis, queue: str = PROBE_QUEUE) -> None:
+        self.client, self.queue = client, queue
+
+    def count(self) -> int:
+        return int(self.client.llen(self.queue))
+
+    def wait(self, count: int, *, timeout: float, what: str) -> None:
+        wait_for(lambda: self.count() >= count, timeout=timeout, interval=0.05, what=what)
+
+    def messages(self) -> list[dict[str, Any]]:
+        return [json.loads(raw) for raw in self.client.lrange(self.queue, 0, -1)]
+
+
+def sent_times(process: ManagedProcess, entry: str) -> list[float]:
+    """When this beat sent ``entry``, from the timestamps of its own JSON log lines."""
+    return [datetime.fromisoformat(line["timestamp"]).timestamp() for line in process.json_lines()
+            if str(line.get("message", "")).startswith(f"Scheduler: Sending due task {entry} ")]
+
+
+def sent_by(process: ManagedProcess, entry: str) -> int:
+    """How many times this beat logged sending ``entry``."""
+    return len(sent_times(process, entry))
+
+
+def slots_of(times: list[float], start: float, interval: float) -> list[int]:
+    """The slot each firing falls in (0 = the one at ``start``); a duplicate repeats a number."""
+    return [int((t - start + 0.01) // interval) for t in sorted(times)]
+
+
+def closed_runs(store: Any, task: str, limit: int = 20) -> list[Any]:
+    return [r for r in store.last_runs(task=task, limit=limit) if r.status is not RunStatus.RUNNING]
+
+
+def monitor_rows(database_url: str) -> list[dict[str, Any]]:
+    """Every monitoring run row, read straight from ``monitor_runs``."""
+    import psycopg
+    from psycopg.rows import dict_row
+
+    with psycopg.connect(database_url, row_factory=dict_row) as conn:
+        return list(conn.execute(
+            "SELECT id, task, status, parameters, counters, result, error FROM monitor_runs WHERE task = ANY(%s) "
+            "ORDER BY id",
+            (list(MONITOR_TASKS),)))
+
+
+def successful_empty_runs(database_url: str) -> list[dict[str, Any]]:
+    """Monitoring runs recorded as succeeded that read no contract: there must never be one."""
+    return [row for row in monitor_rows(database_url)
+            if row["status"] == "succeeded" and int(row["counters"].get("contracts_seen", 0)) == 0]

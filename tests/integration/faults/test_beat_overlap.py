@@ -26,22 +26,17 @@ import redis
 from celery.schedules import crontab
 
 from services.beat.schedule import build_schedule
-from tests.integration.faults.support_b import (
+from tests.integration.faults.support import (
+    ONE_POOL_PROCESS,
     PROBE_QUEUE,
     Firings,
-    entry_meta,
-    entry_score,
     lock_waiters,
-    process_env,
-    rrule_secondly,
-    save_entry,
     sent_by,
     sent_times,
-    settings_for,
     slots_of,
-    start,
 )
-from tests.support.processes import wait_for
+from tests.support.processes import RedisDb, process_env, settings_for, start, wait_for
+from tests.support.redbeat import entry_meta, entry_score, rrule_secondly, save_entry
 
 pytestmark = pytest.mark.integration
 log = logging.getLogger("vigia.tests.faults")
@@ -52,13 +47,14 @@ LOCK_POLL = 5  # beat_max_loop_interval: how often a standby beat tries the lock
 
 @pytest.fixture
 def beat_env(service_env: dict[str, str], redis_url: str, database_url: str) -> dict[str, str]:
-    return process_env(service_env, redis_url=redis_url, database_url=database_url)
+    return process_env(service_env, redis_url=redis_url, database_url=database_url,
+                       redis_database=RedisDb.FAULTS_BEAT_OVERLAP, **ONE_POOL_PROCESS)
 
 
 def _probe(env: dict[str, str], name: str, *, interval: int, slots: int, lead: float = 3) -> float:
     """A probe entry of ``slots`` slots ``interval`` s apart from ``lead`` s on; returns slot 0's time."""
     dtstart = (datetime.now(UTC) + timedelta(seconds=lead)).replace(microsecond=0)
-    schedule = rrule_secondly(env["REDIS_URL"], dtstart, interval=interval, count=slots)
+    schedule = rrule_secondly(dtstart, interval=interval, count=slots)
     save_entry(env["REDIS_URL"], name, PING, schedule, kwargs={"payload": name}, queue=PROBE_QUEUE)
     return dtstart.timestamp()
 

@@ -30,26 +30,28 @@ from shared.portal.simulator.data import SimDataset
 from shared.portal.simulator.faults import FaultConfig
 from shared.store import get_store
 from shared.store.base import InvestigationFilter
-from tests.integration.faults.support_b import (
-    EVERYTHING_HOURS,
+from tests.integration.faults.support import (
     MONITOR,
+    ONE_POOL_PROCESS,
     PROBE_QUEUE,
-    SCALE,
-    SEED,
     Firings,
-    celery_client,
-    entry_meta,
     monitor_rows,
-    process_env,
-    rrule_secondly,
-    save_entry,
     sent_by,
     sent_times,
-    settings_for,
     slots_of,
-    start,
 )
-from tests.support.processes import REPO_ROOT, ManagedProcess, wait_for
+from tests.integration.pipeline.conftest import EVERYTHING_HOURS, SCALE, SEED
+from tests.support.processes import (
+    REPO_ROOT,
+    ManagedProcess,
+    RedisDb,
+    celery_client,
+    process_env,
+    settings_for,
+    start,
+    wait_for,
+)
+from tests.support.redbeat import entry_meta, rrule_secondly, save_entry
 
 pytestmark = pytest.mark.integration
 log = logging.getLogger("vigia.tests.faults")
@@ -77,7 +79,8 @@ def diskless(service_env: dict[str, str], redis_url: str, postgres_admin_url: st
     migrate(database)
     faults = FaultConfig(slow_ratio=1.0, slow_seconds=PAGE_DELAY)
     with running_simulator(copy.deepcopy(dataset), faults=faults) as server:
-        env = process_env(service_env, redis_url=redis_url, database_url=database, portal_url=server.base_url)
+        env = process_env(service_env, redis_url=redis_url, database_url=database, portal_url=server.base_url,
+                          redis_database=RedisDb.FAULTS_DISKLESS_RESTART, **ONE_POOL_PROCESS)
         # Nothing tells the processes where the repository is but PYTHONPATH; no .env is read.
         env.pop("VIGIA_ENV_FILE", None)
         env["PYTHONPATH"] = str(REPO_ROOT)
@@ -145,10 +148,10 @@ def test_it_restarts_worker_and_beat_on_empty_disks_and_carries_on(
         # The beat fires a probe every few seconds and, once, a monitoring cycle over everything.
         probe_start = (datetime.now(UTC) + timedelta(seconds=2)).replace(microsecond=0)
         save_entry(env["REDIS_URL"], PROBE, "vigia.system.ping",
-                   rrule_secondly(env["REDIS_URL"], probe_start, interval=INTERVAL, count=1000),
+                   rrule_secondly(probe_start, interval=INTERVAL, count=1000),
                    kwargs={"payload": PROBE}, queue=PROBE_QUEUE)
         save_entry(env["REDIS_URL"], "diskless-cycle", MONITOR,
-                   rrule_secondly(env["REDIS_URL"], probe_start, interval=1, count=1),
+                   rrule_secondly(probe_start, interval=1, count=1),
                    kwargs={"lookback_hours": EVERYTHING_HOURS})
 
         def interrupted() -> Any:

@@ -27,21 +27,16 @@ from shared.portal.simulator.admin import SimulatorAdmin
 from shared.portal.simulator.data import SimDataset
 from shared.portal.simulator.faults import FaultConfig, FaultState
 from shared.store import get_store
-from tests.integration.faults.support_b import (
-    EVERYTHING_HOURS,
+from tests.integration.faults.support import (
     HEALTH,
     MONITOR,
-    SCALE,
-    SEED,
-    celery_client,
+    ONE_POOL_PROCESS,
     closed_runs,
     monitor_rows,
-    process_env,
-    settings_for,
-    start,
     successful_empty_runs,
 )
-from tests.support.processes import wait_for
+from tests.integration.pipeline.conftest import EVERYTHING_HOURS, SCALE, SEED
+from tests.support.processes import RedisDb, celery_client, process_env, settings_for, start, wait_for
 
 pytestmark = pytest.mark.integration
 log = logging.getLogger("vigia.tests.faults")
@@ -93,6 +88,7 @@ def storm(service_env: dict[str, str], redis_url: str, postgres_admin_url: str, 
     faults = FaultConfig(malformed_ratio=MALFORMED_RATIO)
     with running_simulator(copy.deepcopy(dataset), faults=faults) as server, SimulatorAdmin(server.url) as admin:
         env = process_env(service_env, redis_url=redis_url, database_url=database, portal_url=server.base_url,
+                          redis_database=RedisDb.FAULTS_PORTAL_STORM, **ONE_POOL_PROCESS,
                           PORTAL_MAX_RETRIES=str(MAX_RETRIES), PORTAL_TIMEOUT_SECONDS="1",
                           PORTAL_BREAKER_RESET_SECONDS="5")
         store = get_store(settings_for(env), application_name="vigia-test-storm")

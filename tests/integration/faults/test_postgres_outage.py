@@ -26,21 +26,15 @@ from shared.store import get_store
 from shared.store.base import StoreUnavailable
 from tests.integration.faults.support import (
     MONITOR,
-    POSTGRES_OUTAGE_REDIS_DB,
     dataset,
     figure,
-    flushed,
-    migrated_database,
     owned_postgres,
-    process_env,
     records,
-    redis_db,
-    settings_for,
-    start,
 )
 from tests.integration.pipeline.conftest import EVERYTHING_HOURS
 from tests.integration.pipeline.expected import expected_flags, parsed_contracts
-from tests.support.processes import wait_for
+from tests.support.databases import temporary_database
+from tests.support.processes import RedisDb, flushed_redis_db, process_env, settings_for, start, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -68,7 +62,7 @@ def test_it_retries_through_a_30_second_database_outage_and_leaves_no_partial_in
 
     data = dataset()
     contracts = parsed_contracts(data)
-    broker_url = flushed(redis_db(redis_url, POSTGRES_OUTAGE_REDIS_DB))
+    broker_url = flushed_redis_db(redis_url, RedisDb.FAULTS_POSTGRES_OUTAGE)
     with owned_postgres() as postgres, running_simulator(copy.deepcopy(data)) as simulator:
         migrate(postgres.url)
         env = process_env(service_env, redis_url=broker_url, database_url=postgres.url,
@@ -188,8 +182,8 @@ def test_it_counts_a_sweep_once_and_closes_the_run_when_the_database_fails_at_th
 
     orgao = "30204"  # 97 contracts
     wanted = [c for c in parsed_contracts(dataset()) if c.orgao_codigo == orgao]
-    state_url = flushed(redis_db(redis_url, POSTGRES_OUTAGE_REDIS_DB))
-    with migrated_database(postgres_admin_url, "vigia_pg_steps") as database_url, \
+    state_url = flushed_redis_db(redis_url, RedisDb.FAULTS_POSTGRES_OUTAGE)
+    with temporary_database(postgres_admin_url, prefix="vigia_pg_steps", migrated=True) as database_url, \
             running_simulator(copy.deepcopy(dataset())) as simulator:
         settings = settings_for({"DATABASE_URL": database_url, "REDIS_URL": state_url,
                                  "TRANSPARENCY_API_URL": simulator.base_url})

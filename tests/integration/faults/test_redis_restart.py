@@ -33,26 +33,28 @@ from shared.domain import InvestigationStatus, RunStatus, Trigger
 from shared.store import get_store
 from shared.store.base import InvestigationFilter
 from tests.integration.faults.support import (
-    BEAT_LOCK_REDIS_DB,
     MONITOR,
     closed_run,
     contract_requests,
     dataset,
     figure,
-    flushed,
-    migrated_database,
     owned_redis,
-    process_env,
     records,
-    redis_db,
-    settings_for,
-    start,
     start_web,
 )
 from tests.integration.pipeline.conftest import EVERYTHING_HOURS
 from tests.integration.pipeline.expected import expected_flags, parsed_contracts
-from tests.integration.pipeline.processes import schedule_once
-from tests.support.processes import ManagedProcess, wait_for
+from tests.support.databases import temporary_database
+from tests.support.processes import (
+    ManagedProcess,
+    RedisDb,
+    flushed_redis_db,
+    process_env,
+    settings_for,
+    start,
+    wait_for,
+)
+from tests.support.redbeat import schedule_once
 
 pytestmark = pytest.mark.integration
 
@@ -82,7 +84,8 @@ def test_it_survives_a_redis_restart_in_the_middle_of_a_monitoring_run(
 
     data = dataset()
     contracts = parsed_contracts(data)
-    with owned_redis() as redis_server, migrated_database(postgres_admin_url, "vigia_redis_restart") as database_url, \
+    with owned_redis() as redis_server, \
+            temporary_database(postgres_admin_url, prefix="vigia_redis_restart", migrated=True) as database_url, \
             running_simulator(copy.deepcopy(data)) as simulator:
         # 5 pages a second for every sweep together: the cycle takes ~25 s, long enough to cut.
         env = process_env(service_env, redis_url=redis_server.url, database_url=database_url,
@@ -124,7 +127,7 @@ def test_it_survives_a_redis_restart_in_the_middle_of_a_monitoring_run(
             run = wait_for(lambda: closed_run(store, lookback_hours=EVERYTHING_HOURS), timeout=120, interval=0.5,
                            what="the monitoring run to close")
             figure("run closed after Redis restarted", f"{time.monotonic() - restarted:.1f} s")
-            connected = f"Connected to redis://:**@127.0.0.1:{redis_server.server.port}/0"
+            connected = f"Connected to redis://:**@127.0.0.1:{redis_server.port}/0"
             figure("worker consumer reconnected after Redis restarted",
                    f"{logged_after(worker, connected, restarted_at) or 0:.1f} s")
             figure("beat resumed after Redis restarted",
@@ -180,7 +183,7 @@ def test_it_stands_by_while_another_beat_holds_the_lock_it_lost_in_an_outage(red
 
     from services.beat.scheduler import ReconnectingRedBeatScheduler
 
-    url = flushed(redis_db(redis_url, BEAT_LOCK_REDIS_DB))
+    url = flushed_redis_db(redis_url, RedisDb.FAULTS_BEAT_LOCK)
     app = Celery("beat-lock-probe")
     app.conf.update(broker_url=url, redbeat_redis_url=url, redbeat_key_prefix="vigia:fault-redbeat:",
                     redbeat_lock_key="vigia:fault-redbeat::lock", redbeat_lock_timeout=30, beat_max_loop_interval=1,

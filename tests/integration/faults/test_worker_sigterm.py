@@ -28,23 +28,17 @@ from shared.store import get_store
 from shared.store.base import ContractFilter, InvestigationFilter
 from tests.integration.faults.support import (
     MONITOR,
-    SIGTERM_REDIS_DB,
     closed_run,
     contract_requests,
     dataset,
     figure,
-    flushed,
-    migrated_database,
-    process_env,
     records,
-    redis_db,
-    settings_for,
-    start,
     terminate_main,
 )
 from tests.integration.pipeline.conftest import EVERYTHING_HOURS
 from tests.integration.pipeline.expected import expected_flags, parsed_contracts
-from tests.support.processes import ManagedProcess, wait_for
+from tests.support.databases import temporary_database
+from tests.support.processes import ManagedProcess, RedisDb, process_env, settings_for, start, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -68,17 +62,17 @@ def setup(service_env: dict[str, str], redis_url: str, postgres_admin_url: str) 
     from services.celery_app import create_app
     from shared.portal.simulator.server import running_simulator
 
-    broker_url = flushed(redis_db(redis_url, SIGTERM_REDIS_DB))
-    with migrated_database(postgres_admin_url, "vigia_sigterm") as database_url, \
+    with temporary_database(postgres_admin_url, prefix="vigia_sigterm", migrated=True) as database_url, \
             running_simulator(copy.deepcopy(dataset())) as simulator:
         # 1.5 pages a second: the sweep takes ~30 s, far longer than the grace.
-        env = process_env(service_env, redis_url=broker_url, database_url=database_url,
-                          portal_url=simulator.base_url, WATCHED_ORGAOS=ORGAO, WORKER_CONCURRENCY="1",
+        env = process_env(service_env, redis_url=redis_url, database_url=database_url,
+                          portal_url=simulator.base_url, redis_database=RedisDb.FAULTS_WORKER_SIGTERM,
+                          WATCHED_ORGAOS=ORGAO, WORKER_CONCURRENCY="1",
                           PORTAL_RATE_DAY_PER_MIN="95", PORTAL_RATE_NIGHT_PER_MIN="95",
                           WORKER_SOFT_SHUTDOWN_TIMEOUT=str(GRACE))
         settings = settings_for(env)
         store = get_store(settings, application_name="vigia-test-sigterm")
-        broker = redis.Redis.from_url(broker_url)
+        broker = redis.Redis.from_url(env["REDIS_URL"])
         try:
             yield Setup(env, store, create_app(settings, process="cli"), broker, simulator)
         finally:

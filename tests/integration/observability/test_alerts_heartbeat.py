@@ -22,8 +22,8 @@ from shared.domain import RunStatus
 from shared.observability.heartbeat import run_id
 from shared.store.base import Run
 from tests.integration.pipeline.conftest import EVERYTHING_HOURS
-from tests.integration.pipeline.processes import pipeline_env, schedule_once, start
-from tests.support.processes import ManagedProcess, wait_for
+from tests.support.processes import ManagedProcess, pipeline_env, start, wait_for
+from tests.support.redbeat import schedule_once
 from tests.support.webhooks import HeartbeatReceiver, heartbeat_receiver, webhook_receiver
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

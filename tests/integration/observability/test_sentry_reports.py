@@ -23,12 +23,10 @@ import psycopg
 import pytest
 
 from services.dev.embedded import free_port
-from services.dev.procfile import expand, read_procfile
 from shared.config import Settings
-from tests.integration.pipeline.processes import start
 from tests.integration.security.conftest import DeploymentSecrets, admin_url_of
 from tests.integration.security.test_no_secret_leaks import deployment_env, run_command
-from tests.support.processes import ManagedProcess, venv_bin, wait_for
+from tests.support.processes import ManagedProcess, procfile_argv, start, wait_for
 from tests.support.sentry_ingest import SentryIngest, sentry_ingest
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -63,8 +61,7 @@ def test_it_reports_task_and_request_errors_without_a_secret(
         client = create_app(Settings(_env_file=None, environment="test", redis_url=password_redis_url), process="cli")
         admin_db = admin_url_of(postgres_admin_url, password_database_url)
         try:
-            argv = expand(read_procfile()["release"], env)
-            code, output = run_command("release", [venv_bin(argv[0]), *argv[1:]], env)
+            code, output = run_command("release", procfile_argv("release", env), env)
             assert code == 0, output
             worker = start("worker", env)
             web = start("web", {**env, "PORT": str(web_port)})

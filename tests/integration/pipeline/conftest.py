@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import redis
@@ -17,17 +16,10 @@ import redis
 from shared.config import Settings
 from shared.portal.simulator.data import SimDataset
 from tests.support.databases import temporary_database
+from tests.support.processes import RedisDb, flushed_redis_db
 
 SEED, SCALE = 3, 0.04
-# Redis database numbers of their own, flushed per test: other suites use database 0.
-INPROCESS_REDIS_DB = 9
-PROCESS_REDIS_DB = 10
 EVERYTHING_HOURS = 24 * 365 * 8  # a lookback reaching every contract of the data set
-
-
-def redis_db(url: str, number: int) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{number}", parts.query, parts.fragment))
 
 
 @pytest.fixture(scope="session")
@@ -56,11 +48,7 @@ def pipeline_database(postgres_admin_url: str) -> Iterator[str]:
 
 @pytest.fixture
 def pipeline_redis(redis_url: str) -> Iterator[str]:
-    url = redis_db(redis_url, INPROCESS_REDIS_DB)
-    client = redis.Redis.from_url(url)
-    client.flushdb()
-    client.close()
-    yield url
+    yield flushed_redis_db(redis_url, RedisDb.PIPELINE_IN_PROCESS)
 
 
 def pipeline_settings(database_url: str, redis_url: str, portal_url: str, **values: Any) -> Settings:

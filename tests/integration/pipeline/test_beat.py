@@ -19,8 +19,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import redis
 
-from services.dev.procfile import expand, read_procfile
-from tests.support.processes import ManagedProcess, venv_bin, wait_for
+from tests.support.processes import ManagedProcess, start, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -30,9 +29,7 @@ INTERVAL = 4  # seconds between slots; above a takeover (lock poll of 1 s) with 
 
 
 def _beat(name: str, env: dict[str, str]) -> ManagedProcess:
-    argv = expand(read_procfile()["beat"], env) + ["--max-interval", "1"]
-    argv[0] = venv_bin(argv[0])
-    return ManagedProcess(name, argv, env)
+    return start(name, env, "--max-interval", "1")
 
 
 def _probe_entry(redis_url: str, dtstart: datetime) -> None:

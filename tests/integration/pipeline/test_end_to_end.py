@@ -18,8 +18,8 @@ from shared.store import get_store
 from shared.store.base import InvestigationFilter
 from tests.integration.pipeline.conftest import EVERYTHING_HOURS, pipeline_settings
 from tests.integration.pipeline.expected import expected_flags
-from tests.integration.pipeline.processes import pipeline_env, schedule_once, start
-from tests.support.processes import wait_for
+from tests.support.processes import pipeline_env, start, wait_for
+from tests.support.redbeat import schedule_once
 
 pytestmark = pytest.mark.integration
 

@@ -13,8 +13,7 @@ import pytest
 from shared.domain import RunStatus
 from shared.store import get_store
 from tests.integration.pipeline.conftest import pipeline_settings
-from tests.integration.pipeline.processes import pipeline_env, start
-from tests.support.processes import wait_for
+from tests.support.processes import pipeline_env, start, wait_for
 
 pytestmark = pytest.mark.integration
 

@@ -9,8 +9,7 @@ from typing import Any
 import pytest
 
 from tests.integration.pipeline.conftest import EVERYTHING_HOURS
-from tests.integration.pipeline.processes import pipeline_env, start
-from tests.support.processes import REPO_ROOT, venv_bin
+from tests.support.processes import REPO_ROOT, pipeline_env, start, venv_bin
 
 pytestmark = pytest.mark.integration
 

@@ -21,8 +21,7 @@ from shared.store import get_store
 from shared.store.base import ContractFilter, InvestigationFilter
 from tests.integration.pipeline.conftest import EVERYTHING_HOURS, pipeline_settings
 from tests.integration.pipeline.expected import expected_flags, parsed_contracts
-from tests.integration.pipeline.processes import pipeline_env, start
-from tests.support.processes import wait_for
+from tests.support.processes import pipeline_env, start, wait_for
 
 pytestmark = pytest.mark.integration
 

@@ -10,6 +10,7 @@ would have caught an unshared budget.
 from __future__ import annotations
 
 import json
+import logging
 import sys
 import time
 from collections.abc import Iterator
@@ -22,6 +23,8 @@ from shared.portal.simulator.data import SimDataset
 from shared.portal.simulator.faults import FaultConfig
 from shared.portal.simulator.server import SimulatorServer, running_simulator
 from tests.support.processes import ManagedProcess, wait_for
+
+logger = logging.getLogger("vigia.tests.portal")  # ``pytest --log-cli-level=INFO`` shows the figures
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -78,9 +81,8 @@ def test_it_keeps_two_processes_within_one_budget_and_uses_at_least_90_percent_o
     times = sorted(r["monotonic"] for r in log)
     statuses = [r["status"] for r in log]
     achieved = (len(times) - 1) / (times[-1] - times[0]) * 60
-    print(f"shared budget: {len(times)} requests, {achieved:.0f}/min of {PER_MIN}/min "
-          f"({achieved / PER_MIN:.1%}), 429s: {statuses.count(429)}, per process: "
-          f"{[s['requests'] for s in summaries]}")
+    logger.info("shared budget: %d requests, %.0f/min of %d/min (%.1f%%), 429s: %d, per process: %s", len(times),
+                achieved, PER_MIN, achieved / PER_MIN * 100, statuses.count(429), [s["requests"] for s in summaries])
     assert statuses.count(429) == 0
     assert set(statuses) == {200}
     assert achieved >= 0.9 * PER_MIN

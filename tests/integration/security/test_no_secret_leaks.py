@@ -29,19 +29,13 @@ import httpx
 import pytest
 
 from services.dev.embedded import free_port
-from services.dev.procfile import expand, read_procfile
 from shared.config import Settings
 from shared.domain import RunStatus
-from tests.integration.pipeline.processes import schedule_once, start
-from tests.integration.security.capture import (
-    RedisMonitor,
-    find_secrets,
-    redis_dump,
-    table_dump,
-)
+from tests.integration.security.capture import RedisMonitor, find_secrets, redis_dump, table_dump
 from tests.integration.security.conftest import DeploymentSecrets, admin_url_of
 from tests.support.groq import Reply, groq_standin
-from tests.support.processes import REPO_ROOT, ManagedProcess, venv_bin, wait_for
+from tests.support.processes import REPO_ROOT, ManagedProcess, procfile_argv, start, venv_bin, wait_for
+from tests.support.redbeat import schedule_once
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -118,8 +112,7 @@ def test_it_keeps_every_secret_out_of_logs_task_messages_results_and_rows(
         store = get_store(settings, application_name="vigia-test-security")
         client = create_app(settings, process="cli")
         try:
-            code, output = run_command("release", [venv_bin(a) if i == 0 else a for i, a in
-                                                   enumerate(expand(read_procfile()["release"], env))], env)
+            code, output = run_command("release", procfile_argv("release", env), env)
             outputs.append(("release output", output))
             assert code == 0, output
 

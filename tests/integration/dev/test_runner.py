@@ -5,7 +5,7 @@ With Chromium installed, the page is also driven in headless Chromium (list, a f
 view, the ranking); its screenshots go to benchmarks/out/, or with VIGIA_UPDATE_SCREENSHOTS=1 to
 docs/img/ for the README:
 
-    VIGIA_UPDATE_SCREENSHOTS=1 .venv/bin/python -m pytest tests/integration/test_dev_runner.py
+    VIGIA_UPDATE_SCREENSHOTS=1 .venv/bin/python -m pytest tests/integration/dev/test_runner.py
 """
 
 from __future__ import annotations

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.dev.procfile import expand, read_procfile
-from tests.support.processes import ManagedProcess, venv_bin
+from tests.support.processes import start
 
 pytestmark = pytest.mark.integration
 
@@ -14,9 +13,7 @@ def test_it_runs_a_task_sent_through_the_real_broker(service_env: dict[str, str]
     from services.celery_app import create_app
     from shared.config import Settings
 
-    argv = expand(read_procfile()["worker"], service_env)
-    argv[0] = venv_bin(argv[0])
-    with ManagedProcess("worker", argv, service_env) as worker:
+    with start("worker", service_env) as worker:
         worker.wait_for_line("worker ready", timeout=60)
         client = create_app(Settings(redis_url=service_env["REDIS_URL"]), process="cli")
         result = client.send_task("vigia.system.ping", kwargs={"payload": "hello"})
