@@ -1,6 +1,6 @@
 """The public keys (Supabase ``anon`` and ``authenticated``) read only the columns the public API shows.
 
-Row level security decides which rows (tests/integration/store/test_migrations.py checks every
+Row level security decides which rows (tests/integration/store/test_migrate.py checks every
 table has it, and that the public roles read only four tables and write nothing); these tests
 check the columns: each public role's SELECT privileges, column by column, equal the fields of
 the API's response models, plus the keys that join them; nothing is granted table-wide (so a
