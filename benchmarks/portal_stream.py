@@ -53,7 +53,7 @@ def main() -> int:
                           source=Source.SIMULATOR) as client:
             for page in client.iter_contract_pages(CODE):
                 pages += 1
-                seen += len(page.contracts)
+                seen += len(page.items)
                 rejected += len(page.rejected)
                 if page.number == 100:
                     rss_warm = process.memory_info().rss

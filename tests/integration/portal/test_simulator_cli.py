@@ -54,7 +54,7 @@ def test_it_streams_a_huge_orgao_with_flat_client_memory(served: str) -> None:
     rss_after_warmup = 0
     with PortalClient(base_url=served, api_key=TEST_KEY, source=Source.SIMULATOR) as client:
         for page in client.iter_contract_pages(BIG_ORGAO):
-            seen += len(page.contracts)
+            seen += len(page.items)
             if page.number == 100:
                 rss_after_warmup = process.memory_info().rss
         growth = process.memory_info().rss - rss_after_warmup
