@@ -59,3 +59,41 @@ def test_it_rejects_only_the_record_with_a_lone_surrogate_or_an_id_past_bigint()
                        "objeto holds a lone UTF-16 surrogate, which is not text that can be stored"]
     for reason in reasons:
         reason.encode("utf-8")  # the reason itself is loggable text
+
+
+@pytest.mark.parametrize("sizes", [[15, 15, 4], [10, 10, 10], [3], []])
+def test_it_reads_ahead_the_same_pages_it_would_read_one_by_one(sizes: list[int]) -> None:
+    asked, fetch = _pages(sizes)
+    pages = list(iter_pages(fetch, lambda raw: raw["id"], lambda item: item, read_ahead=True))
+    one_by_one, fetch_again = _pages(sizes)
+    again = list(iter_pages(fetch_again, lambda raw: raw["id"], lambda item: item))
+    assert sorted(asked) == one_by_one
+    assert [(p.number, p.items) for p in pages] == [(p.number, p.items) for p in again]
+
+
+def test_it_fetches_the_next_page_while_the_caller_holds_this_one() -> None:
+    import threading
+
+    asked_for_two = threading.Event()
+
+    def fetch(number: int) -> list[dict[str, Any]]:
+        if number == 2:
+            asked_for_two.set()
+        return [{"id": number * 100 + i} for i in range(15 if number < 3 else 0)]
+
+    pages = iter_pages(fetch, lambda raw: raw["id"], lambda item: item, read_ahead=True)
+    first = next(pages)
+    assert first.number == 1 and asked_for_two.wait(timeout=10)  # page 2 was asked for before the caller did
+    assert [p.number for p in pages] == [2, 3]
+
+
+def test_it_raises_a_read_ahead_error_when_the_caller_asks_for_that_page() -> None:
+    def fetch(number: int) -> list[dict[str, Any]]:
+        if number == 2:
+            raise RuntimeError("page 2 failed")
+        return [{"id": i} for i in range(15)]
+
+    pages = iter_pages(fetch, lambda raw: raw["id"], lambda item: item, read_ahead=True)
+    assert next(pages).number == 1
+    with pytest.raises(RuntimeError, match="page 2 failed"):
+        next(pages)
