@@ -165,10 +165,8 @@ def _page(ctx: PipelineContext, sweep_state: SweepState, queue: OrgaoQueue, orga
         batch, batch_first = {}, next_page
         tally.reset()
 
-    # Reading ahead overlaps the Portal's answer with this page's upsert; a task whose budget runs
-    # out has read one page it does not store, which the next task reads again from the cursor.
     pages = ctx.portal.iter_contract_pages(orgao, data_inicial=window.data_inicial, data_final=window.data_final,
-                                           first_page=first, read_ahead=True)
+                                           first_page=first)
     for page in pages:
         tally.add(page)
         for contract in page.items:

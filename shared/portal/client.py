@@ -182,14 +182,13 @@ class PortalClient:
     # -- contracts ------------------------------------------------------------------------------
     def iter_contract_pages(
         self, codigo_orgao: str, *, data_inicial: date | None = None, data_final: date | None = None,
-        first_page: int = 1, read_ahead: bool = False,
+        first_page: int = 1,
     ) -> Iterator[Page[Contract]]:
         """An órgão's contracts whose vigência overlaps the window, page by page from ``first_page``
-        (a continued sweep resumes at its cursor), deduplicated by id. ``read_ahead`` fetches the
-        next page while the caller stores this one (see :mod:`shared.portal.paging`)."""
+        (a continued sweep resumes at its cursor), deduplicated by id."""
         params = {"codigoOrgao": _orgao_code(codigo_orgao), **_window(data_inicial, data_final)}
         return self._pages("/contratos", params, lambda raw: parse_contract(raw, source=self.source),
-                           lambda contract: contract.id, first_page=first_page, read_ahead=read_ahead)
+                           lambda contract: contract.id, first_page=first_page)
 
     def get_contract(self, contract_id: int) -> Contract | None:
         """One contract by its Portal id; None when the API has no such contract.
@@ -239,9 +238,9 @@ class PortalClient:
 
     def _pages(
         self, endpoint: str, params: dict[str, Any], parse: Callable[[Any], T], key: Callable[[T], Hashable],
-        *, first_page: int = 1, read_ahead: bool = False,
+        *, first_page: int = 1,
     ) -> Iterator[Page[T]]:
         if isinstance(first_page, bool) or not isinstance(first_page, int) or first_page < 1:
             raise InvalidRequest(f"first_page must be a page number from 1, got {first_page!r}")
         return iter_pages(lambda n: self.transport.get_json(endpoint, {**params, "pagina": n}, expect=list),
-                          parse, key, first_page=first_page, read_ahead=read_ahead)
+                          parse, key, first_page=first_page)
