@@ -41,7 +41,6 @@ def iter_pages(
     key: Callable[[T], Hashable],
     *,
     first_page: int = 1,
-    max_pages: int | None = None,
 ) -> Iterator[Page[T]]:
     """Fetch, parse and yield pages until one is empty or shorter than the longest seen so far.
 
@@ -53,7 +52,7 @@ def iter_pages(
     seen: set[Hashable] = set()
     number = first_page
     longest = 0
-    while max_pages is None or number < first_page + max_pages:
+    while True:
         records = fetch(number)
         items: list[T] = []
         refused: list[RejectedRecord] = []
