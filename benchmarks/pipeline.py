@@ -54,7 +54,7 @@ def in_process(database_url: str, redis_url: str, portal_url: str) -> tuple[int,
     from shared.domain import Trigger
     from shared.llm import SummaryWriter
     from shared.pipeline import monitoring
-    from shared.pipeline.context import Budget, PipelineContext
+    from shared.pipeline.context import Budget, PipelineContext, Step
     from shared.portal.client import PortalClient
     from shared.store import get_store
 
@@ -69,7 +69,7 @@ def in_process(database_url: str, redis_url: str, portal_url: str) -> tuple[int,
                                   lookback_hours=EVERYTHING_HOURS, configured=[])
     for orgao in plan.orgaos:
         while monitoring.sweep(ctx, run_id=plan.run_id, orgao=orgao, window=plan.window, trigger=plan.trigger,
-                               owner="bench", budget=Budget.unlimited()).status == "continue":
+                               owner="bench", budget=Budget.unlimited()).status is Step.CONTINUE:
             pass
     elapsed = time.perf_counter() - started
     run = ctx.store.get_run(plan.run_id)

@@ -55,7 +55,7 @@ def main() -> int:
                           source=Source.SIMULATOR, timeout=30.0, retry=RetryPolicy(max_retries=5), breaker=CircuitBreaker(failure_threshold=5, reset_seconds=120.0)) as client:
             for page in client.iter_contract_pages(CODE):
                 pages += 1
-                seen += len(page.contracts)
+                seen += len(page.items)
                 rejected += len(page.rejected)
                 if page.number == 100:
                     rss_warm = process.memory_info().rss

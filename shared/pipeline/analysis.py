@@ -1,9 +1,11 @@
-"""Analyse stored contracts: detection with peer context, then one investigation per flagged contract.
+"""Analyse contracts: detection with peer context, then one investigation per flagged contract.
 
-Detection compares a contract with its peers, so the targets are analysed together with the
-contracts of their órgão signed in the same years (read from the store), with ``focus`` on the
-targets: peers inform baselines, concentration and Benford, only targets get findings. The
-órgão-level findings of those complete years are replaced as well.
+Detection compares a contract with its peers, so :func:`detect` runs the targets together with
+the stored contracts of their órgão signed in the same years, with ``focus`` on the targets:
+peers inform baselines, concentration and Benford, only targets get findings. The targets are
+the contracts the caller holds — a sweep and an on-demand request what they just upserted, the
+re-analysis what it read — and are never read back; only ids the caller does not hold are read
+from the store. The órgão-level findings of those complete years are replaced as well.
 
 Each flagged contract gets one investigation per detector version (``create_or_get`` makes a
 redelivered batch find the one it already wrote). An investigation whose stored findings equal
@@ -25,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Protocol
 
-from shared.detection import DETECTOR_VERSION, risk_score, run_suite
+from shared.detection import DETECTOR_VERSION, SuiteResult, risk_score, run_suite
 from shared.detection.indicators.amendment_over_limit import candidates as amendment_candidates
 from shared.domain import Contract, Finding, InvestigationStatus, Sanction, Trigger
 from shared.llm import TEMPLATE_SOURCE
@@ -87,7 +89,8 @@ def load_contracts(ctx: PipelineContext, ids: Sequence[int]) -> dict[int, Contra
 
 
 def peer_context(ctx: PipelineContext, orgao: str | None, targets: Sequence[Contract]) -> list[Contract]:
-    """The targets plus every stored contract of their órgão signed in the targets' years."""
+    """The targets plus every stored contract of their órgão signed in the targets' years (the
+    copy in hand wins over the stored one)."""
     contracts = {c.id: c for c in targets}
     years = sorted({c.data_assinatura.year for c in targets if c.data_assinatura is not None})
     if orgao:
@@ -120,6 +123,21 @@ def termos_aditivos(ctx: PipelineContext, contracts: Sequence[Contract]) -> dict
     return found
 
 
+def detect(ctx: PipelineContext, orgao: str | None, targets: Sequence[Contract], *, read_termos: bool = False,
+           first_vigencias: bool = True) -> SuiteResult:
+    """Run the indicators on ``targets`` (contracts of one órgão, in hand) with their stored peers,
+    the mirror's sanctions of their suppliers, and — for the amendment indicator — the termos
+    aditivos from the Portal (``read_termos``) and the vigência of each candidate's first stored
+    version (``first_vigencias``)."""
+    context = peer_context(ctx, orgao, targets)
+    sanctions, loaded = sanctions_of(ctx, targets)
+    amendments = termos_aditivos(ctx, targets) if read_termos else None
+    candidates = amendment_candidates(targets) if first_vigencias else []
+    first = ctx.store.first_vigencias(candidates) if candidates else None
+    return run_suite(context, sanctions=sanctions, sanctions_loaded=loaded, amendments=amendments,
+                     first_vigencia=first, focus=[c.id for c in targets])
+
+
 def _finding_key(finding: Finding) -> tuple[object, ...]:
     return (finding.indicator, finding.subject_type, finding.subject_id, finding.severity.value,
             round(finding.score, 6), finding.value, finding.threshold)
@@ -127,6 +145,15 @@ def _finding_key(finding: Finding) -> tuple[object, ...]:
 
 def _same_findings(stored: Iterable[Finding], fresh: Iterable[Finding]) -> bool:
     return sorted(map(_finding_key, stored), key=repr) == sorted(map(_finding_key, fresh), key=repr)
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    """A contract's investigation after :func:`write_investigation`."""
+
+    investigation: Investigation
+    created: bool  # created by this run, or completed for the first time
+    summary_source: str | None  # who wrote the new summary; None when it was already up to date
 
 
 def write_investigation(
@@ -137,10 +164,8 @@ def write_investigation(
     *,
     trigger: Trigger,
     outcome: AnalysisOutcome,
-) -> tuple[Investigation, bool, str | None] | None:
-    """Create or refresh the contract's investigation: (investigation, created — or completed for
-    the first time —, summary source, None when it was already up to date); None when a person
-    cancelled it."""
+) -> Written | None:
+    """Create or refresh the contract's investigation; None when a person cancelled it."""
     investigation, created = ctx.store.create_or_get_investigation(
         contract_id=contract.id, orgao_codigo=contract.orgao_codigo, trigger=trigger,
         detector_version=DETECTOR_VERSION,
@@ -151,7 +176,7 @@ def write_investigation(
         detail = ctx.store.get_investigation(investigation.id)
         if detail is not None and _same_findings((s.finding for s in detail.findings), findings):
             outcome.unchanged += 1
-            return investigation, False, None
+            return Written(investigation, created=False, summary_source=None)
     try:
         if investigation.status is InvestigationStatus.PENDING:
             ctx.store.mark_running(investigation.id)
@@ -176,7 +201,8 @@ def write_investigation(
     hooks.critical_findings(ctx.settings, ctx.redis, done, findings)
     # Created by this run also when an earlier attempt created it but never completed it (the
     # database went away mid-chunk): no run counted it, and the run's sets count it once.
-    return done, created or investigation.status is not InvestigationStatus.COMPLETED, summary.source
+    return Written(done, created=created or investigation.status is not InvestigationStatus.COMPLETED,
+                   summary_source=summary.source)
 
 
 def _clear_if_flagged(ctx: PipelineContext, contract: Contract, outcome: AnalysisOutcome) -> None:
@@ -244,6 +270,7 @@ def analyze_contracts(
     ctx: PipelineContext,
     ids: Iterable[int],
     *,
+    held: Mapping[int, Contract] | None = None,
     trigger: Trigger,
     changed: Iterable[int] = (),
     budget: Budget | None = None,
@@ -252,7 +279,10 @@ def analyze_contracts(
     clear_unflagged: bool = False,
     read_termos: bool = False,
 ) -> AnalysisOutcome:
-    """Analyse the stored contracts ``ids``; ``complete`` is False when the budget ran out first.
+    """Analyse the contracts ``ids``; ``complete`` is False when the budget ran out first.
+
+    ``held`` are contracts the caller has in hand (what it just upserted, or read): they are
+    analysed as they are. Ids it does not hold are read from the store.
 
     ``on_done`` receives each chunk of ids once its investigations are written (the caller's
     queue forgets them then); ``recorder`` receives what each chunk produced. Changed contracts
@@ -265,7 +295,12 @@ def analyze_contracts(
     outcome = AnalysisOutcome()
     wanted = sorted(set(ids))
     changed_ids = set(changed)
-    targets = load_contracts(ctx, wanted)
+    held = held or {}
+    targets = {cid: held[cid] for cid in wanted if cid in held}
+    # Ids not in hand (given by id, or a sweep's recovery: see monitoring.sweep) come from the store.
+    unheld = [cid for cid in wanted if cid not in targets]
+    if unheld:
+        targets.update(load_contracts(ctx, unheld))
     missing = [cid for cid in wanted if cid not in targets]
     if missing:
         # Ids queued for analysis that the store does not hold (e.g. a rolled-back batch): the
@@ -279,13 +314,7 @@ def analyze_contracts(
         by_orgao[contract.orgao_codigo or ""].append(contract)
     for orgao in sorted(by_orgao):
         group = sorted(by_orgao[orgao], key=lambda c: c.id)
-        context = peer_context(ctx, orgao or None, group)
-        sanctions, loaded = sanctions_of(ctx, group)
-        amendments = termos_aditivos(ctx, group) if read_termos else None
-        candidates = amendment_candidates(group)
-        first = ctx.store.first_vigencias(candidates) if candidates else {}
-        suite = run_suite(context, sanctions=sanctions, sanctions_loaded=loaded, amendments=amendments,
-                          first_vigencia=first, focus=[c.id for c in group])
+        suite = detect(ctx, orgao or None, group, read_termos=read_termos)
         if orgao:
             _save_orgao_findings(ctx, orgao, (c.data_assinatura.year for c in group if c.data_assinatura),
                                  suite.orgao_findings)
@@ -306,11 +335,12 @@ def analyze_contracts(
                         result = write_investigation(ctx, contract, findings, suite.risk_scores.get(cid),
                                                      trigger=trigger, outcome=outcome)
                         if result is not None:
-                            written.append(result[0].id)
-                            if result[1]:
-                                created.append(result[0].id)
-                            if result[2] is not None:
-                                summarized.setdefault(summary_kind(result[2]), []).append(result[0].id)
+                            written.append(result.investigation.id)
+                            if result.created:
+                                created.append(result.investigation.id)
+                            if result.summary_source is not None:
+                                summarized.setdefault(summary_kind(result.summary_source), []).append(
+                                    result.investigation.id)
                     elif cid in flagged_before:
                         for investigation in flagged_before[cid]:
                             if investigation.detector_version == DETECTOR_VERSION:

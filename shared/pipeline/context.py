@@ -3,7 +3,8 @@
 Workers build one :class:`PipelineContext` per pool process (``services.worker.resources``); the
 Portal client is built on first use, since many maintenance steps never call the Portal.
 :class:`Budget` is how long a step may keep going before it hands the rest to a fresh task:
-half the soft time limit, so a sweep of a huge órgão never meets the hard limit.
+half the soft time limit, so a sweep of a huge órgão never meets the hard limit. :class:`Step`
+is what a resumable step (a sweep, the sanctions refresh, the re-analysis) says when it returns.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from shared.domain import Source, utcnow
@@ -52,6 +54,15 @@ class PipelineContext:
             portal, self._portal = self._portal, None
         if portal is not None:
             portal.close()
+
+
+class Step(StrEnum):
+    """How a resumable step ended; the task continues or waits on :attr:`CONTINUE` and :attr:`BUSY`."""
+
+    DONE = "done"
+    CONTINUE = "continue"  # the budget ran out: a fresh task resumes from the state kept in Redis
+    BUSY = "busy"  # another copy holds the lease: look again once it has expired
+    ALREADY_DONE = "already_done"  # a redelivery of a part that had finished
 
 
 class Budget:

@@ -13,13 +13,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from shared.detection import risk_score, run_suite
+from shared.detection import risk_score
 from shared.domain import Contract, Finding
 from shared.logging import public_text
-from shared.pipeline.analysis import load_contracts, peer_context, sanctions_of, termos_aditivos
+from shared.pipeline.analysis import detect
 from shared.pipeline.context import PipelineContext
 from shared.pipeline.errors import RETRYABLE, describe
-from shared.pipeline.portal_pages import contract_pages
+from shared.pipeline.ingest import store_contracts
 from shared.pipeline.windows import Window
 from shared.store.base import Conflict, Investigation, NotFound
 
@@ -78,7 +78,7 @@ def _fresh_contract(ctx: PipelineContext, contract_id: int) -> Contract | None:
         return stored
     if fetched is None:
         return None
-    ctx.store.upsert_contracts([fetched])
+    store_contracts(ctx, {fetched.id: fetched})
     return fetched
 
 
@@ -88,10 +88,7 @@ def _contract(ctx: PipelineContext, investigation: Investigation, contract_id: i
         return fail(ctx, investigation.id, f"contrato {contract_id} não encontrado no Portal da Transparência "
                                            "(GET /contratos/id respondeu sem registro)")
     ctx.store.set_progress(investigation.id, 0.4)
-    context = peer_context(ctx, contract.orgao_codigo, [contract])
-    sanctions, loaded = sanctions_of(ctx, [contract])
-    suite = run_suite(context, sanctions=sanctions, sanctions_loaded=loaded,
-                      amendments=termos_aditivos(ctx, [contract]), focus=[contract.id])
+    suite = detect(ctx, contract.orgao_codigo, [contract], read_termos=True, first_vigencias=False)
     findings = _only(suite.findings_by_contract.get(contract.id, []), investigation.indicators)
     ctx.store.set_progress(investigation.id, 0.8)
     summary = ctx.summaries.write(contract, findings)
@@ -100,31 +97,31 @@ def _contract(ctx: PipelineContext, investigation: Investigation, contract_id: i
 
 
 def _orgao(ctx: PipelineContext, investigation: Investigation, orgao: str, window: Window) -> Investigation | None:
-    seen: list[int] = []
-    batch: list[Contract] = []
+    held: dict[int, Contract] = {}
+    batch: dict[int, Contract] = {}
     # A wide window of a big órgão could page the Portal for hours on one request, spending the
     # per-key budget the scheduled monitoring needs: past the cap it stops and says so.
     cap = ctx.settings.api_on_demand_max_pages
-    for number, page in enumerate(contract_pages(ctx.portal, orgao, window), start=1):
+    pages = ctx.portal.iter_contract_pages(orgao, data_inicial=window.data_inicial, data_final=window.data_final)
+    for number, page in enumerate(pages, start=1):
         if number > cap:
             log.warning("on-demand órgão window over the page cap", extra={"orgao": orgao, "max_pages": cap})
             return fail(ctx, investigation.id,
                         f"a janela tem mais de {cap} páginas de contratos no Portal (API_ON_DEMAND_MAX_PAGES); "
                         "peça uma janela menor")
-        batch.extend(page.contracts)
+        batch.update((c.id, c) for c in page.items)
         if len(batch) >= UPSERT_BATCH:
-            ctx.store.upsert_contracts(batch)
-            seen.extend(c.id for c in batch)
-            batch = []
+            store_contracts(ctx, batch)
+            held.update(batch)
+            batch = {}
         # Paging has no known end: progress approaches 0.6 as pages arrive.
         ctx.store.set_progress(investigation.id, round(0.6 * number / (number + 10), 3))
     if batch:
-        ctx.store.upsert_contracts(batch)
-        seen.extend(c.id for c in batch)
-    targets = list(load_contracts(ctx, seen).values())
-    context = peer_context(ctx, orgao, targets)
-    sanctions, loaded = sanctions_of(ctx, targets)
-    suite = run_suite(context, sanctions=sanctions, sanctions_loaded=loaded, focus=[c.id for c in targets])
+        store_contracts(ctx, batch)
+        held.update(batch)
+    # Every contract of the window is analysed as paged (new, changed or not), none read back.
+    targets = [held[cid] for cid in sorted(held)]
+    suite = detect(ctx, orgao, targets, first_vigencias=False)
     ctx.store.set_progress(investigation.id, 0.8)
     years = set(range(window.data_inicial.year, window.data_final.year + 1))
     findings: list[Finding] = [f for cid in sorted(suite.findings_by_contract) for f in suite.findings_by_contract[cid]]

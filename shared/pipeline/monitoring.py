@@ -3,9 +3,9 @@
 :func:`start_cycle` opens the run (once per task id, so a redelivered fan-out reuses it), picks
 the window and the órgãos, and records the plan in Redis. The task layer then sends one sweep
 per órgão. :func:`sweep` pages ``/contratos`` through the shared rate limiter and upserts in
-batches, writing each batch's ids to the órgão's write-ahead set first; then it analyses what
-the upserts reported new or changed. Both phases stop when their time budget is spent and say
-so (:class:`SweepStep` ``continue``); the cursor in Redis lets the next task resume at the next
+batches, writing each batch's ids to the órgão's write-ahead set first; then it analyses the
+contracts the upserts reported new or changed, as it holds them. Both phases stop when their
+time budget is spent and say so (:attr:`Step.CONTINUE`); the cursor in Redis lets the next task resume at the next
 page. The sweep that finishes last closes the run: *failed* when every sweep failed or when
 nothing was read and something failed, never a silent zero-contract success.
 """
@@ -22,8 +22,8 @@ from shared.domain import Contract, RunStatus, Trigger
 from shared.observability import hooks
 from shared.pipeline import state
 from shared.pipeline.analysis import analyze_contracts
-from shared.pipeline.context import Budget, PipelineContext, lease_seconds
-from shared.pipeline.portal_pages import contract_pages
+from shared.pipeline.context import Budget, PipelineContext, Step, lease_seconds
+from shared.pipeline.ingest import PageTally, store_contracts
 from shared.pipeline.runs import DUPLICATE_DELIVERY, close_if_complete
 from shared.pipeline.state import OrgaoQueue, RunState, SweepState
 from shared.pipeline.windows import Window, sweep_window
@@ -53,10 +53,10 @@ class CyclePlan:
 
 @dataclass(frozen=True, slots=True)
 class SweepStep:
-    status: str  # "done" | "continue" | "busy" | "already_done"
+    status: Step
     counters: dict[str, int] = field(default_factory=dict)
     run: Run | None = None
-    retry_in: int = 0  # "busy": seconds until the other copy's lease expires
+    retry_in: int = 0  # BUSY: seconds until the other copy's lease expires
 
 
 def portal_orgaos(ctx: PipelineContext) -> dict[str, str | None]:
@@ -146,37 +146,30 @@ def fail_cycle(ctx: PipelineContext, run_id: int, error: str) -> None:
 
 
 def _page(ctx: PipelineContext, sweep_state: SweepState, queue: OrgaoQueue, orgao: str, window: Window,
-          budget: Budget) -> bool:
-    """Fetch and store pages from the cursor on; True when the last page was stored."""
+          budget: Budget, held: dict[int, Contract]) -> bool:
+    """Fetch and store pages from the cursor on; True when the last page was stored. The contracts
+    each upsert reports new or changed go into ``held``, for the analysis that follows."""
     first = sweep_state.cursor()
     batch: dict[int, Contract] = {}
-    counters = {"pages": 0, "contracts_seen": 0, "rejected": 0, "duplicates": 0}
-    batch_first = first
-    next_page = first
+    tally = PageTally("contract", where={"orgao": orgao})
+    batch_first = next_page = first
 
     def flush() -> None:
-        nonlocal batch, counters, batch_first
-        ids = sorted(batch)
-        queue.before_upsert(ids)
-        result = ctx.store.upsert_contracts([batch[i] for i in ids]) if ids else None
-        new, changed = (result.new, result.changed) if result else ([], [])
-        queue.after_upsert(ids, [*new, *changed], changed)
-        sweep_state.record_batch(batch_first, next_page, counters | {
-            "contracts_new": len(new), "contracts_changed": len(changed),
-            "contracts_unchanged": len(result.unchanged) if result else 0,
+        nonlocal batch, batch_first
+        result = store_contracts(ctx, batch, queue=queue)
+        held.update((cid, batch[cid]) for cid in result.to_analyze)
+        sweep_state.record_batch(batch_first, next_page, tally.counters() | {
+            "contracts_new": len(result.new), "contracts_changed": len(result.changed),
+            "contracts_unchanged": len(result.unchanged),
         })
         batch, batch_first = {}, next_page
-        counters = {"pages": 0, "contracts_seen": 0, "rejected": 0, "duplicates": 0}
+        tally.reset()
 
-    for page in contract_pages(ctx.portal, orgao, window, first_page=first):
-        counters["pages"] += 1
-        counters["contracts_seen"] += page.raw_count
-        counters["rejected"] += len(page.rejected)
-        counters["duplicates"] += page.duplicates
-        for rejected in page.rejected:
-            log.warning("contract record rejected", extra={"orgao": orgao, "page": page.number,
-                                                           "reason": rejected.reason})
-        for contract in page.contracts:
+    pages = ctx.portal.iter_contract_pages(orgao, data_inicial=window.data_inicial, data_final=window.data_final,
+                                           first_page=first)
+    for page in pages:
+        tally.add(page)
+        for contract in page.items:
             batch[contract.id] = contract
         next_page = page.number + 1
         log.debug("page stored", extra={"orgao": orgao, "page": page.number})
@@ -185,7 +178,7 @@ def _page(ctx: PipelineContext, sweep_state: SweepState, queue: OrgaoQueue, orga
             log.info("sweep progress", extra={"orgao": orgao, "next_page": next_page})
             if budget.exhausted():
                 return False
-    if counters["pages"] or batch:
+    if tally.pages or batch:
         flush()
     return True
 
@@ -208,12 +201,12 @@ def sweep(
     """
     runs = RunState(ctx.redis, run_id)
     if runs.is_done(orgao):
-        return SweepStep("already_done", run=close_if_complete(ctx, run_id))
+        return SweepStep(Step.ALREADY_DONE, run=close_if_complete(ctx, run_id))
     sweep_state = SweepState(ctx.redis, run_id, orgao)
     if not sweep_state.acquire(owner, lease_seconds(ctx.settings)):
         log.info("another copy of this sweep holds its lease; checking again when it expires",
                  extra={"orgao": orgao})
-        return SweepStep("busy", retry_in=sweep_state.lease_left())
+        return SweepStep(Step.BUSY, retry_in=sweep_state.lease_left())
     try:
         queue = OrgaoQueue(ctx.redis, ctx.source.value, orgao)
         recovered = queue.recover()
@@ -222,14 +215,17 @@ def sweep(
                         extra={"orgao": orgao, "count": recovered})
         if error is not None:
             sweep_state.set_phase("analysis", error=error)
+        held: dict[int, Contract] = {}
         if sweep_state.phase() == "paging":
-            if not _page(ctx, sweep_state, queue, orgao, window, budget):
-                return SweepStep("continue")
+            if not _page(ctx, sweep_state, queue, orgao, window, budget, held):
+                return SweepStep(Step.CONTINUE)
             sweep_state.set_phase("analysis")
-        outcome = analyze_contracts(ctx, queue.pending(), trigger=trigger, changed=queue.changed(), budget=budget,
-                                    recorder=sweep_state, on_done=queue.done)
+        # Pending ids this task did not upsert (an earlier task's, or recovered above) are read
+        # back from the store: that is the write-ahead set's recovery path, and the only one.
+        outcome = analyze_contracts(ctx, queue.pending(), held=held, trigger=trigger, changed=queue.changed(),
+                                    budget=budget, recorder=sweep_state, on_done=queue.done)
         if not outcome.complete:
-            return SweepStep("continue")
+            return SweepStep(Step.CONTINUE)
         return _finish(ctx, runs, sweep_state, orgao)
     finally:
         sweep_state.release(owner)
@@ -253,4 +249,4 @@ def _finish(ctx: PipelineContext, runs: RunState, sweep_state: SweepState, orgao
     if first:
         log.info("sweep finished", extra={"orgao": orgao, "parts_done": done, "parts": total, "error": error,
                                           **counters})
-    return SweepStep("done", counters, close_if_complete(ctx, runs.run_id))
+    return SweepStep(Step.DONE, counters, close_if_complete(ctx, runs.run_id))

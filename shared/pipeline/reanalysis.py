@@ -17,10 +17,10 @@ from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 from shared.detection import DETECTOR_VERSION
-from shared.domain import Trigger
+from shared.domain import Contract, Trigger
 from shared.pipeline import runs
 from shared.pipeline.analysis import analyze_contracts
-from shared.pipeline.context import Budget, PipelineContext, lease_seconds
+from shared.pipeline.context import Budget, PipelineContext, Step, lease_seconds
 from shared.pipeline.state import RunState, SweepState
 from shared.store.base import ContractFilter
 
@@ -51,8 +51,8 @@ def start_reanalysis(ctx: PipelineContext, *, task: str, task_id: str | None, mo
     return run.id
 
 
-def reanalyze(ctx: PipelineContext, *, run_id: int, owner: str, budget: Budget) -> str:
-    """Advance the re-analysis: "done", "continue" or "busy"."""
+def reanalyze(ctx: PipelineContext, *, run_id: int, owner: str, budget: Budget) -> Step:
+    """Advance the re-analysis: DONE, CONTINUE (budget spent) or BUSY (another copy runs)."""
     state = RunState(ctx.redis, run_id)
     windows = state.field("windows") or []
     for index, (start_text, end_text) in enumerate(windows):
@@ -61,20 +61,21 @@ def reanalyze(ctx: PipelineContext, *, run_id: int, owner: str, budget: Budget) 
             continue
         progress = SweepState(ctx.redis, run_id, f"window-{index}")
         if not progress.acquire(owner, lease_seconds(ctx.settings)):
-            return "busy"
+            return Step.BUSY
         try:
             start, end = date.fromisoformat(start_text), date.fromisoformat(end_text)
-            by_orgao: dict[str, list[int]] = defaultdict(list)
+            by_orgao: dict[str, dict[int, Contract]] = defaultdict(dict)
             for contract in ctx.store.iter_contracts(ContractFilter(signed_from=start, signed_to=end, source=ctx.source)):
-                by_orgao[contract.orgao_codigo or ""].append(contract.id)
+                by_orgao[contract.orgao_codigo or ""][contract.id] = contract
             finished = progress.marked("orgaos")
             for orgao in sorted(by_orgao):
                 if orgao in finished:
                     continue
-                outcome = analyze_contracts(ctx, by_orgao[orgao], trigger=Trigger.REANALYSIS, budget=budget,
+                held = by_orgao[orgao]
+                outcome = analyze_contracts(ctx, held, held=held, trigger=Trigger.REANALYSIS, budget=budget,
                                             recorder=progress, clear_unflagged=True, read_termos=True)
                 if not outcome.complete:
-                    return "continue"
+                    return Step.CONTINUE
                 progress.mark("orgaos", orgao)
             first, done, total = state.finish_part(part)
             if first:
@@ -86,6 +87,6 @@ def reanalyze(ctx: PipelineContext, *, run_id: int, owner: str, budget: Budget) 
         finally:
             progress.release(owner)
         if budget.exhausted() and index + 1 < len(windows):
-            return "continue"
+            return Step.CONTINUE
     runs.close_if_complete(ctx, run_id, seen_counter="windows_done")
-    return "done"
+    return Step.DONE

@@ -12,8 +12,8 @@ import logging
 
 from shared.domain import Sanction
 from shared.pipeline import runs
-from shared.pipeline.context import Budget, PipelineContext, lease_seconds
-from shared.pipeline.portal_pages import sanction_pages
+from shared.pipeline.context import Budget, PipelineContext, Step, lease_seconds
+from shared.pipeline.ingest import PageTally
 from shared.pipeline.state import RunState, SweepState
 
 log = logging.getLogger("vigia.pipeline.sanctions")
@@ -34,38 +34,33 @@ def start_refresh(ctx: PipelineContext, *, task: str, task_id: str | None) -> in
 def _refresh_list(ctx: PipelineContext, progress: SweepState, lista: str, budget: Budget) -> bool:
     first = progress.cursor()
     batch: dict[str, Sanction] = {}
-    counters = {"pages": 0, "sanctions_seen": 0, "rejected": 0}
-    batch_first, next_page = first, first
+    tally = PageTally("sanction", count_duplicates=False, where={"lista": lista})
+    batch_first = next_page = first
 
     def flush() -> None:
-        nonlocal batch, counters, batch_first
+        nonlocal batch, batch_first
         written = ctx.store.upsert_sanctions(list(batch.values())) if batch else 0
-        progress.record_batch(batch_first, next_page, counters | {"sanctions_written": written,
-                                                                   f"{lista}_seen": counters["sanctions_seen"]})
+        progress.record_batch(batch_first, next_page, tally.counters() | {"sanctions_written": written,
+                                                                          f"{lista}_seen": tally.seen})
         batch, batch_first = {}, next_page
-        counters = {"pages": 0, "sanctions_seen": 0, "rejected": 0}
+        tally.reset()
 
-    for page in sanction_pages(ctx.portal, lista, first_page=first):
-        counters["pages"] += 1
-        counters["sanctions_seen"] += page.raw_count
-        counters["rejected"] += len(page.rejected)
-        for rejected in page.rejected:
-            log.warning("sanction record rejected", extra={"lista": lista, "page": page.number,
-                                                           "reason": rejected.reason})
-        for sanction in page.sanctions:
+    for page in ctx.portal.iter_sanction_pages(lista, first_page=first):
+        tally.add(page)
+        for sanction in page.items:
             batch[sanction.id] = sanction
         next_page = page.number + 1
         if len(batch) >= UPSERT_BATCH or budget.exhausted():
             flush()
             if budget.exhausted():
                 return False
-    if counters["pages"] or batch:
+    if tally.pages or batch:
         flush()
     return True
 
 
-def refresh(ctx: PipelineContext, *, run_id: int, owner: str, budget: Budget, error: str | None = None) -> str:
-    """Advance the refresh: "done", "continue" (budget spent) or "busy" (another copy runs).
+def refresh(ctx: PipelineContext, *, run_id: int, owner: str, budget: Budget, error: str | None = None) -> Step:
+    """Advance the refresh: DONE, CONTINUE (budget spent) or BUSY (another copy runs).
 
     ``error`` (retries exhausted) fails the list being read and moves on to the next one.
     """
@@ -75,10 +70,10 @@ def refresh(ctx: PipelineContext, *, run_id: int, owner: str, budget: Budget, er
             continue
         progress = SweepState(ctx.redis, run_id, lista)
         if not progress.acquire(owner, lease_seconds(ctx.settings)):
-            return "busy"
+            return Step.BUSY
         try:
             if error is None and not _refresh_list(ctx, progress, lista, budget):
-                return "continue"
+                return Step.CONTINUE
             first, _, _ = state.finish_part(lista, error)
             if first:
                 ctx.store.add_run_counters(run_id, progress.batch_counters())
@@ -88,4 +83,4 @@ def refresh(ctx: PipelineContext, *, run_id: int, owner: str, budget: Budget, er
         finally:
             progress.release(owner)
     runs.close_if_complete(ctx, run_id, seen_counter="sanctions_seen")
-    return "done"
+    return Step.DONE

@@ -19,13 +19,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, Literal
 
 from shared import redis_keys
 
 STATE_TTL_SECONDS = 7 * 24 * 3600
 SUMMARY_KINDS = ("groq", "template")
 QUEUE_TTL_SECONDS = 30 * 24 * 3600
+# A sweep pages (and upserts) first, then analyses what it stored.
+Phase = Literal["paging", "analysis"]
 
 _FINISH_PART = """
 local added = redis.call('SADD', KEYS[1], ARGV[1])
@@ -170,15 +172,15 @@ class SweepState:
         value = self.redis.hget(self.key, "cursor")
         return int(value) if value is not None else 1
 
-    def phase(self) -> str:
+    def phase(self) -> Phase:
         value = self.redis.hget(self.key, "phase")
-        return (value.decode() if isinstance(value, bytes) else value) if value is not None else "paging"
+        return "analysis" if value in (b"analysis", "analysis") else "paging"
 
     def error(self) -> str | None:
         value = self.redis.hget(self.key, "error")
         return (value.decode() if isinstance(value, bytes) else value) if value else None
 
-    def set_phase(self, phase: str, *, error: str | None = None) -> None:
+    def set_phase(self, phase: Phase, *, error: str | None = None) -> None:
         pipe = self.redis.pipeline()
         pipe.hset(self.key, "phase", phase)
         if error:

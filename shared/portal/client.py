@@ -3,8 +3,9 @@
 Build one per process (:meth:`PortalClient.from_settings` in ``worker_process_init``) and share it
 between threads: the httpx connection pool, the circuit breaker and the Redis-backed limiter are
 all thread-safe. Required parameters are checked before anything is sent
-(:class:`~shared.portal.errors.InvalidRequest`), list endpoints are iterators that fetch the next
-page only when the caller asks for it, and every record is parsed with the real field names (see
+(:class:`~shared.portal.errors.InvalidRequest`), list endpoints are iterators of typed pages
+(:class:`~shared.portal.paging.Page`) that start at ``first_page`` and fetch the next page only
+when the caller asks for it, and every record is parsed with the real field names (see
 :mod:`shared.portal.models`). Records from the simulator carry ``Source.SIMULATOR``; a client
 built for production refuses the simulator outright.
 """
@@ -13,33 +14,33 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
-from datetime import date, timedelta
-from functools import partial
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Hashable, Iterator
+from datetime import date
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
-from shared.domain import Contract, Source
+from shared.domain import Contract, Sanction, Source
 from shared.portal.breaker import CircuitBreaker
 from shared.portal.errors import InvalidRequest, PermanentRequestError
 from shared.portal.models import (
     TermoAditivo,
     parse_contract,
-    parse_licitacao,
     parse_orgao,
     parse_sanction,
     parse_termo_aditivo,
 )
-from shared.portal.paging import ContractPage, LicitacaoPage, SanctionPage, iter_pages
+from shared.portal.paging import Page, iter_pages
 from shared.portal.ratelimit import Limiter, RateLimiter
 from shared.portal.transport import PortalTransport, RetryPolicy
-from shared.portal.wire import API_KEY_HEADER, add_months, digits, format_date
+from shared.portal.wire import API_KEY_HEADER, format_date
 
 if TYPE_CHECKING:
     from shared.config import Settings
 
 log = logging.getLogger("vigia.portal")
+
+T = TypeVar("T")
 
 # The key the client presents to the local simulator when no real key is configured.
 SIMULATOR_DEV_KEY = "vigia-simulator-dev-key"
@@ -76,6 +77,12 @@ def _orgao_code(codigo_orgao: object) -> str:
     if not _CODIGO.match(code):
         raise InvalidRequest(f"codigoOrgao is required and must be a SIAFI code of digits, got {codigo_orgao!r}")
     return code
+
+
+def _contract_id(contract_id: object) -> int:
+    if isinstance(contract_id, bool) or not isinstance(contract_id, int) or contract_id <= 0:
+        raise InvalidRequest(f"id must be a positive integer, got {contract_id!r}")
+    return contract_id
 
 
 def _window(data_inicial: date | None, data_final: date | None) -> dict[str, str]:
@@ -173,38 +180,21 @@ class PortalClient:
 
     # -- contracts ------------------------------------------------------------------------------
     def iter_contract_pages(
-        self,
-        codigo_orgao: str,
-        *,
-        data_inicial: date | None = None,
-        data_final: date | None = None,
-        max_pages: int | None = None,
-    ) -> Iterator[ContractPage]:
-        """An órgão's contracts whose vigência overlaps the window, page by page, deduplicated by id."""
+        self, codigo_orgao: str, *, data_inicial: date | None = None, data_final: date | None = None,
+        first_page: int = 1,
+    ) -> Iterator[Page[Contract]]:
+        """An órgão's contracts whose vigência overlaps the window, page by page from ``first_page``
+        (a continued sweep resumes at its cursor), deduplicated by id."""
         params = {"codigoOrgao": _orgao_code(codigo_orgao), **_window(data_inicial, data_final)}
-        yield from self._contract_pages("/contratos", params, max_pages=max_pages)
-
-    def iter_contracts(self, codigo_orgao: str, **window: Any) -> Iterator[Contract]:
-        """The contracts of :meth:`iter_contract_pages`, one at a time (rejected records are logged)."""
-        for page in self.iter_contract_pages(codigo_orgao, **window):
-            for item in page.rejected:
-                log.warning("rejected contract record", extra={"reason": item.reason, "page": page.number})
-            yield from page.contracts
-
-    def iter_contracts_by_supplier(self, cpf_cnpj: str) -> Iterator[ContractPage]:
-        document = digits(cpf_cnpj)
-        if len(document) not in (11, 14):
-            raise InvalidRequest(f"cpfCnpj must have 11 (CPF) or 14 (CNPJ) digits, got {cpf_cnpj!r}")
-        yield from self._contract_pages("/contratos/cpf-cnpj", {"cpfCnpj": document})
+        return self._pages("/contratos", params, lambda raw: parse_contract(raw, source=self.source),
+                           lambda contract: contract.id, first_page=first_page)
 
     def get_contract(self, contract_id: int) -> Contract | None:
         """One contract by its Portal id; None when the API has no such contract.
 
         Raises MalformedRecord (an InvalidResponse) when the record it returns cannot be parsed.
         """
-        if isinstance(contract_id, bool) or not isinstance(contract_id, int) or contract_id <= 0:
-            raise InvalidRequest(f"id must be a positive integer, got {contract_id!r}")
-        body = self.transport.get_json("/contratos/id", {"id": contract_id}, none_on_404=True)
+        body = self.transport.get_json("/contratos/id", {"id": _contract_id(contract_id)}, none_on_404=True)
         if body is None or body == {} or body == []:
             return None
         if isinstance(body, list):
@@ -219,22 +209,9 @@ class PortalClient:
 
         Raises MalformedRecord (an InvalidResponse) when a termo in the answer cannot be read.
         """
-        if isinstance(contract_id, bool) or not isinstance(contract_id, int) or contract_id <= 0:
-            raise InvalidRequest(f"id must be a positive integer, got {contract_id!r}")
-        body = self.transport.get_json("/contratos/termo-aditivo", {"id": contract_id}, expect=list, none_on_404=True)
+        body = self.transport.get_json("/contratos/termo-aditivo", {"id": _contract_id(contract_id)}, expect=list,
+                                       none_on_404=True)
         return [parse_termo_aditivo(raw) for raw in body or []]
-
-    def _contract_pages(
-        self, endpoint: str, params: dict[str, Any], *, max_pages: int | None = None
-    ) -> Iterator[ContractPage]:
-        pages = iter_pages(
-            lambda n: self.transport.get_json(endpoint, {**params, "pagina": n}, expect=list),
-            lambda raw: parse_contract(raw, source=self.source),
-            lambda contract: contract.id,
-            max_pages=max_pages,
-        )
-        for page in pages:
-            yield ContractPage(page.number, page.items, page.rejected, page.raw_count, page.duplicates)
 
     # -- reference lists ------------------------------------------------------------------------
     def iter_orgaos(self, *, codigo: str | None = None, descricao: str | None = None) -> Iterator[dict[str, Any]]:
@@ -244,61 +221,25 @@ class PortalClient:
             params["codigo"] = _orgao_code(codigo)
         if descricao:
             params["descricao"] = descricao
-        pages = iter_pages(
-            lambda n: self.transport.get_json("/orgaos-siafi", {**params, "pagina": n}, expect=list),
-            parse_orgao,
-            lambda orgao: orgao["codigo"],
-        )
-        for page in pages:
+        for page in self._pages("/orgaos-siafi", params, parse_orgao, lambda orgao: orgao["codigo"]):
             for item in page.rejected:
                 log.warning("rejected órgão entry", extra={"reason": item.reason, "page": page.number})
             yield from page.items
 
-    def iter_sanctions(
-        self,
-        lista: str,
-        *,
-        codigo_sancionado: str | None = None,
-        data_inicial: date | None = None,
-        data_final: date | None = None,
-    ) -> Iterator[SanctionPage]:
-        """CEIS or CNEP (``lista`` = "ceis" | "cnep"), page by page, deduplicated by id."""
+    def iter_sanction_pages(self, lista: str, *, first_page: int = 1) -> Iterator[Page[Sanction]]:
+        """The whole CEIS or CNEP (``lista`` = "ceis" | "cnep") page by page from ``first_page``,
+        deduplicated by id."""
         name = str(lista).lower()
         if name not in {"ceis", "cnep"}:
             raise InvalidRequest(f"lista must be 'ceis' or 'cnep', got {lista!r}")
-        params: dict[str, Any] = {}
-        if codigo_sancionado is not None:
-            document = digits(codigo_sancionado)
-            if len(document) not in (11, 14):
-                raise InvalidRequest(f"codigoSancionado must have 11 or 14 digits, got {codigo_sancionado!r}")
-            params["codigoSancionado"] = document
-        window = _window(data_inicial, data_final)
-        params.update({f"{k}Sancao": v for k, v in window.items()})
-        pages = iter_pages(
-            lambda n: self.transport.get_json(f"/{name}", {**params, "pagina": n}, expect=list),
-            lambda raw: parse_sanction(raw, name, source=self.source),
-            lambda sanction: sanction.id,
-        )
-        for page in pages:
-            yield SanctionPage(page.number, page.items, page.rejected, page.raw_count, page.duplicates)
+        return self._pages(f"/{name}", {}, lambda raw: parse_sanction(raw, name, source=self.source),
+                           lambda sanction: sanction.id, first_page=first_page)
 
-    def iter_licitacoes(
-        self, codigo_orgao: str, *, data_inicial: date, data_final: date
-    ) -> Iterator[LicitacaoPage]:
-        """Tenders opened in the window; the API allows at most one month, so longer windows are split."""
-        code = _orgao_code(codigo_orgao)
-        if data_inicial is None or data_final is None:
-            raise InvalidRequest("dataInicial and dataFinal are required for /licitacoes")
-        _window(data_inicial, data_final)
-        start = data_inicial
-        while start <= data_final:
-            end = min(data_final, add_months(start, 1) - timedelta(days=1))
-            params = {"codigoOrgao": code, **_window(start, end)}
-            pages = iter_pages(
-                partial(lambda p, n: self.transport.get_json("/licitacoes", {**p, "pagina": n}, expect=list), params),
-                lambda raw: parse_licitacao(raw, source=self.source),
-                lambda licitacao: licitacao.id,
-            )
-            for page in pages:
-                yield LicitacaoPage(page.number, page.items, page.rejected, page.raw_count, page.duplicates)
-            start = end + timedelta(days=1)
+    def _pages(
+        self, endpoint: str, params: dict[str, Any], parse: Callable[[Any], T], key: Callable[[T], Hashable],
+        *, first_page: int = 1,
+    ) -> Iterator[Page[T]]:
+        if isinstance(first_page, bool) or not isinstance(first_page, int) or first_page < 1:
+            raise InvalidRequest(f"first_page must be a page number from 1, got {first_page!r}")
+        return iter_pages(lambda n: self.transport.get_json(endpoint, {**params, "pagina": n}, expect=list),
+                          parse, key, first_page=first_page)

@@ -17,16 +17,16 @@ from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from shared.domain import Contract, Sanction
 from shared.portal.errors import MalformedRecord
-from shared.portal.models import Licitacao, RejectedRecord, rejected
+from shared.portal.models import RejectedRecord, rejected
 
 T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
 class Page(Generic[T]):
-    """One page as received: the new records, the rejected ones, and how many the API sent."""
+    """One page as received: the new records (``Page[Contract]``, ``Page[Sanction]``, …), the
+    rejected ones, and how many the API sent."""
 
     number: int
     items: list[T]
@@ -35,50 +35,24 @@ class Page(Generic[T]):
     duplicates: int = 0  # records already seen on an earlier page (or twice on this one)
 
 
-@dataclass(frozen=True, slots=True)
-class ContractPage:
-    number: int
-    contracts: list[Contract]
-    rejected: list[RejectedRecord]
-    raw_count: int
-    duplicates: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class SanctionPage:
-    number: int
-    sanctions: list[Sanction]
-    rejected: list[RejectedRecord]
-    raw_count: int
-    duplicates: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class LicitacaoPage:
-    number: int
-    licitacoes: list[Licitacao]
-    rejected: list[RejectedRecord]
-    raw_count: int
-    duplicates: int = 0
-
-
 def iter_pages(
     fetch: Callable[[int], list[Any]],
     parse: Callable[[Any], T],
     key: Callable[[T], Hashable],
     *,
     first_page: int = 1,
-    max_pages: int | None = None,
 ) -> Iterator[Page[T]]:
     """Fetch, parse and yield pages until one is empty or shorter than the longest seen so far.
 
     ``fetch(n)`` returns page ``n``'s JSON array; ``parse`` raises MalformedRecord for a record it
-    cannot read; ``key`` gives the identity used to drop records already seen in this sweep.
+    cannot read; ``key`` gives the identity used to drop records already seen in this sweep. A
+    sweep continued from ``first_page`` > 1 (the cursor of an earlier task) deduplicates only
+    from there on: the earlier pages' records are already stored, and upserts are idempotent.
     """
     seen: set[Hashable] = set()
     number = first_page
     longest = 0
-    while max_pages is None or number < first_page + max_pages:
+    while True:
         records = fetch(number)
         items: list[T] = []
         refused: list[RejectedRecord] = []

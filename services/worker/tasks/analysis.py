@@ -7,14 +7,7 @@ from typing import Any
 
 from celery import shared_task
 
-from services.worker.tasks.common import (
-    TASK_OPTIONS,
-    budget,
-    context,
-    follow_up,
-    lease_wait,
-    retry_if_worth_it,
-)
+from services.worker.tasks.common import TASK_OPTIONS, budget, context, continue_or_wait, retry_if_worth_it
 from shared import task_names
 from shared.domain import Trigger
 from shared.pipeline import investigate as on_demand
@@ -75,8 +68,5 @@ def reanalyze_historical(self: Any, months: int | None = None, run_id: int | Non
         if run_id is not None:
             runs.fail(ctx, run_id, describe(error))
         raise
-    if status == "continue":
-        follow_up(self, months=months, run_id=run_id)
-    elif status == "busy":
-        follow_up(self, countdown=lease_wait(ctx.settings), months=months, run_id=run_id)
-    return {"status": status, "run_id": run_id}
+    continue_or_wait(self, status, months=months, run_id=run_id)
+    return {"status": str(status), "run_id": run_id}

@@ -27,7 +27,7 @@ from kombu.exceptions import OperationalError
 
 from services.worker import resources
 from shared.observability import hooks
-from shared.pipeline.context import Budget, PipelineContext
+from shared.pipeline.context import Budget, PipelineContext, Step, lease_seconds
 from shared.pipeline.errors import describe, is_retryable, retry_countdown
 from shared.portal.errors import PermanentRequestError
 
@@ -108,8 +108,13 @@ def follow_up(task: Any, *, countdown: float | None = None, **kwargs: Any) -> No
     task.signature(kwargs=kwargs).apply_async(countdown=countdown)
 
 
-def lease_wait(settings: Any) -> int:
-    """How long a step that found another copy busy waits before it looks again."""
-    from shared.pipeline.context import lease_seconds
-
-    return lease_seconds(settings) + 1
+def continue_or_wait(task: Any, status: Step, *, retry_in: int | None = None, **kwargs: Any) -> None:
+    """Send the follow-up a resumable step asks for: at once on CONTINUE (its budget ran out, the
+    state in Redis says where to resume); on BUSY once the other copy's lease has expired —
+    ``retry_in`` seconds when the step knows, a whole lease otherwise — since the holder may
+    have died past its time limit with its message acknowledged. DONE needs nothing."""
+    if status is Step.CONTINUE:
+        follow_up(task, **kwargs)
+    elif status is Step.BUSY:
+        wait = lease_seconds(context().settings) if retry_in is None else retry_in
+        follow_up(task, countdown=wait + 1, **kwargs)

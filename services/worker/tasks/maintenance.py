@@ -8,18 +8,11 @@ from typing import Any
 
 from celery import shared_task
 
-from services.worker.tasks.common import (
-    TASK_OPTIONS,
-    budget,
-    context,
-    follow_up,
-    lease_wait,
-    retry_if_worth_it,
-)
+from services.worker.tasks.common import TASK_OPTIONS, budget, context, continue_or_wait, retry_if_worth_it
 from shared import task_names
 from shared.observability import hooks
 from shared.pipeline import health, maintenance, runs, sanctions
-from shared.pipeline.context import PipelineContext
+from shared.pipeline.context import Budget, PipelineContext, Step
 from shared.pipeline.errors import describe, is_retryable
 
 log = logging.getLogger("vigia.tasks.maintenance")
@@ -41,14 +34,11 @@ def refresh_sanctions(self: Any, run_id: int | None = None) -> dict[str, Any]:
     except Exception as error:
         retry_if_worth_it(self, error)
         status = _fail_and_go_on(ctx, run_id, owner, budget(self), error)
-    if status == "continue":
-        follow_up(self, run_id=run_id)
-    elif status == "busy":
-        follow_up(self, countdown=lease_wait(ctx.settings), run_id=run_id)
-    return {"status": status, "run_id": run_id}
+    continue_or_wait(self, status, run_id=run_id)
+    return {"status": str(status), "run_id": run_id}
 
 
-def _fail_and_go_on(ctx: PipelineContext, run_id: int, owner: str, step_budget: Any, error: BaseException) -> str:
+def _fail_and_go_on(ctx: PipelineContext, run_id: int, owner: str, step_budget: Budget, error: BaseException) -> Step:
     """Record the list being read as failed for good and go on with the next one.
 
     An error that no list can escape (no Portal configured, a refused key) fails each list in

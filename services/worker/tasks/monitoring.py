@@ -13,7 +13,14 @@ from typing import Any
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 
-from services.worker.tasks.common import TASK_OPTIONS, budget, context, follow_up, retry_if_worth_it
+from services.worker.tasks.common import (
+    TASK_OPTIONS,
+    budget,
+    context,
+    continue_or_wait,
+    follow_up,
+    retry_if_worth_it,
+)
 from shared import task_names
 from shared.domain import Trigger
 from shared.observability import hooks
@@ -102,10 +109,6 @@ def sweep_orgao(self: Any, run_id: int, orgao: str, data_inicial: str, data_fina
             RunState(ctx.redis, run_id).finish_part(orgao, f"{reason}; then {describe(second)}")
             close_if_complete(ctx, int(run_id))
             raise
-    if step.status == "continue":
-        follow_up(self, **kwargs)
-    elif step.status == "busy":
-        # The holder may have died past its time limit (its message acknowledged): look again
-        # once its lease has expired; if it finished meanwhile, that look ends at "already_done".
-        follow_up(self, countdown=step.retry_in + 1, **kwargs)
-    return {"status": step.status, "orgao": orgao, **step.counters}
+    # A BUSY sweep whose holder finished meanwhile ends at ALREADY_DONE when it looks again.
+    continue_or_wait(self, step.status, retry_in=step.retry_in, **kwargs)
+    return {"status": str(step.status), "orgao": orgao, **step.counters}

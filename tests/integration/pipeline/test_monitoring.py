@@ -11,7 +11,7 @@ from shared.domain import InvestigationStatus, RunStatus, Trigger
 from shared.pipeline import monitoring
 from shared.pipeline.context import Budget, PipelineContext
 from shared.pipeline.state import OrgaoQueue
-from shared.store.base import InvestigationFilter
+from shared.store.base import ContractFilter, InvestigationFilter
 from tests.integration.pipeline.conftest import EVERYTHING_HOURS
 from tests.integration.pipeline.expected import expected_flags, parsed_contracts
 
@@ -35,6 +35,20 @@ def _cycle(ctx: PipelineContext, task_id: str, budget: Callable[[], Budget] = Bu
     return plan, steps
 
 
+def _reads_by_id(ctx: PipelineContext) -> list[int]:
+    """Record the ids of every ``iter_contracts(ContractFilter(ids=...))`` read the context's store
+    answers from now on."""
+    read: list[int] = []
+    iter_contracts = ctx.store.iter_contracts
+
+    def spy(filters: ContractFilter = ContractFilter(), **options: Any) -> Any:
+        read.extend(filters.ids or ())
+        return iter_contracts(filters, **options)
+
+    ctx.store.iter_contracts = spy  # type: ignore[method-assign]
+    return read
+
+
 def _investigations(ctx: PipelineContext) -> list[Any]:
     page = ctx.store.list_investigations(InvestigationFilter(), limit=5000)
     return page.items
@@ -42,7 +56,9 @@ def _investigations(ctx: PipelineContext) -> list[Any]:
 
 def test_it_stores_every_contract_and_investigates_the_flagged_ones(make_context: Any, sim_dataset: Any) -> None:
     ctx = make_context()
+    read_back = _reads_by_id(ctx)
     plan, _ = _cycle(ctx, "cycle-1")
+    assert read_back == []  # the sweep analyses the contracts it upserted as it holds them
     run = ctx.store.get_run(plan.run_id)
     assert run is not None and run.status is RunStatus.SUCCEEDED, run
     assert ctx.store.count_contracts() == len(sim_dataset.contracts)
@@ -89,7 +105,9 @@ def test_it_analyses_contracts_whose_upsert_was_interrupted(make_context: Any, s
     # A worker died after writing the batch but before queueing it for analysis.
     OrgaoQueue(ctx.redis, ctx.source.value, orgao).before_upsert([c.id for c in contracts])
     ctx.store.upsert_contracts(contracts)
+    read_back = _reads_by_id(ctx)
     plan, _ = _cycle(ctx, "cycle-wal", configured=[orgao])
+    assert sorted(read_back) == sorted(c.id for c in contracts)  # the recovery path reads them back
     run = ctx.store.get_run(plan.run_id)
     assert run is not None and run.status is RunStatus.SUCCEEDED
     assert run.counters["contracts_new"] == 0 and run.counters["contracts_unchanged"] == len(contracts)

@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 for page in client.iter_contract_pages(code):
                     requests += 1
-                    contracts += len(page.contracts)
+                    contracts += len(page.items)
                     if time.time() >= args.until:
                         break
             except PortalError as error:

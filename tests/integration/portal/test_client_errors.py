@@ -77,7 +77,7 @@ def test_it_waits_the_retry_after_of_a_429_before_trying_again(
 ) -> None:
     admin.configure(script=["429:1", "429:1"])
     page = next(make_client().iter_contract_pages(_orgao(sim_dataset)))
-    assert page.contracts
+    assert page.items
     assert sleeper.calls == [1.0, 1.0]
     statuses = [r["status"] for r in admin.requests()]
     assert statuses == [429, 429, 200]
@@ -90,7 +90,7 @@ def test_it_waits_at_least_60_seconds_after_a_429_without_retry_after(
     scaled = RecordingSleep(scale=0.01)  # the request is for >= 60 s; the test sleeps 1 % of it for real
     admin.configure(retry_after_header=False, script=["429"])
     client = make_client(retry=RetryPolicy(max_retries=2, sleep=scaled))
-    assert next(client.iter_contract_pages(_orgao(sim_dataset))).contracts
+    assert next(client.iter_contract_pages(_orgao(sim_dataset))).items
     assert len(scaled.calls) == 1 and scaled.calls[0] >= 60
     assert _gaps(admin)[0] >= 0.6
 
@@ -114,7 +114,7 @@ def test_it_retries_5xx_with_jittered_exponential_backoff_then_succeeds(
     make_client: Client, admin: SimulatorAdmin, sim_dataset: SimDataset, sleeper: RecordingSleep
 ) -> None:
     admin.configure(script=["503", "500", "502"])
-    assert next(make_client().iter_contract_pages(_orgao(sim_dataset))).contracts
+    assert next(make_client().iter_contract_pages(_orgao(sim_dataset))).items
     assert [r["status"] for r in admin.requests()] == [503, 500, 502, 200]
     first, second, third = sleeper.calls
     assert 0.01 <= first <= 0.02 and 0.02 <= second <= 0.04 and 0.04 <= third <= 0.08
@@ -134,7 +134,7 @@ def test_it_retries_empty_and_non_json_bodies_then_raises_invalid_response(
     make_client: Client, admin: SimulatorAdmin, sim_dataset: SimDataset
 ) -> None:
     admin.configure(script=["empty", "html"])
-    assert next(make_client().iter_contract_pages(_orgao(sim_dataset))).contracts
+    assert next(make_client().iter_contract_pages(_orgao(sim_dataset))).items
     admin.reset()
     admin.configure(script=["html"] * 4)
     with pytest.raises(InvalidResponse, match="not JSON.*gave up after 4 attempts"):
@@ -150,7 +150,7 @@ def test_it_retries_a_timeout_then_raises_portal_unavailable(
 ) -> None:
     admin.configure(script=["slow:1"])
     client = make_client(timeout=0.3)
-    assert next(client.iter_contract_pages(_orgao(sim_dataset))).contracts
+    assert next(client.iter_contract_pages(_orgao(sim_dataset))).items
     admin.reset()
     admin.configure(slow_ratio=1.0, slow_seconds=1.0)
     with pytest.raises(PortalUnavailable, match="timed out"):

@@ -29,10 +29,10 @@ def test_it_reads_every_contract_of_an_orgao_page_by_page_and_stops_at_the_short
 ) -> None:
     code, records = biggest_orgao(sim_dataset)
     pages = list(make_client().iter_contract_pages(code))
-    assert {c.id for p in pages for c in p.contracts} == {r["id"] for r in records}
+    assert {c.id for p in pages for c in p.items} == {r["id"] for r in records}
     assert all(p.raw_count == PAGE_SIZE for p in pages[:-1]) and pages[-1].raw_count < PAGE_SIZE
     assert [p.number for p in pages] == list(range(1, len(pages) + 1))
-    assert all(c.source is Source.SIMULATOR and c.orgao_codigo == code for p in pages for c in p.contracts)
+    assert all(c.source is Source.SIMULATOR and c.orgao_codigo == code for p in pages for c in p.items)
     assert admin.stats()["by_path"] == {"/contratos": len(pages)}  # one request per page, nothing after the short one
 
 
@@ -64,7 +64,7 @@ def test_it_deduplicates_by_id_across_overlapping_pages(
     code, records = biggest_orgao(sim_dataset)
     admin.configure(page_overlap=4)
     pages = list(make_client().iter_contract_pages(code))
-    ids = [c.id for p in pages for c in p.contracts]
+    ids = [c.id for p in pages for c in p.items]
     assert len(ids) == len(set(ids)) == len(records)
     assert sum(p.duplicates for p in pages) == 4 * (len(pages) - 1)
 
@@ -75,7 +75,7 @@ def test_it_filters_on_the_vigencia_window(make_client: Client, sim_dataset: Sim
     expected = {r["id"] for r in records
                 if parse_date(r["dataInicioVigencia"]) <= end  # type: ignore[operator]
                 and (r["dataFimVigencia"] is None or parse_date(r["dataFimVigencia"]) >= start)}  # type: ignore[operator]
-    got = {c.id for p in make_client().iter_contract_pages(code, data_inicial=start, data_final=end) for c in p.contracts}
+    got = {c.id for p in make_client().iter_contract_pages(code, data_inicial=start, data_final=end) for c in p.items}
     assert got == expected and 0 < len(got) < len(records)
     sent = admin.requests()[0]["params"]
     assert sent["dataInicial"] == "01/03/2023" and sent["dataFinal"] == "31/03/2023"
@@ -88,13 +88,13 @@ def test_it_keeps_malformed_records_apart_with_their_reason_and_keeps_the_rest(
     admin.configure(malformed_ratio=0.1, seed=5)
     pages = list(make_client().iter_contract_pages(code))
     rejected = [r for p in pages for r in p.rejected]
-    kept = {c.id for p in pages for c in p.contracts}
+    kept = {c.id for p in pages for c in p.items}
     assert rejected and len(kept) + len(rejected) == len(records)
     reasons = " | ".join(r.reason for r in rejected)
     for expected in ("has no id", "is not a calendar date", "is not a number", "expected an object"):
         assert expected in reasons
     assert all(isinstance(r.raw, dict) for r in rejected)
-    assert any(p.contracts and p.rejected for p in pages)  # a page with a bad record still yields its good ones
+    assert any(p.items and p.rejected for p in pages)  # a page with a bad record still yields its good ones
 
 
 def test_it_fetches_one_contract_and_sees_an_amendment_as_a_new_version(
@@ -111,26 +111,27 @@ def test_it_fetches_one_contract_and_sees_an_amendment_as_a_new_version(
     assert client.get_contract(1) is None
 
 
-def test_it_lists_orgaos_sanctions_licitacoes_and_a_suppliers_contracts(
-    make_client: Client, sim_dataset: SimDataset
-) -> None:
+def test_it_lists_orgaos_and_sanctions(make_client: Client, sim_dataset: SimDataset) -> None:
     client = make_client()
     orgaos = list(client.iter_orgaos())
     assert {o["codigo"] for o in orgaos} == {o["codigo"] for o in sim_dataset.orgaos}
     for lista, records in (("ceis", sim_dataset.ceis), ("cnep", sim_dataset.cnep)):
-        sanctions = [s for p in client.iter_sanctions(lista) for s in p.sanctions]
+        sanctions = [s for p in client.iter_sanction_pages(lista) for s in p.items]
         assert {s.id for s in sanctions} == {str(r["id"]) for r in records}
         assert all(s.lista == lista.upper() and s.source is Source.SIMULATOR for s in sanctions)
-    tender = sim_dataset.licitacoes[0]
-    code = tender["unidadeGestora"]["orgaoVinculado"]["codigoSIAFI"]
-    opened = parse_date(tender["dataAbertura"])
-    assert opened is not None
-    found = [t for p in client.iter_licitacoes(code, data_inicial=date(opened.year, 1, 1), data_final=date(opened.year, 12, 31))
-             for t in p.licitacoes]
-    assert tender["id"] in {t.id for t in found}  # a year is split into the API's one-month windows
-    supplier = sim_dataset.contracts[0]["fornecedor"]["cnpjFormatado"]
-    by_supplier = [c for p in client.iter_contracts_by_supplier(supplier) for c in p.contracts]
-    assert sim_dataset.contracts[0]["id"] in {c.id for c in by_supplier}
+
+
+def test_it_starts_at_the_page_it_is_given(make_client: Client, sim_dataset: SimDataset) -> None:
+    code, _records = biggest_orgao(sim_dataset)
+    client = make_client()
+    every = list(client.iter_contract_pages(code))
+    rest = list(client.iter_contract_pages(code, first_page=2))
+    assert [p.number for p in rest] == [p.number for p in every][1:]
+    assert [c.id for p in rest for c in p.items] == [c.id for p in every[1:] for c in p.items]
+    lista = "ceis"
+    sanctions = list(client.iter_sanction_pages(lista))
+    assert [s.id for p in client.iter_sanction_pages(lista, first_page=2) for s in p.items] == \
+        [s.id for p in sanctions[1:] for s in p.items]
 
 
 @pytest.mark.parametrize(
@@ -142,8 +143,8 @@ def test_it_lists_orgaos_sanctions_licitacoes_and_a_suppliers_contracts(
          "after dataFinal"),
         (lambda c: list(c.iter_contract_pages("26000", data_inicial="01/01/2024")), "must be a date"),
         (lambda c: c.get_contract(0), "positive integer"),
-        (lambda c: list(c.iter_contracts_by_supplier("123")), "11 (CPF) or 14 (CNPJ)"),
-        (lambda c: list(c.iter_sanctions("cepim")), "'ceis' or 'cnep'"),
+        (lambda c: list(c.iter_sanction_pages("cepim")), "'ceis' or 'cnep'"),
+        (lambda c: list(c.iter_contract_pages("26000", first_page=0)), "first_page must be a page number"),
     ],
 )
 def test_it_enforces_required_parameters_before_sending_anything(

@@ -57,7 +57,7 @@ def test_it_streams_a_huge_orgao_with_flat_client_memory(served: str) -> None:
     with PortalClient(base_url=served, api_key=TEST_KEY, source=Source.SIMULATOR,
                       timeout=30.0, retry=RetryPolicy(max_retries=5), breaker=CircuitBreaker(failure_threshold=5, reset_seconds=120.0)) as client:
         for page in client.iter_contract_pages(BIG_ORGAO):
-            seen += len(page.contracts)
+            seen += len(page.items)
             if page.number == 100:
                 rss_after_warmup = process.memory_info().rss
         growth = process.memory_info().rss - rss_after_warmup
