@@ -89,15 +89,20 @@ def load_contracts(ctx: PipelineContext, ids: Sequence[int]) -> dict[int, Contra
 
 
 def peer_context(ctx: PipelineContext, orgao: str | None, targets: Sequence[Contract]) -> list[Contract]:
-    """The targets plus every stored contract of their órgão signed in the targets' years (the
-    copy in hand wins over the stored one)."""
+    """The targets plus every stored contract of their órgão signed in the targets' years. Only
+    the peers' ids are read first, then the rows of those not in hand (a sweep holds most of them:
+    it has just upserted them), so the copy in hand wins over the stored one."""
     contracts = {c.id: c for c in targets}
     years = sorted({c.data_assinatura.year for c in targets if c.data_assinatura is not None})
     if orgao:
+        stored: set[int] = set()
         for year in years:
-            for peer in ctx.store.iter_contracts(ContractFilter(orgao_codigo=orgao, signed_from=date(year, 1, 1),
-                                                                signed_to=date(year, 12, 31), source=ctx.source)):
-                contracts.setdefault(peer.id, peer)
+            stored.update(ctx.store.contract_ids(ContractFilter(orgao_codigo=orgao, signed_from=date(year, 1, 1),
+                                                                signed_to=date(year, 12, 31), source=ctx.source)))
+        missing = sorted(stored - contracts.keys())
+        if missing:
+            for peer in ctx.store.iter_contracts(ContractFilter(ids=missing)):
+                contracts[peer.id] = peer
     return list(contracts.values())
 
 

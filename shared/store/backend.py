@@ -46,8 +46,9 @@ class Backend(ABC):
     def _contract_row(self, contract_id: int) -> Row | None: ...
 
     @abstractmethod
-    def _contract_rows(self, conditions: list[Condition], limit: int, detail: str) -> list[Row]:
-        """At most ``limit`` contracts matching every condition, in id order."""
+    def _contract_rows(self, conditions: list[Condition], limit: int, detail: str, *, id_only: bool) -> list[Row]:
+        """At most ``limit`` contracts matching every condition, in id order (only their ``id``
+        with ``id_only``)."""
 
     @abstractmethod
     def _upsert_sanctions(self, rows: list[Row]) -> int: ...

@@ -26,6 +26,7 @@ from shared.store.commands import (
     Condition,
     ContractBatch,
     ListQuery,
+    Row,
     RunQuery,
     StuckQuery,
     Transition,
@@ -119,8 +120,18 @@ class Store(Backend):
     def iter_contracts(self, filters: ContractFilter = ContractFilter(), *, batch_size: int = 1000) -> Iterator[Contract]:
         """Stream contracts (ordered by id) matching every field of ``filters``, ``batch_size`` rows
         at a time (keyset pagination, so a long stream holds no transaction open)."""
+        for row in self._matching_contract_rows("iter_contracts", filters, batch_size, id_only=False):
+            yield contract_from_row(row)
+
+    def contract_ids(self, filters: ContractFilter = ContractFilter(), *, batch_size: int = 5000) -> list[int]:
+        """The ids (in order) of the contracts :meth:`iter_contracts` would stream for ``filters``:
+        a caller that already holds some of them reads only the rows it lacks."""
+        return [int(row["id"]) for row in self._matching_contract_rows("contract_ids", filters, batch_size, id_only=True)]
+
+    def _matching_contract_rows(self, operation: str, filters: ContractFilter, batch_size: int, *,
+                                id_only: bool) -> Iterator[Row]:
         if batch_size < 1:
-            raise StoreError(f"iter_contracts: batch_size must be at least 1, not {batch_size}")
+            raise StoreError(f"{operation}: batch_size must be at least 1, not {batch_size}")
         conditions = contract_conditions(filters)
         groups: list[list[Condition]] = [conditions]
         if filters.ids is not None:
@@ -131,9 +142,9 @@ class Store(Backend):
         for group in groups:
             after = -1
             while True:
-                rows = self._contract_rows([Condition("id", "gt", after), *group], batch_size, detail)
-                for row in rows:
-                    yield contract_from_row(row)
+                rows = self._contract_rows([Condition("id", "gt", after), *group], batch_size, detail,
+                                           id_only=id_only)
+                yield from rows
                 if len(rows) < batch_size:
                     break
                 after = int(rows[-1]["id"])

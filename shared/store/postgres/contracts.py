@@ -66,10 +66,11 @@ class ContractsMixin(PostgresCore):
     def _contract_row(self, contract_id: int) -> commands.Row | None:
         return self._one("get_contract", str(contract_id), "SELECT * FROM contracts WHERE id = %s", (contract_id,))
 
-    def _contract_rows(self, conditions: list[commands.Condition], limit: int, detail: str) -> list[commands.Row]:
+    def _contract_rows(self, conditions: list[commands.Condition], limit: int, detail: str, *,
+                       id_only: bool) -> list[commands.Row]:
         clauses, params = sql_conditions(conditions)
-        query = f"SELECT * FROM contracts{where(clauses)} ORDER BY id LIMIT %(limit)s"
-        return self._all("iter_contracts", detail, query, {**params, "limit": limit})
+        query = f"SELECT {'id' if id_only else '*'} FROM contracts{where(clauses)} ORDER BY id LIMIT %(limit)s"
+        return self._all("contract_ids" if id_only else "iter_contracts", detail, query, {**params, "limit": limit})
 
     def count_contracts(self) -> int:
         row = self._one("count_contracts", "", "SELECT count(*) AS n FROM contracts")

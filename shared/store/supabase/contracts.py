@@ -73,10 +73,11 @@ class ContractsMixin(SupabaseCore):
         )
         return response.data[0] if response.data else None
 
-    def _contract_rows(self, conditions: list[commands.Condition], limit: int, detail: str) -> list[commands.Row]:
+    def _contract_rows(self, conditions: list[commands.Condition], limit: int, detail: str, *,
+                       id_only: bool) -> list[commands.Row]:
         return list(self._call(
-            "iter_contracts", detail,
-            lambda: apply_conditions(self.table("contracts").select(CONTRACT_SELECT), conditions)
+            "contract_ids" if id_only else "iter_contracts", detail,
+            lambda: apply_conditions(self.table("contracts").select("id" if id_only else CONTRACT_SELECT), conditions)
             .order("id").limit(limit).execute(),
         ).data)
 

@@ -121,6 +121,16 @@ def test_it_streams_more_ids_than_one_request_may_name(store: Store) -> None:
     assert streamed == list(range(2, 451, 2))
 
 
+def test_it_lists_the_ids_of_the_contracts_a_filter_matches(store: Store) -> None:
+    store.upsert_contracts([make_contract(i, orgao_codigo="26000" if i % 3 else "36000") for i in range(1, 451)])
+
+    by_orgao = ContractFilter(orgao_codigo="36000", signed_from=date(2024, 1, 1), signed_to=date(2024, 12, 31))
+    assert store.contract_ids(by_orgao, batch_size=40) == list(range(3, 451, 3))
+    assert store.contract_ids(by_orgao) == [c.id for c in store.iter_contracts(by_orgao)]
+    assert store.contract_ids(ContractFilter(ids=[*range(450, 0, -2), 9999])) == list(range(2, 451, 2))
+    assert store.contract_ids(ContractFilter(source=Source.PORTAL)) == []
+
+
 def test_it_computes_robust_peer_baselines_in_the_database(store: Store) -> None:
     values = [Decimal(v) for v in ("100", "250.50", "300", "1000", "1200", "5000", "80000")]
     store.upsert_contracts([make_contract(i + 1, valor_inicial=v) for i, v in enumerate(values)])

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from shared.domain import Source
+from shared.portal.errors import MalformedRecord
 from shared.portal.models import parse_contract
 from shared.portal.paging import iter_pages
 
@@ -59,3 +60,13 @@ def test_it_rejects_only_the_record_with_a_lone_surrogate_or_an_id_past_bigint()
                        "objeto holds a lone UTF-16 surrogate, which is not text that can be stored"]
     for reason in reasons:
         reason.encode("utf-8")  # the reason itself is loggable text
+
+
+def test_it_names_a_lone_surrogate_in_a_key_or_a_nested_list_too() -> None:
+    in_key = {**_contract(4), "bad\ud800key": "x"}
+    in_list = {**_contract(5), "itens": [{"nome": "ok"}, {"nome": "bad \udfff"}]}
+    with pytest.raises(MalformedRecord, match="holds a lone UTF-16 surrogate"):
+        parse_contract(in_key, source=Source.PORTAL)
+    with pytest.raises(MalformedRecord, match=r"itens\[1\]\.nome holds a lone UTF-16 surrogate"):
+        parse_contract(in_list, source=Source.PORTAL)
+    assert parse_contract(_contract(6, "acentuação e símbolos €"), source=Source.PORTAL).id == 6

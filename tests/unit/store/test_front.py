@@ -32,12 +32,13 @@ class Recording(Refusing):  # type: ignore[misc,valid-type]
         self.ids_per_request = ids_per_request
         self.requests: list[list[Condition]] = []
 
-    def _contract_rows(self, conditions: list[Condition], limit: int, detail: str) -> list[dict[str, Any]]:
+    def _contract_rows(self, conditions: list[Condition], limit: int, detail: str, *,
+                       id_only: bool) -> list[dict[str, Any]]:
         self.requests.append(conditions)
         after = next(c.value for c in conditions if c.op == "gt")
         wanted = next((set(c.value) for c in conditions if c.op == "in"), None)
         ids = [i for i in self.stored if i > after and (wanted is None or i in wanted)][:limit]
-        return [{"id": i, "source": "simulator"} for i in ids]
+        return [{"id": i} if id_only else {"id": i, "source": "simulator"} for i in ids]
 
 
 @pytest.mark.parametrize("call", [
@@ -86,3 +87,13 @@ def test_it_names_every_id_in_one_request_when_the_backend_has_no_limit() -> Non
 
     assert len(list(store.iter_contracts(ContractFilter(ids=range(1, 400)), batch_size=1000))) == 399
     assert len(store.requests) == 1
+
+
+def test_it_lists_the_ids_of_the_contracts_it_would_stream_page_by_page() -> None:
+    store = Recording(stored=list(range(1, 11)), ids_per_request=3)
+    wanted = ContractFilter(ids=[9, 1, 2, 5, 7, 8, 40])
+
+    assert store.contract_ids(wanted, batch_size=2) == [c.id for c in store.iter_contracts(wanted)] == [1, 2, 5, 7, 8, 9]
+    assert store.contract_ids(ContractFilter(), batch_size=4) == list(range(1, 11))
+    with pytest.raises(StoreError, match="contract_ids: batch_size"):
+        store.contract_ids(batch_size=0)
