@@ -49,7 +49,7 @@ ROWS: list[dict[str, Any]] = [
     {"contract_id": 905, "status": "completed", "progress": 1, "risk_score": 0.0,
      "created_at": "2026-01-06T10:00:00Z", "updated_at": "2026-01-06T10:00:00Z"},
     {"contract_id": 906, "status": "failed", "progress": 0.25,
-     "error": "could not reach postgresql://vigia:s3cret@db.internal.example:5432/vigia (timeout)",
+     "error": "could not reach postgresql://vigia:s3cret@db.internal.example:5432/vigia (timeout)",  # pragma: allowlist secret
      "created_at": "2026-01-07T10:00:00Z", "updated_at": "2026-01-07T10:00:00Z"},
 ]
 
