@@ -66,10 +66,19 @@ class RunStatus(StrEnum):
     FAILED = "failed"
 
 
+def canonical_bytes(raw: dict[str, Any]) -> bytes:
+    """A record's JSON as UTF-8 with sorted keys and no whitespace. Raises UnicodeEncodeError when
+    a text holds a lone UTF-16 surrogate, which no UTF-8 store can keep."""
+    return json.dumps(raw, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str).encode("utf-8")
+
+
+def hash_of_canonical(encoded: bytes) -> str:
+    return hashlib.sha256(encoded).hexdigest()
+
+
 def canonical_hash(raw: dict[str, Any]) -> str:
     """A stable hash of a record's JSON: key order and whitespace do not change it."""
-    text = json.dumps(raw, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return hash_of_canonical(canonical_bytes(raw))
 
 
 @dataclass(frozen=True, slots=True)

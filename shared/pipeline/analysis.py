@@ -30,11 +30,19 @@ from typing import Protocol
 from shared.detection import DETECTOR_VERSION, SuiteResult, risk_score, run_suite
 from shared.detection.indicators.amendment_over_limit import candidates as amendment_candidates
 from shared.domain import Contract, Finding, InvestigationStatus, Sanction, Trigger
-from shared.llm import TEMPLATE_SOURCE
+from shared.llm import TEMPLATE_SOURCE, Summary
 from shared.observability import hooks
 from shared.pipeline.context import Budget, PipelineContext
 from shared.pipeline.errors import describe
-from shared.store.base import Conflict, ContractFilter, Investigation, InvestigationFilter, StoreError
+from shared.store.base import (
+    Completion,
+    Conflict,
+    ContractFilter,
+    CreatedInvestigation,
+    Investigation,
+    InvestigationFilter,
+    StoreError,
+)
 
 log = logging.getLogger("vigia.pipeline.analysis")
 
@@ -153,61 +161,91 @@ def _same_findings(stored: Iterable[Finding], fresh: Iterable[Finding]) -> bool:
 
 
 @dataclass(frozen=True, slots=True)
+class Flagged:
+    """A flagged contract whose investigation is to be written."""
+
+    contract: Contract
+    findings: Sequence[Finding]
+    risk: float | None
+
+
+@dataclass(frozen=True, slots=True)
 class Written:
-    """A contract's investigation after :func:`write_investigation`."""
+    """A contract's investigation after :func:`write_investigations`."""
 
     investigation: Investigation
     created: bool  # created by this run, or completed for the first time
     summary_source: str | None  # who wrote the new summary; None when it was already up to date
 
 
-def write_investigation(
-    ctx: PipelineContext,
-    contract: Contract,
-    findings: Sequence[Finding],
-    risk: float | None,
-    *,
-    trigger: Trigger,
-    outcome: AnalysisOutcome,
-) -> Written | None:
-    """Create or refresh the contract's investigation; None when a person cancelled it."""
-    investigation, created = ctx.store.create_or_get_investigation(
-        contract_id=contract.id, orgao_codigo=contract.orgao_codigo, trigger=trigger,
-        detector_version=DETECTOR_VERSION,
-    )
-    if investigation.status is InvestigationStatus.CANCELLED:
-        return None
-    if not created and investigation.status is InvestigationStatus.COMPLETED:
-        detail = ctx.store.get_investigation(investigation.id)
-        if detail is not None and _same_findings((s.finding for s in detail.findings), findings):
-            outcome.unchanged += 1
-            return Written(investigation, created=False, summary_source=None)
+def _cancelled_meanwhile(investigation_id: str) -> None:
+    # A person cancelled it while we analysed: their decision stands.
+    log.info("investigation cancelled during analysis", extra={"investigation_id": investigation_id})
+
+
+def write_investigations(ctx: PipelineContext, flagged: Sequence[Flagged], *, trigger: Trigger,
+                         outcome: AnalysisOutcome) -> list[Written | None]:
+    """Create or refresh the investigations of ``flagged``, one answer each, in order: None for
+    one a person cancelled. One round trip creates (or finds) them all. With template summaries
+    one more completes them all; with a model, each is completed as soon as its summary is written
+    (a summary takes seconds, and one written is then never lost). An investigation whose stored
+    findings equal the new ones is left as it is, with no new summary."""
+    answers: list[Written | None] = [None] * len(flagged)
+    created = ctx.store.create_or_get_investigations(
+        [(f.contract.id, f.contract.orgao_codigo) for f in flagged], trigger=trigger, detector_version=DETECTOR_VERSION)
+    uses_model = ctx.summaries.chat is not None
+    waiting: list[tuple[int, CreatedInvestigation, Summary]] = []
+
+    def complete() -> None:
+        done = ctx.store.complete_investigations([
+            Completion(c.investigation.id, flagged[index].findings, flagged[index].risk, summary.text, summary.source)
+            for index, c, summary in waiting
+        ])
+        for (index, (before, is_new), summary), after in zip(waiting, done, strict=True):
+            if after is None:
+                _cancelled_meanwhile(before.id)
+                continue
+            kind = summary_kind(summary.source)
+            outcome.summaries[kind] = outcome.summaries.get(kind, 0) + 1
+            hooks.critical_findings(ctx.settings, ctx.redis, after, flagged[index].findings)
+            # Created by this run also when an earlier attempt created it but never completed it
+            # (the database went away mid-chunk): no run counted it, and the run's sets count it once.
+            answers[index] = Written(after, created=is_new or before.status is not InvestigationStatus.COMPLETED,
+                                     summary_source=summary.source)
+        waiting.clear()
+
     try:
-        if investigation.status is InvestigationStatus.PENDING:
-            ctx.store.mark_running(investigation.id)
-        summary = ctx.summaries.write(contract, findings)
-        kind = summary_kind(summary.source)
-        outcome.summaries[kind] = outcome.summaries.get(kind, 0) + 1
-        done = ctx.store.complete_investigation(
-            investigation.id, findings=findings, risk_score=risk, summary=summary.text,
-            summary_source=summary.source,
-        )
-    except Conflict as error:
-        # Cancelled by a person while we analysed: their decision stands.
-        log.info("investigation changed state during analysis", extra={"investigation_id": investigation.id,
-                                                                         "reason": str(error)})
-        return None
+        for index, (item, (investigation, is_new)) in enumerate(zip(flagged, created, strict=True)):
+            if investigation.status is InvestigationStatus.CANCELLED:
+                continue
+            if not is_new and investigation.status is InvestigationStatus.COMPLETED:
+                detail = ctx.store.get_investigation(investigation.id)
+                if detail is not None and _same_findings((s.finding for s in detail.findings), item.findings):
+                    outcome.unchanged += 1
+                    answers[index] = Written(investigation, created=False, summary_source=None)
+                    continue
+            if uses_model and investigation.status is InvestigationStatus.PENDING:
+                # A model is about to be asked: the investigation shows it is running meanwhile.
+                try:
+                    ctx.store.mark_running(investigation.id)
+                except Conflict:
+                    _cancelled_meanwhile(investigation.id)
+                    continue
+            waiting.append((index, CreatedInvestigation(investigation, is_new),
+                            ctx.summaries.write(item.contract, item.findings)))
+            if uses_model:
+                complete()
+        complete()
     except Exception as error:
-        # Leave a terminal state with the reason; a later attempt may still complete it.
-        with suppress(StoreError):
-            if investigation.status is not InvestigationStatus.COMPLETED:
-                ctx.store.fail_investigation(investigation.id, error=f"analysis failed: {describe(error)}")
+        # Leave a terminal state with the reason; a later attempt may still complete them.
+        reason = f"analysis failed: {describe(error)}"
+        for index, (investigation, _) in enumerate(created):
+            if answers[index] is None and investigation.status not in (InvestigationStatus.COMPLETED,
+                                                                       InvestigationStatus.CANCELLED):
+                with suppress(StoreError):
+                    ctx.store.fail_investigation(investigation.id, error=reason)
         raise
-    hooks.critical_findings(ctx.settings, ctx.redis, done, findings)
-    # Created by this run also when an earlier attempt created it but never completed it (the
-    # database went away mid-chunk): no run counted it, and the run's sets count it once.
-    return Written(done, created=created or investigation.status is not InvestigationStatus.COMPLETED,
-                   summary_source=summary.source)
+    return answers
 
 
 def _clear_if_flagged(ctx: PipelineContext, contract: Contract, outcome: AnalysisOutcome) -> None:
@@ -329,6 +367,7 @@ def analyze_contracts(
             summarized: dict[str, list[str]] = {}
             done: list[int] = []
             try:
+                to_write: list[Flagged] = []
                 for cid in chunk:
                     contract = targets[cid]
                     findings = suite.findings_by_contract.get(cid, [])
@@ -336,23 +375,26 @@ def analyze_contracts(
                     if older:
                         _revise_older(ctx, contract, older, findings, outcome)
                     if findings:
-                        flagged.append(cid)
-                        result = write_investigation(ctx, contract, findings, suite.risk_scores.get(cid),
-                                                     trigger=trigger, outcome=outcome)
-                        if result is not None:
-                            written.append(result.investigation.id)
-                            if result.created:
-                                created.append(result.investigation.id)
-                            if result.summary_source is not None:
-                                summarized.setdefault(summary_kind(result.summary_source), []).append(
-                                    result.investigation.id)
-                    elif cid in flagged_before:
+                        to_write.append(Flagged(contract, findings, suite.risk_scores.get(cid)))
+                        continue
+                    if cid in flagged_before:
                         for investigation in flagged_before[cid]:
                             if investigation.detector_version == DETECTOR_VERSION:
                                 _clear(ctx, contract, investigation, outcome)
                     elif cid in changed_ids:
                         _clear_if_flagged(ctx, contract, outcome)
                     done.append(cid)
+                answers = write_investigations(ctx, to_write, trigger=trigger, outcome=outcome) if to_write else []
+                for item, result in zip(to_write, answers, strict=True):
+                    flagged.append(item.contract.id)
+                    done.append(item.contract.id)
+                    if result is not None:
+                        written.append(result.investigation.id)
+                        if result.created:
+                            created.append(result.investigation.id)
+                        if result.summary_source is not None:
+                            summarized.setdefault(summary_kind(result.summary_source), []).append(
+                                result.investigation.id)
             except Exception:
                 # What this attempt already committed is recorded before the error goes up: a retry
                 # finds those investigations complete and unchanged, and would never count them as

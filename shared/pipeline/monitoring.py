@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,8 +32,9 @@ from shared.store.base import Run, StoreUnavailable
 
 log = logging.getLogger("vigia.pipeline.monitoring")
 
-# Contracts per upsert transaction.
-UPSERT_BATCH = 500
+# Contracts per upsert transaction: small enough that an órgão's pages are stored in several
+# batches, each overlapping the reading of the next pages.
+UPSERT_BATCH = 100
 ORGAOS_CACHE_KEY = redis_keys.ORGAOS_CACHE
 ORGAOS_CACHE_SECONDS = 24 * 3600
 
@@ -148,38 +150,57 @@ def fail_cycle(ctx: PipelineContext, run_id: int, error: str) -> None:
 def _page(ctx: PipelineContext, sweep_state: SweepState, queue: OrgaoQueue, orgao: str, window: Window,
           budget: Budget, held: dict[int, Contract]) -> bool:
     """Fetch and store pages from the cursor on; True when the last page was stored. The contracts
-    each upsert reports new or changed go into ``held``, for the analysis that follows."""
+    each upsert reports new or changed go into ``held``, for the analysis that follows.
+
+    One upsert at a time runs on a writer thread while the next pages are read: the database's
+    share of a batch (most of its cost) then overlaps the Portal's. Batches are stored, and the
+    cursor moved past them, in page order; a failed upsert raises here before any later batch."""
     first = sweep_state.cursor()
     batch: dict[int, Contract] = {}
     tally = PageTally("contract", where={"orgao": orgao})
     batch_first = next_page = first
+    in_flight: tuple[Future[None], int] | None = None  # the upsert running, and the page after its batch
 
-    def flush() -> None:
-        nonlocal batch, batch_first
-        result = store_contracts(ctx, batch, queue=queue)
-        held.update((cid, batch[cid]) for cid in result.to_analyze)
-        sweep_state.record_batch(batch_first, next_page, tally.counters() | {
+    def store(contracts: dict[int, Contract], pages: tuple[int, int], counters: dict[str, int]) -> None:
+        result = store_contracts(ctx, contracts, queue=queue)
+        held.update((cid, contracts[cid]) for cid in result.to_analyze)
+        sweep_state.record_batch(pages[0], pages[1], counters | {
             "contracts_new": len(result.new), "contracts_changed": len(result.changed),
             "contracts_unchanged": len(result.unchanged),
         })
-        batch, batch_first = {}, next_page
-        tally.reset()
 
-    pages = ctx.portal.iter_contract_pages(orgao, data_inicial=window.data_inicial, data_final=window.data_final,
-                                           first_page=first)
-    for page in pages:
-        tally.add(page)
-        for contract in page.items:
-            batch[contract.id] = contract
-        next_page = page.number + 1
-        log.debug("page stored", extra={"orgao": orgao, "page": page.number})
-        if len(batch) >= UPSERT_BATCH or budget.exhausted():
+    def stored() -> None:
+        nonlocal in_flight
+        if in_flight is not None:
+            (future, after), in_flight = in_flight, None
+            future.result()
+            log.info("sweep progress", extra={"orgao": orgao, "next_page": after})
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"upsert-{orgao}") as writer:
+
+        def flush() -> None:
+            nonlocal batch, batch_first, in_flight
+            stored()
+            in_flight = writer.submit(store, batch, (batch_first, next_page), tally.counters()), next_page
+            batch, batch_first = {}, next_page
+            tally.reset()
+
+        pages = ctx.portal.iter_contract_pages(orgao, data_inicial=window.data_inicial, data_final=window.data_final,
+                                               first_page=first)
+        for page in pages:
+            tally.add(page)
+            for contract in page.items:
+                batch[contract.id] = contract
+            next_page = page.number + 1
+            log.debug("page read", extra={"orgao": orgao, "page": page.number})
+            if len(batch) >= UPSERT_BATCH or budget.exhausted():
+                flush()
+                if budget.exhausted():
+                    stored()
+                    return False
+        if tally.pages or batch:
             flush()
-            log.info("sweep progress", extra={"orgao": orgao, "next_page": next_page})
-            if budget.exhausted():
-                return False
-    if tally.pages or batch:
-        flush()
+        stored()
     return True
 
 

@@ -10,7 +10,6 @@ that into a :class:`RejectedRecord` and keep the rest of the page.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from dataclasses import dataclass, field
@@ -18,7 +17,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from shared.domain import Contract, Sanction, Source, canonical_hash
+from shared.domain import Contract, Sanction, Source, canonical_bytes, hash_of_canonical
 from shared.portal.errors import MalformedRecord
 from shared.portal.wire import digits, parse_date
 
@@ -80,6 +79,8 @@ def _text(raw: dict[str, Any], name: str, *, record: object, prefix: str = "") -
     value = raw.get(name)
     if value is None:
         return None
+    if type(value) is str:  # nearly every field: skip the checks below
+        return value.strip() or None
     if isinstance(value, bool) or isinstance(value, dict | list):
         raise MalformedRecord(f"{prefix}{name} is a {type(value).__name__}, expected text", record)
     text = str(value).strip()
@@ -152,29 +153,23 @@ def _lone_surrogate(value: object, path: str) -> str | None:
     return None
 
 
-def _storable_text(raw: dict[str, Any]) -> bool:
-    """Whether every text of the record (keys included) encodes as UTF-8. One pass of the C JSON
-    encoder and one encode, a small part of the cost of walking the record in Python; only a record
-    that fails it is walked, to name the field."""
-    try:
-        json.dumps(raw, ensure_ascii=False).encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def _record_id(raw: object, what: str) -> int:
+def _checked_record(raw: object, what: str) -> tuple[int, bytes]:
+    """The record's id and its canonical UTF-8 JSON (what the content hash is taken of). Encoding
+    it is also the check that every text, keys included, can be stored: one pass of the C encoder;
+    only a record that fails it is walked in Python, to name the field."""
     if not isinstance(raw, dict):
         raise MalformedRecord(f"{what} is a {type(raw).__name__}, expected an object", raw)
-    bad_text = None if _storable_text(raw) else _lone_surrogate(raw, "")
-    if bad_text is not None:
+    try:
+        encoded = canonical_bytes(raw)
+    except UnicodeEncodeError:
+        bad_text = _lone_surrogate(raw, "") or "the record"
         raise MalformedRecord(
             f"{ascii(bad_text)[1:-1]} holds a lone UTF-16 surrogate, which is not text that can be stored", raw
-        )
+        ) from None
     value = _id_value(raw, what)
     if not -BIGINT_MAX - 1 <= value <= BIGINT_MAX:
         raise MalformedRecord(f"id {value} is beyond 2^63 - 1, the largest id that can be stored", raw)
-    return value
+    return value, encoded
 
 
 def _id_value(raw: dict[str, Any], what: str) -> int:
@@ -195,7 +190,7 @@ def _id_value(raw: dict[str, Any], what: str) -> int:
 # -- records -------------------------------------------------------------------------------------
 def parse_contract(raw: object, *, source: Source) -> Contract:
     """A ContratoDTO as a :class:`Contract`; raises MalformedRecord with the reason and the record."""
-    contract_id = _record_id(raw, "contract")
+    contract_id, encoded = _checked_record(raw, "contract")
     assert isinstance(raw, dict)
     ug = _obj(raw, "unidadeGestora", record=raw)
     orgao = _obj(ug, "orgaoVinculado", record=raw)
@@ -229,7 +224,7 @@ def parse_contract(raw: object, *, source: Source) -> Contract:
         data_inicio_vigencia=_date(raw, "dataInicioVigencia", record=raw), data_fim_vigencia=_date(raw, "dataFimVigencia", record=raw),
         valor_inicial=_money(raw, "valorInicialCompra", record=raw), valor_final=_money(raw, "valorFinalCompra", record=raw),
         raw=raw,
-        content_hash=canonical_hash(raw),
+        content_hash=hash_of_canonical(encoded),
     )
 
 
@@ -241,7 +236,7 @@ def parse_sanction(raw: object, lista: str, *, source: Source = Source.PORTAL) -
     name = lista.upper()
     if name not in {"CEIS", "CNEP"}:
         raise ValueError(f"lista must be 'ceis' or 'cnep', not {lista!r}")
-    sanction_id = _record_id(raw, f"{name} record")
+    sanction_id, _ = _checked_record(raw, f"{name} record")
     assert isinstance(raw, dict)
     sancionado = _obj(raw, "sancionado", record=raw)
     pessoa = _obj(raw, "pessoa", record=raw)
@@ -289,7 +284,7 @@ def parse_termo_aditivo(raw: object) -> TermoAditivo:
 
 
 def parse_licitacao(raw: object, *, source: Source = Source.PORTAL) -> Licitacao:
-    licitacao_id = _record_id(raw, "licitação")
+    licitacao_id, _ = _checked_record(raw, "licitação")
     assert isinstance(raw, dict)
     detalhe = _obj(raw, "licitacao", record=raw)
     ug = _obj(raw, "unidadeGestora", record=raw)

@@ -36,6 +36,14 @@ def parse_date(value: object) -> date | None:
     text = value.strip()
     if not text:
         return None
+    if len(text) == 10 and text[4] == "-" and text[7] == "-" and text.isascii():
+        # plain yyyy-MM-dd, the Portal's usual form: the C parser, and the same errors as below
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            if not _ISO_DATE.match(text):
+                raise ValueError(f"{value!r} is neither yyyy-MM-dd nor DD/MM/AAAA") from None
+            raise ValueError(f"{value!r} is not a calendar date") from None
     if match := _ISO_DATE.match(text):
         year, month, day = (int(g) for g in match.groups())
     elif match := _BR_DATE.match(text):

@@ -34,6 +34,7 @@ from shared.store.commands import (
     json_arg,
 )
 from shared.store.models import (
+    Completion,
     Conflict,
     ContractFilter,
     CreatedInvestigation,
@@ -301,6 +302,37 @@ class Store(Backend):
             returns="row",
         ))
 
+    def create_or_get_investigations(
+        self, contracts: Sequence[tuple[int, str | None]], *, trigger: Trigger, detector_version: str,
+    ) -> list[CreatedInvestigation]:
+        """:meth:`create_or_get_investigation` for many ``(contract id, órgão code)`` of one
+        automatic trigger, in one round trip; the answers are in the order of ``contracts``."""
+        trigger = Trigger(trigger)
+        if trigger is Trigger.ON_DEMAND:
+            raise StoreError("create_or_get_investigations: on-demand requests are created one at a time")
+        items = [{"contract_id": int(cid), "orgao_codigo": orgao, "trigger": str(trigger),
+                  "detector_version": detector_version} for cid, orgao in contracts]
+        if not items:
+            return []
+        data = self._function("create_or_get_investigations", f"{len(items)} contracts",
+                              "vigia_create_or_get_investigations", {"p_items": json_arg(items)})
+        return [CreatedInvestigation(investigation_from_row(d["investigation"]), bool(d["created"])) for d in data]
+
+    def complete_investigations(self, completions: Sequence[Completion]) -> list[Investigation | None]:
+        """:meth:`complete_investigation` for many investigations in one round trip and one
+        transaction; None in the answer (in the order given) for one a person cancelled meanwhile."""
+        for completion in completions:
+            if not is_uuid(completion.investigation_id):
+                raise NotFound(f"complete_investigations({completion.investigation_id}): no such investigation")
+        if not completions:
+            return []
+        items = [{"id": c.investigation_id, "findings": [finding_to_json(f) for f in c.findings],
+                  "risk_score": c.risk_score, "summary": c.summary, "summary_source": c.summary_source}
+                 for c in completions]
+        data = self._function("complete_investigations", f"{len(items)} investigations",
+                              "vigia_complete_investigations", {"p_items": json_arg(items)})
+        return [None if d.get("cancelled") else investigation_from_row(d["investigation"]) for d in data]
+
     def fail_investigation(self, investigation_id: str, *, error: str) -> Investigation:
         """pending/running -> failed (idempotent for failed); :class:`Conflict` if completed or cancelled."""
         return self._transition("fail_investigation", investigation_id, {"error": error})
@@ -408,6 +440,7 @@ class Store(Backend):
 
 
 __all__ = [
+    "Completion",
     "Conflict",
     "ContractFilter",
     "CreatedInvestigation",

@@ -75,6 +75,17 @@ class CreatedInvestigation(NamedTuple):
 
 
 @dataclass(frozen=True, slots=True)
+class Completion:
+    """What :meth:`~shared.store.base.Store.complete_investigations` writes for one investigation."""
+
+    investigation_id: str
+    findings: Sequence[Finding]
+    risk_score: float | None
+    summary: str | None
+    summary_source: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class StoredFinding:
     id: int
     investigation_id: str

@@ -110,6 +110,7 @@ class Catalog:
         self.by_id: dict[int, _Entry] = {}
         self.by_orgao: dict[str, list[_Entry]] = defaultdict(list)
         self.by_supplier: dict[str, list[_Entry]] = defaultdict(list)
+        self._in_window: dict[tuple[str, date | None, date | None], list[_Entry]] = {}
         for record in sorted(dataset.contracts, key=lambda r: int(r.get("id") or 0)):
             entry = _Entry(record, _lenient_date(record.get("dataInicioVigencia")),
                            _lenient_date(record.get("dataFimVigencia")))
@@ -142,9 +143,17 @@ class Catalog:
     ) -> list[dict[str, Any]]:
         if codigo in self.streamed:
             return self.streamed[codigo].page(page, data_inicial, data_final, overlap)
+        key = (codigo, data_inicial, data_final)
         with self._lock:
-            entries = [e.record for e in self.by_orgao.get(codigo, ()) if in_window(e.start, e.end, data_inicial, data_final)]
-        return page_slice(entries, page, overlap)
+            entries = self._in_window.get(key)
+            if entries is None:
+                # A sweep asks for the same window page after page: filter the órgão once per window
+                # (until an amendment, which may move a vigência, empties this memo).
+                entries = [e for e in self.by_orgao.get(codigo, ()) if in_window(e.start, e.end, data_inicial, data_final)]
+                if len(self._in_window) >= 256:
+                    self._in_window.clear()
+                self._in_window[key] = entries
+            return [e.record for e in page_slice(entries, page, overlap)]
 
     def supplier_page(self, document: str, page: int, overlap: int = 0) -> list[dict[str, Any]]:
         with self._lock:
@@ -173,4 +182,5 @@ class Catalog:
             entry.record = record
             entry.start = _lenient_date(record.get("dataInicioVigencia"))
             entry.end = _lenient_date(record.get("dataFimVigencia"))
+            self._in_window.clear()
             return record

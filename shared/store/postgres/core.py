@@ -16,8 +16,10 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
+import weakref
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 import psycopg
@@ -33,6 +35,12 @@ from shared.store.models import StoreError, StoreUnavailable
 log = logging.getLogger("vigia.store.postgres")
 
 _COMPARISONS = {"eq": "=", "gt": ">", "gte": ">=", "lte": "<="}
+
+# A connection handed back to the pool less than this long ago is not pinged again when it is
+# taken out. The ping (one round trip) finds connections that a server restart, a pooler or a
+# firewall closed while they sat idle; one that breaks within this second fails its operation with
+# a connection error (08006), as a break in the middle of an operation does, and is discarded.
+RECENT_USE_SECONDS = 1.0
 
 
 def sql_conditions(conditions: list[Condition]) -> tuple[list[str], dict[str, Any]]:
@@ -83,12 +91,21 @@ class PostgresCore(Store):
         self._pool: ConnectionPool[Any] | None = None
         self._pool_pid: int | None = None
         self._lock = threading.Lock()
+        self._returned: weakref.WeakKeyDictionary[psycopg.Connection[Any], float] = weakref.WeakKeyDictionary()
 
     # -- lifecycle ------------------------------------------------------------------------------
     def _configure(self, conn: psycopg.Connection[Any]) -> None:
         # Set per connection rather than as a startup option: poolers refuse unknown startup options.
         conn.execute("SELECT set_config('statement_timeout', %s, false)", (str(self._statement_timeout_ms),))
         conn.commit()
+
+    def _check(self, conn: psycopg.Connection[Any]) -> None:
+        returned = self._returned.get(conn)
+        if returned is None or time.monotonic() - returned >= RECENT_USE_SECONDS:
+            ConnectionPool.check_connection(conn)
+
+    def _returning(self, conn: psycopg.Connection[Any]) -> None:
+        self._returned[conn] = time.monotonic()
 
     def _get_pool(self) -> ConnectionPool[Any]:
         pid = os.getpid()
@@ -107,7 +124,8 @@ class PostgresCore(Store):
                     name=f"{self._application_name}-{pid}",
                     timeout=self._pool_timeout,
                     configure=self._configure,
-                    check=ConnectionPool.check_connection,
+                    check=self._check,
+                    reset=self._returning,
                     kwargs={
                         "application_name": self._application_name,
                         "connect_timeout": self._connect_timeout,
@@ -144,11 +162,22 @@ class PostgresCore(Store):
 
     # -- the transaction wrapper ----------------------------------------------------------------------
     @contextmanager
-    def _op(self, operation: str, detail: str = "") -> Iterator[psycopg.Connection[Any]]:
-        """One transaction for one store operation: commit on success, roll back on any error."""
+    def _op(self, operation: str, detail: str = "", *, single: bool = False) -> Iterator[psycopg.Connection[Any]]:
+        """One transaction for one store operation: commit on success, roll back on any error.
+        ``single`` is for an operation of one statement, which is a transaction by itself: it runs
+        in autocommit, without the BEGIN and COMMIT round trips."""
         try:
-            with self._get_pool().connection() as conn, conn.transaction():
-                yield conn
+            with self._get_pool().connection() as conn:
+                if single:
+                    conn.autocommit = True
+                    try:
+                        yield conn
+                    finally:
+                        with suppress(psycopg.Error):
+                            conn.autocommit = False  # the pool's other users expect transactions
+                else:
+                    with conn.transaction():
+                        yield conn
         except StoreError:
             raise
         except PoolTimeout as error:
@@ -162,7 +191,7 @@ class PostgresCore(Store):
             raise store_error(operation, detail, str(error), sqlstate) from error
 
     def _one(self, operation: str, detail: str, query: str, params: Any = None) -> Row | None:
-        with self._op(operation, detail) as conn:
+        with self._op(operation, detail, single=True) as conn:
             row: Row | None = conn.execute(query, params).fetchone()
             return row
 
@@ -177,5 +206,5 @@ class PostgresCore(Store):
         return row["r"]
 
     def _all(self, operation: str, detail: str, query: str, params: Any = None) -> list[Row]:
-        with self._op(operation, detail) as conn:
+        with self._op(operation, detail, single=True) as conn:
             return list(conn.execute(query, params).fetchall())

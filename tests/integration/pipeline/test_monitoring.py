@@ -11,7 +11,7 @@ from shared.domain import InvestigationStatus, RunStatus, Trigger
 from shared.pipeline import monitoring
 from shared.pipeline.context import Budget, PipelineContext
 from shared.pipeline.state import OrgaoQueue
-from shared.store.base import ContractFilter, InvestigationFilter
+from shared.store.base import ContractFilter, InvestigationFilter, StoreUnavailable
 from tests.integration.pipeline.conftest import EVERYTHING_HOURS
 from tests.integration.pipeline.expected import expected_flags, parsed_contracts
 
@@ -166,3 +166,38 @@ def test_it_reuses_the_run_of_a_redelivered_cycle(make_context: Any) -> None:
     assert again.run_id == first.run_id and again.orgaos == first.orgaos == ["26201"]
     assert first.unknown == ["99999"]
     assert len(ctx.store.last_runs(task=TASK)) == 1
+
+
+def test_it_stops_at_a_failed_upsert_and_resumes_from_the_last_stored_batch(make_context: Any, sim_dataset: Any) -> None:
+    ctx = make_context()
+    orgao = max({c.orgao_codigo for c in parsed_contracts(sim_dataset)},
+                key=lambda o: sum(c.orgao_codigo == o for c in parsed_contracts(sim_dataset)))
+    total = sum(c.orgao_codigo == orgao for c in parsed_contracts(sim_dataset))
+    assert total > 3 * monitoring.UPSERT_BATCH, "the test needs an órgão of several batches"
+    upsert, calls = ctx.store.upsert_contracts, []
+
+    def failing_second(contracts: Any) -> Any:
+        calls.append(len(contracts))
+        if len(calls) == 2:
+            raise StoreUnavailable("upsert_contracts: the database went away")
+        return upsert(contracts)
+
+    ctx.store.upsert_contracts = failing_second  # type: ignore[method-assign]
+    plan = monitoring.start_cycle(ctx, task=TASK, task_id="cycle-upsert-fails", trigger=Trigger.SCHEDULED,
+                                  lookback_hours=EVERYTHING_HOURS, configured=[orgao])
+    with pytest.raises(StoreUnavailable, match="went away"):
+        monitoring.sweep(ctx, run_id=plan.run_id, orgao=orgao, window=plan.window, trigger=plan.trigger,
+                         owner="first", budget=Budget.unlimited())
+    # the failure surfaced before a third batch was sent; only the first batch is stored
+    assert len(calls) == 2
+    assert ctx.store.count_contracts() == calls[0] >= monitoring.UPSERT_BATCH
+    ctx.store.upsert_contracts = upsert  # type: ignore[method-assign]
+    step = monitoring.sweep(ctx, run_id=plan.run_id, orgao=orgao, window=plan.window, trigger=plan.trigger,
+                            owner="second", budget=Budget.unlimited())
+    assert step.status == "done"
+    assert ctx.store.count_contracts() == total
+    run = ctx.store.get_run(plan.run_id)
+    assert run is not None and run.status is RunStatus.SUCCEEDED
+    expected = {cid for cid in expected_flags(sim_dataset, with_sanctions=False)
+                if cid in {c.id for c in parsed_contracts(sim_dataset) if c.orgao_codigo == orgao}}
+    assert {i.contract_id for i in _investigations(ctx)} == expected

@@ -9,7 +9,15 @@ import psycopg
 import pytest
 
 from shared.domain import FeedbackLabel, InvestigationStatus, Severity, Trigger
-from shared.store.base import Conflict, InvestigationFilter, NotFound, Store, StoreError, keyset_of
+from shared.store.base import (
+    Completion,
+    Conflict,
+    InvestigationFilter,
+    NotFound,
+    Store,
+    StoreError,
+    keyset_of,
+)
 from tests.integration.store.factories import make_contract, make_finding
 
 pytestmark = pytest.mark.integration
@@ -264,3 +272,52 @@ def test_it_records_feedback_on_an_investigation_or_one_of_its_findings(store: S
     assert whole.finding_id is None and whole.created_at is not None and whole.id > on_finding.id
     with pytest.raises(NotFound, match=f"finding {other_detail.findings[0].id} is not a finding of investigation"):
         store.record_feedback(inv.id, label=FeedbackLabel.UNCERTAIN, finding_id=other_detail.findings[0].id)
+
+
+def test_it_creates_and_completes_a_chunk_of_investigations_in_one_call_each(store: Store) -> None:
+    store.upsert_contracts([make_contract(1), make_contract(2), make_contract(3)])
+    existing, _ = automatic(store, 3)
+    created = store.create_or_get_investigations([(1, None), (2, "26000"), (3, None), (1, None)],
+                                                 trigger=Trigger.SCHEDULED, detector_version="d1")
+    assert [was_new for _, was_new in created] == [True, True, False, False]
+    first, second, third, repeat = (investigation for investigation, _ in created)
+    assert third.id == existing.id and repeat.id == first.id and first.orgao_codigo == "26000"
+    assert all(i.status is InvestigationStatus.PENDING for i in (first, second, third))
+    store.cancel_investigation(second.id, reason="um revisor encerrou")
+
+    findings = [make_finding("price_outlier"), make_finding("late_publication", severity=Severity.MEDIUM, score=0.4)]
+    done = store.complete_investigations([
+        Completion(first.id, findings, 0.7, "Resumo.", "template"),
+        Completion(second.id, [make_finding()], 0.5, "Outro.", "template"),
+        Completion(third.id, [], 0.0, "Sem alertas.", "template"),
+    ])
+    assert done[1] is None  # the cancellation stands, and the other two completed
+    assert done[0] is not None and done[0].status is InvestigationStatus.COMPLETED and done[0].findings_count == 2
+    assert done[0].finding_indicators == ["late_publication", "price_outlier"] and done[0].risk_score == pytest.approx(0.7)
+    assert done[2] is not None and done[2].findings_count == 0 and done[2].summary == "Sem alertas."
+    detail = store.get_investigation(first.id)
+    assert detail is not None and [f.finding for f in detail.findings] == findings
+    cancelled = store.get_investigation(second.id)
+    assert cancelled is not None and cancelled.investigation.status is InvestigationStatus.CANCELLED
+    assert cancelled.findings == []
+
+    # the same as one call at a time: completing the first again alone leaves the same rows
+    single = store.complete_investigation(first.id, findings=findings, risk_score=0.7, summary="Resumo.",
+                                          summary_source="template")
+    again = store.get_investigation(first.id)
+    assert again is not None and [f.id for f in again.findings] == [f.id for f in detail.findings]
+    assert single.findings_count == done[0].findings_count and single.max_severity is done[0].max_severity
+
+
+def test_it_refuses_chunks_it_cannot_write(store: Store) -> None:
+    assert store.create_or_get_investigations([], trigger=Trigger.SCHEDULED, detector_version="d1") == []
+    assert store.complete_investigations([]) == []
+    with pytest.raises(StoreError, match="on-demand requests are created one at a time"):
+        store.create_or_get_investigations([(1, None)], trigger=Trigger.ON_DEMAND, detector_version="d1")
+    with pytest.raises(NotFound, match="nope"):
+        store.complete_investigations([Completion("nope", [], None, None, None)])
+    inv, _ = automatic(store, 1)
+    with pytest.raises(Conflict, match="price_outlier/contract/1"):
+        store.complete_investigations([Completion(inv.id, [make_finding(), make_finding(score=0.1)], 0.1, "b", "template")])
+    detail = store.get_investigation(inv.id)
+    assert detail is not None and detail.investigation.status is InvestigationStatus.PENDING and detail.findings == []
