@@ -79,7 +79,7 @@ class SharedSummaries:
         if at is None or body is None:
             return None
         # JSON texts hold no raw newline (the encoder escapes them), so one separates the parts.
-        return Summary(tuple(bytes(body).split(b"\n")), float(at))
+        return Summary(tuple(bytes(body).split(b"\n")) if body else (), float(at))
 
     def publish(self, key: str, summary: Summary, *, keep_seconds: float) -> None:
         name = f"{redis_keys.API_SUMMARY}{key}"

@@ -96,6 +96,8 @@ def test_it_hands_copies_and_one_lock_between_workers(summaries_redis: str) -> N
         shared.publish(key, Summary(parts, computed_at=1234.5), keep_seconds=30)
         assert shared.read(key) == Summary(parts, computed_at=1234.5)
         assert 0 < client.pttl(f"vigia:summary:{key}") <= 30_000
+        shared.publish(key, Summary((), computed_at=1300.0), keep_seconds=30)  # no órgão yet
+        assert shared.read(key) == Summary((), computed_at=1300.0)
         held = shared.claim(key)
         assert held is not None
         assert shared.claim(key) is None  # another worker aggregates meanwhile
