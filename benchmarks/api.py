@@ -11,7 +11,9 @@
    by risk; 500 investigations; ``/stats``; ``/orgaos``. Clients ask for many URLs, so each
    target but the first page walks many, and the response micro-cache is off
    (``API_LIST_CACHE_SECONDS=0``) unless ``--page-cache`` keeps the deployed 1 s.
-3. Prints requests/s, p50 and p99 per endpoint and ``ratio list/bare: X.XX`` (requests/s).
+3. Prints requests/s, p50 and p99 per endpoint, how many gunicorn workers were recycled
+   (``max_requests``) during its line, and ``ratio list/bare: X.XX`` (requests/s).
+   ``--only stats,orgaos`` loads only the named targets (the bare app's two lines always run).
    Optionally (``--on-demand``) also POSTs an on-demand investigation to the Procfile's worker
    and times it to completed.
 
@@ -20,6 +22,7 @@ PostgreSQL; on two cores the figures are a floor, not a capacity.
 
     .venv/bin/python benchmarks/api.py [--investigations 1000000] [--connections 32] [--seconds 10]
                                        [--client auto|wrk|httpx] [--page-cache] [--on-demand]
+                                       [--only first,cursors,orgao,indicator,risk,detail,stats,orgaos]
 """
 
 from __future__ import annotations
@@ -49,6 +52,10 @@ from tests.support.processes import ManagedProcess, venv_bin, wait_for  # noqa: 
 
 API_KEY = "benchmark-key-0123456789"  # pragma: allowlist secret
 LIST_PATH = "/api/v1/investigations"
+# The targets --only can name, in the order they run (the bare app's lines always run).
+TARGETS = ("first", "cursors", "orgao", "indicator", "risk", "detail", "stats", "orgaos")
+# gunicorn's line for each worker it starts: one per worker at start, then one per recycle.
+BOOTING = "Booting worker with pid"
 
 
 # -- data -------------------------------------------------------------------------------------
@@ -278,6 +285,15 @@ def _gunicorn(app: str, env: dict[str, str]) -> list[str]:
     return [app if part == "services.api.main:app" else part for part in argv]
 
 
+def _targets(text: str) -> tuple[str, ...]:
+    names = tuple(name.strip() for name in text.split(",") if name.strip())
+    unknown = sorted(set(names) - set(TARGETS))
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"unknown target(s) {', '.join(unknown) or '(none)'}; "
+                                         f"choose from {','.join(TARGETS)}")
+    return names
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--investigations", type=int, default=1_000_000)
@@ -288,6 +304,8 @@ def main() -> int:
     parser.add_argument("--page-cache", action="store_true",
                         help="keep the deployed API_LIST_CACHE_SECONDS (1 s) instead of 0; the list and detail "
                         "targets then walk many distinct URLs, so only the first page is a cache hit")
+    parser.add_argument("--only", type=_targets, default=TARGETS, metavar="NAMES",
+                        help=f"comma-separated targets to load, from {','.join(TARGETS)} (default: all)")
     args = parser.parse_args()
     client = ("wrk" if shutil.which("wrk") else "httpx") if args.client == "auto" else args.client
     load = load_with_wrk if client == "wrk" else load_with_httpx
@@ -308,7 +326,7 @@ def main() -> int:
             PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
         )
         base_url, bare_url = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{bare_port}"
-        with ManagedProcess("web", _gunicorn("services.api.main:app", env), env):
+        with ManagedProcess("web", _gunicorn("services.api.main:app", env), env) as web:
             wait_for(lambda: httpx.get(f"{base_url}/health/ready", timeout=2).status_code == 200, timeout=60,
                      what="gunicorn to be ready")
             first = httpx.get(f"{base_url}{LIST_PATH}", timeout=30)
@@ -319,8 +337,9 @@ def main() -> int:
             depth = min(10_000, args.investigations // page_size // 2)
             # What clients ask for: many cursors, órgãos, pages and ids, not one URL repeated (which a
             # response cache would answer from memory).
-            cursors = deep_cursors(database_url, [max(1, depth * k // 200) for k in range(1, 201)], page_size)
-            ids = some_ids(database_url, 500)
+            cursors = (deep_cursors(database_url, [max(1, depth * k // 200) for k in range(1, 201)], page_size)
+                       if "cursors" in args.only else [])
+            ids = some_ids(database_url, 500) if "detail" in args.only else []
             bare_env = {**env, "PORT": str(bare_port), "VIGIA_BENCH_BARE_PAGE": str(page_file)}
             with ManagedProcess("bare", _gunicorn("benchmarks.bare_app:app", bare_env), bare_env):
                 wait_for(lambda: httpx.get(f"{bare_url}/page", timeout=2).status_code == 200, timeout=60,
@@ -331,39 +350,44 @@ def main() -> int:
                       f"{args.connections} connections, {args.seconds:g} s each, {client}, {os.cpu_count()} cores "
                       "shared with the load generator (and with whatever else runs on this machine)")
                 pages = range(1, 41)
-                targets: list[tuple[str, str, list[str]]] = [
-                    ("bare app (first)", bare_url, ["/page"]),
-                    ("list: first page", base_url, [LIST_PATH]),
-                    (f"list: {len(cursors)} cursors, pages 1-{depth} deep", base_url,
+                targets: list[tuple[str, str, str, list[str]]] = [
+                    ("bare", "bare app (first)", bare_url, ["/page"]),
+                    ("first", "list: first page", base_url, [LIST_PATH]),
+                    ("cursors", f"list: {len(cursors)} cursors, pages 1-{depth} deep", base_url,
                      [f"{LIST_PATH}?cursor={c}" for c in cursors]),
-                    (f"list: by órgão ({len(ORGAOS)})", base_url, [f"{LIST_PATH}?orgao={o}" for o in ORGAOS]),
-                    (f"list: by indicator ({len(INDICATORS)}, pages 1-{len(pages)})", base_url,
+                    ("orgao", f"list: by órgão ({len(ORGAOS)})", base_url, [f"{LIST_PATH}?orgao={o}" for o in ORGAOS]),
+                    ("indicator", f"list: by indicator ({len(INDICATORS)}, pages 1-{len(pages)})", base_url,
                      [f"{LIST_PATH}?indicator={i}&page={p}" for p in pages for i in INDICATORS]),
-                    (f"list: sorted by risk (pages 1-{len(pages)})", base_url,
+                    ("risk", f"list: sorted by risk (pages 1-{len(pages)})", base_url,
                      [f"{LIST_PATH}?sort=-risk_score&page={p}" for p in pages]),
-                    (f"detail ({len(ids)} ids)", base_url, [f"{LIST_PATH}/{i}" for i in ids]),
-                    ("stats", base_url, ["/api/v1/stats"]),
-                    ("orgaos", base_url, ["/api/v1/orgaos"]),
-                    ("bare app (last)", bare_url, ["/page"]),
+                    ("detail", f"detail ({len(ids)} ids)", base_url, [f"{LIST_PATH}/{i}" for i in ids]),
+                    ("stats", "stats", base_url, ["/api/v1/stats"]),
+                    ("orgaos", "orgaos", base_url, ["/api/v1/orgaos"]),
+                    ("bare", "bare app (last)", bare_url, ["/page"]),
                 ]
                 results: dict[str, dict[str, float]] = {}
-                print("| endpoint | requests/s | p50 ms | p99 ms | not 200 |\n|---|---|---|---|---|")
-                for name, base, paths in targets:
+                print("| endpoint | requests/s | p50 ms | p99 ms | not 200 | workers recycled |\n|---|---|---|---|---|---|")
+                for key, name, base, paths in targets:
+                    if key != "bare" and key not in args.only:
+                        continue
                     for path in (paths[0], paths[-1]):  # warm (the summaries' first load) and check
                         checked = httpx.get(base + path, timeout=60)
                         if checked.status_code != 200:
                             raise SystemExit(f"{name}: {path} answered {checked.status_code}: {checked.text[:300]}")
+                    booted = web.output.count(BOOTING)
                     figures = results[name] = load(base, paths, args.connections, args.seconds)
+                    recycled = web.output.count(BOOTING) - booted if base == base_url else 0
                     print(f"| {name} | {figures['rps']:.0f} | {figures['p50_ms']:.1f} | {figures['p99_ms']:.1f} | "
-                          f"{figures['non_200']:.0f} |", flush=True)
+                          f"{figures['non_200']:.0f} | {recycled} |", flush=True)
             bare_rps = (results["bare app (first)"]["rps"] + results["bare app (last)"]["rps"]) / 2
             bare_p99 = (results["bare app (first)"]["p99_ms"] + results["bare app (last)"]["p99_ms"]) / 2
-            print(f"ratio list/bare: {results['list: first page']['rps'] / bare_rps:.2f}")
+            if "list: first page" in results:
+                print(f"ratio list/bare: {results['list: first page']['rps'] / bare_rps:.2f}")
             for name in [n for n in results if n.startswith(("list", "detail"))]:
                 r = results[name]
                 print(f"  {name}: {r['rps'] / bare_rps:.2f} of bare requests/s (target >= 0.5), "
                       f"p99 {r['p99_ms'] / bare_p99:.2f}x bare p99 (target <= 2)")
-            for name in ("stats", "orgaos"):
+            for name in [n for n in ("stats", "orgaos") if n in results]:
                 print(f"  {name}: p99 {results[name]['p99_ms']:.1f} ms (target <= 100 ms)")
             if args.on_demand:
                 print(f"POST {LIST_PATH} -> completed: {on_demand(env, base_url, tmp)}")

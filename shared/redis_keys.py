@@ -29,4 +29,5 @@ REDBEAT_LOCK = "vigia:redbeat::lock"
 # The API: per-client rate limits, per-key daily quotas, summaries shared between web workers.
 API_RATE_LIMIT = "vigia:ratelimit"
 API_QUOTA = "vigia:quota"
-API_SUMMARY = "vigia:summary:"  # + the summary's cache key
+API_SUMMARY = "vigia:summary:"  # + the summary's name: its last answer and when it was computed
+API_SUMMARY_LOCK = "vigia:summary-lock:"  # + the summary's name: held by the worker aggregating it

@@ -31,6 +31,7 @@ from services.api.ratelimit import RateLimiter, RateLimitMiddleware
 from services.api.resources import open_resources
 from services.api.routes import feedback, health, investigations, reports
 from services.api.schemas.investigations import API_PREFIX
+from services.api.summaries import WARM_SECONDS
 from services.api.swagger import install_offline_docs
 from shared.config import Settings
 
@@ -53,6 +54,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         log.warning("API_KEYS is empty: write endpoints are open (development only)")
     resources = await run_in_threadpool(open_resources, settings)
     app.state.resources = resources
+    # /stats and /orgaos answer from memory from the first request on: load them before serving.
+    warm = resources.summaries.start()
+    if warm is not None:
+        await run_in_threadpool(warm.join, WARM_SECONDS)
+        if warm.is_alive():
+            log.warning("the /stats and /orgaos summaries are not loaded after %.0f s; serving while they load",
+                        WARM_SECONDS)
     try:
         yield
     finally:

@@ -20,10 +20,15 @@ worker_class = "uvicorn.workers.UvicornWorker"
 graceful_timeout = 20
 timeout = 60
 keepalive = 5
-# Recycle a worker now and then as insurance against slow leaks; rarely enough that the
-# restart (a second or two of one worker's capacity) does not show in latency.
-max_requests = 20000
-max_requests_jitter = 2000
+# Recycle a worker now and then as insurance against slow leaks, one at a time. Under a steady
+# load every worker counts requests at the same pace, so each restarts when its own limit (the
+# base plus a random share of the jitter) comes up: with 20 000 + 0-2 000 both workers of a
+# saturated 2-core deploy restarted within a second of each other every ~20 s, and for the 2-3 s
+# a worker takes to boot there was none to answer (a line of benchmarks/api.py where it happened
+# had p99 1.8 s). A jitter as wide as the base spreads the limits over 100 000-200 000 requests:
+# a restart every minute or two at that load, every few hours at a usual one, rarely two together.
+max_requests = 100_000
+max_requests_jitter = 100_000
 # No proxy is trusted by address: services/api/proxy.py takes the client from X-Forwarded-For
 # by counting API_TRUSTED_PROXY_HOPS from the right, where "*" here would take the leftmost entry,
 # which the client writes.

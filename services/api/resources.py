@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from services.api.pagecache import PageCache
 from services.api.quota import OnDemandQuota
-from services.api.summaries import SummaryCache
+from services.api.summaries import SummaryCache, summary_cache
 from shared.config import Settings
 
 if TYPE_CHECKING:
@@ -38,7 +38,7 @@ class ApiResources:
     broker: Celery | None  # None with ENABLE_CELERY_WORKERS=false, as redis
     redis: Any | None  # redis.Redis
     inline: InlineInvestigations | None = None  # only with ENABLE_CELERY_WORKERS=false
-    summaries: SummaryCache = field(default_factory=lambda: SummaryCache(0))
+    summaries: SummaryCache = field(init=False)  # stats and orgaos, from the store (shared through redis)
     quota: OnDemandQuota | None = None
     pages: PageCache = field(default_factory=lambda: PageCache(0))
     # PostgreSQL writes list pages' JSON itself; None on Supabase (PostgREST answers rows), where
@@ -46,8 +46,7 @@ class ApiResources:
     json_pages: PostgresJsonPages | None = None
 
     def __post_init__(self) -> None:
-        if self.summaries.ttl_seconds == 0:
-            self.summaries = SummaryCache(self.settings.api_summary_ttl_seconds)
+        self.summaries = summary_cache(self.settings, self.store, self.redis)
         if self.pages.ttl_seconds == 0:
             self.pages = PageCache(self.settings.api_list_cache_seconds)
         if self.json_pages is None:

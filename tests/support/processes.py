@@ -55,6 +55,7 @@ class RedisDb(IntEnum):
     API_ON_DEMAND = 11
     FAULTS_BEAT_OVERLAP = 12
     FAULTS_DISKLESS_RESTART = 13
+    API_SUMMARIES = 14  # the /stats and /orgaos copies two apps share
 
 
 def redis_db(url: str, db: RedisDb) -> str:
