@@ -4,8 +4,9 @@ Starts an embedded Redis and PostgreSQL (or uses REDIS_URL / DATABASE_URL; each 
 a database of its own), the Portal simulator as its own process (``vigia simulator serve``, no
 rate limit), then measures:
 
-1. in-process: one thread runs the whole cycle (page, parse, upsert, detect, write investigations)
-   — the pipeline's own cost, without Celery;
+1. in-process: one thread runs the whole cycle (page, parse, detect, write investigations) with
+   its upserts on the sweep's writer thread — the pipeline's own cost, without Celery; ``--repeat``
+   runs, each on a fresh database, and their median;
 2. real processes: the Procfile's worker (``--concurrency``) and beat; a monitoring cycle is queued
    and timed until its run closes. RSS/PSS of the worker's process tree and of beat are sampled
    during the cycle (peak) and after it (idle).
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -128,6 +130,8 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=0.5, help="simulator data set size (1.0 = ~10 000 contracts)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--concurrency", type=int, default=2, help="worker pool processes")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="in-process runs, each on a fresh database (a shared machine's speed varies run to run)")
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="vigia-bench-pipeline-"))
@@ -155,11 +159,17 @@ def main() -> None:
         print(f"data set: seed {args.seed}, scale {args.scale}: {served} contracts served by the simulator "
               f"(no rate limit); {os.cpu_count()} CPUs")
 
-        databases.append(create_database(admin_url, prefix="vigia_bench"))
-        migrate(databases[-1])
-        contracts, investigations, seconds = in_process(databases[-1], redis_url, env["TRANSPARENCY_API_URL"])
-        print(f"in-process (1 thread, no Celery): {contracts} contracts -> {investigations} investigations in "
-              f"{seconds:.1f} s = {contracts / seconds:.0f} contracts/s, {investigations / seconds:.1f} investigations/s")
+        rates = []
+        for attempt in range(1, args.repeat + 1):
+            databases.append(create_database(admin_url, prefix="vigia_bench"))
+            migrate(databases[-1])
+            contracts, investigations, seconds = in_process(databases[-1], redis_url, env["TRANSPARENCY_API_URL"])
+            rates.append(contracts / seconds)
+            print(f"in-process run {attempt}/{args.repeat} (paging thread + upsert thread, no Celery): {contracts} "
+                  f"contracts -> {investigations} investigations in {seconds:.1f} s = {contracts / seconds:.0f} "
+                  f"contracts/s, {investigations / seconds:.1f} investigations/s", flush=True)
+        print(f"in-process: median {statistics.median(rates):.0f} contracts/s, best {max(rates):.0f}, "
+              f"worst {min(rates):.0f} over {len(rates)} runs")
 
         databases.append(create_database(admin_url, prefix="vigia_bench"))
         migrate(databases[-1])
