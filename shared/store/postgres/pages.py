@@ -14,28 +14,22 @@ pydantic writes ``0.00001``: the same number, spelled differently. Risk scores a
 well inside that range.
 
 The statements are :func:`page_queries`' and :func:`count_query`'s (same filters, order, index
-use) with another select list, run on a pooled connection in autocommit: a read needs no
-transaction, and BEGIN and COMMIT would be two more round trips per page. A detail's three
-SELECTs (the investigation, its findings, its contract) go out together in one pipeline, one
-round trip; its findings and contract come back as rows (their JSON columns and numerics are
+use) with another select list, run through the store's ``_op(single=True)``, in autocommit: a
+read needs no transaction, and BEGIN and COMMIT would be two more round trips per page. A
+detail's three SELECTs (the investigation, its findings, its contract) go out together in one
+pipeline, one round trip; its findings and contract come back as rows (their JSON columns and numerics are
 the models' to write).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-import psycopg
 from psycopg.rows import tuple_row
-from psycopg_pool import PoolTimeout
 
 from shared.domain import Contract
-from shared.store.base import InvestigationFilter, Keyset, SortKey, StoredFinding, StoreUnavailable
-from shared.store.errors import describe, store_error
+from shared.store.base import InvestigationFilter, Keyset, SortKey, StoredFinding
 from shared.store.postgres import PostgresStore
 from shared.store.postgres.investigations import count_query, page_queries
 from shared.store.records import stored_finding_from_row
@@ -132,23 +126,6 @@ class PostgresJsonPages:
         self.store = store
         self.url_prefix = url_prefix
 
-    @contextmanager
-    def _read(self, operation: str) -> Iterator[psycopg.Connection[Any]]:
-        try:
-            with self.store._get_pool().connection() as conn:
-                conn.autocommit = True
-                try:
-                    yield conn
-                finally:
-                    conn.autocommit = False  # the pool's other users expect transactions
-        except PoolTimeout as error:
-            raise StoreUnavailable(describe(operation, "", f"no database connection available: {error}")) from error
-        except psycopg.Error as error:
-            sqlstate = getattr(error, "sqlstate", None)
-            if sqlstate is None and isinstance(error, psycopg.OperationalError):
-                sqlstate = "08006"
-            raise store_error(operation, "", str(error), sqlstate) from error
-
     def list_investigations(self, filters: InvestigationFilter, *, sort: SortKey, limit: int, offset: int,
                             after: Keyset | None, with_total: bool, count_limit: int | None) -> JsonPage:
         """What :meth:`PostgresStore.list_investigations` returns, as JSON text: same arguments,
@@ -156,7 +133,7 @@ class PostgresJsonPages:
         queries = page_queries(filters, sort=sort, offset=offset, after=after, limit=limit)
         items: list[JsonItem] = []
         total = None
-        with self._read("list_investigations_json") as conn, conn.cursor(row_factory=tuple_row) as cursor:
+        with self.store._op("list_investigations_json", single=True) as conn, conn.cursor(row_factory=tuple_row) as cursor:
             if with_total:
                 sql, params = count_query(filters, count_limit)
                 row = cursor.execute(sql, params).fetchone()
@@ -176,7 +153,7 @@ class PostgresJsonPages:
         if not is_uuid(investigation_id):
             return None
         one = {"id": investigation_id, "url_prefix": self.url_prefix}
-        with self._read("get_investigation_json") as conn, conn.pipeline():
+        with self.store._op("get_investigation_json", single=True) as conn, conn.pipeline():
             item = conn.cursor(row_factory=tuple_row).execute(_SELECT + " FROM investigations WHERE id = %(id)s", one)
             findings = conn.cursor().execute(
                 "SELECT * FROM findings WHERE investigation_id = %(id)s ORDER BY id", one)
