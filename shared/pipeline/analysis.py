@@ -215,7 +215,8 @@ def write_investigations(ctx: PipelineContext, flagged: Sequence[Flagged], *, tr
         waiting.clear()
 
     try:
-        for index, (item, (investigation, is_new)) in enumerate(zip(flagged, created, strict=True)):
+        for index, (item, entry) in enumerate(zip(flagged, created, strict=True)):
+            investigation, is_new = entry
             if investigation.status is InvestigationStatus.CANCELLED:
                 continue
             if not is_new and investigation.status is InvestigationStatus.COMPLETED:
@@ -231,8 +232,7 @@ def write_investigations(ctx: PipelineContext, flagged: Sequence[Flagged], *, tr
                 except Conflict:
                     _cancelled_meanwhile(investigation.id)
                     continue
-            waiting.append((index, CreatedInvestigation(investigation, is_new),
-                            ctx.summaries.write(item.contract, item.findings)))
+            waiting.append((index, entry, ctx.summaries.write(item.contract, item.findings)))
             if uses_model:
                 complete()
         complete()
