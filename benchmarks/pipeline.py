@@ -132,6 +132,8 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=2, help="worker pool processes")
     parser.add_argument("--repeat", type=int, default=3,
                         help="in-process runs, each on a fresh database (a shared machine's speed varies run to run)")
+    parser.add_argument("--no-processes", action="store_true",
+                        help="only the in-process runs: skip the worker and beat measurement")
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="vigia-bench-pipeline-"))
@@ -170,6 +172,8 @@ def main() -> None:
                   f"contracts/s, {investigations / seconds:.1f} investigations/s", flush=True)
         print(f"in-process: median {statistics.median(rates):.0f} contracts/s, best {max(rates):.0f}, "
               f"worst {min(rates):.0f} over {len(rates)} runs")
+        if args.no_processes:
+            return
 
         databases.append(create_database(admin_url, prefix="vigia_bench"))
         migrate(databases[-1])
