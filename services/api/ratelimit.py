@@ -14,6 +14,15 @@ memory, so each holds ``1/WEB_CONCURRENCY`` of every limit (:func:`worker_share`
 group as a whole never lets more through than the setting says. A client whose connections all
 reach one worker gets that worker's share; with several web instances each instance holds a
 whole limit (they share nothing without Redis).
+A Redis round trip for every request would cost more than the request (on two cores it halved
+what a cached page could serve), so each worker takes its hits from Redis in leases
+(:class:`_Lease`): a client asking often gets a batch of hits counted in Redis at once, spends
+them from memory for up to ``LEASE_SECONDS``, and doubles its next batch while it keeps spending
+them, up to ``1/LEASE_SHARE`` of the limit a worker. A lease is counted before it is spent, so
+the group never lets through more than the limit; what a worker leased and did not spend is
+lost, which can make a limit stricter by at most ``WEB_CONCURRENCY/LEASE_SHARE`` of it. A client
+under a hundredth of the limit leases one hit at a time, exactly as without leases. A refusal is
+remembered for up to a second, so a client past its limit costs no Redis work while it floods.
 If Redis stops answering, requests pass (and a warning is logged): the broker's outage already
 shows in ``/health/ready``, and an API that refuses every read because its limiter is down would
 turn a Redis hiccup into an outage.
@@ -21,10 +30,11 @@ turn a Redis hiccup into an outage.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from limits import RateLimitItem, parse
@@ -42,6 +52,10 @@ log = logging.getLogger("vigia.api.ratelimit")
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 LIMITED_PREFIX = "/api/"
 REDIS_TIMEOUT_SECONDS = 0.5  # a slow limiter must not become the request's latency
+LEASE_SECONDS = 1.0  # how long leased hits stay spendable
+LEASE_SHARE = 100  # a lease is at most 1/100 of the limit a worker
+REFUSAL_MEMORY_SECONDS = 1.0  # a refused client is refused from memory for up to this long
+MAX_SUBJECTS = 10_000  # lease states kept a worker; expired ones are dropped past this
 
 
 @dataclass(frozen=True)
@@ -87,6 +101,7 @@ class RateLimiter:
         self._storage: Storage | None = None  # built inside the worker's event loop
         self._limiter: SlidingWindowCounterRateLimiter | None = None
         self._warned_at = 0.0
+        self._leases: dict[tuple[str, str], _Lease] = {}
 
     def _strategy(self) -> SlidingWindowCounterRateLimiter:
         if self._limiter is None:
@@ -99,19 +114,95 @@ class RateLimiter:
         subjects = [("client", f"ip:{client or 'unknown'}")]
         if key and key_matches(key, self._keys):
             subjects.append(("key", key_identity(key)))
-        limiter = self._strategy()
         try:
             for who, subject in subjects:
-                if not await limiter.hit(item, kind, subject):
-                    stats = await limiter.get_window_stats(item, kind, subject)
-                    wait = max(1, math.ceil(stats.reset_time - time.time()))
-                    return Refusal(who=who, limit=str(item), retry_after=wait)
+                refusal = await self._take(item, kind, who, subject)
+                if refusal is not None:
+                    return refusal
         except Exception as error:  # the limiter's store is down: let the request through
             now = time.monotonic()
             if now - self._warned_at > 60:
                 self._warned_at = now
                 log.warning("rate limiter unavailable, requests pass unlimited: %s", error)
         return None
+
+    async def _take(self, item: RateLimitItem, kind: str, who: str, subject: str) -> Refusal | None:
+        """One hit for ``subject``: from its lease if it holds one, else a new lease from the store."""
+        lease = self._leases.get((kind, subject))
+        now = time.monotonic()
+        if lease is None:
+            if len(self._leases) >= MAX_SUBJECTS:
+                self._leases = {name: held for name, held in self._leases.items() if held.expires > now}
+            lease = self._leases[(kind, subject)] = _Lease()
+        if lease.take(now):
+            return None
+        remembered = lease.remembered_refusal(now)
+        if remembered is not None:
+            return remembered
+        async with lease.lock:  # one store call at a time a subject; the others wait for its lease
+            now = time.monotonic()
+            if lease.take(now):
+                return None
+            limiter = self._strategy()
+            size = lease.next_size(now, self._lease_cap(item))
+            granted = await limiter.hit(item, kind, subject, cost=size)
+            if not granted and size > 1:  # not room for a whole lease: maybe for this one request
+                size = 1
+                granted = await limiter.hit(item, kind, subject)
+            if granted:
+                lease.grant(now, size - 1)
+                return None
+            stats = await limiter.get_window_stats(item, kind, subject)
+            refusal = Refusal(who=who, limit=str(item), retry_after=max(1, math.ceil(stats.reset_time - time.time())))
+            lease.refuse(refusal, now)
+            return refusal
+
+    def _lease_cap(self, item: RateLimitItem) -> int:
+        if isinstance(self._storage, MemoryStorage):  # memory is as cheap as a lease: count exactly
+            return 1
+        return max(1, item.amount // LEASE_SHARE)
+
+
+@dataclass
+class _Lease:
+    """Hits one worker has counted in the store for one subject and not spent yet."""
+
+    tokens: int = 0
+    expires: float = 0.0
+    size: int = 1  # the next lease's size: doubled while leases are spent, halved when one expires unspent
+    refused: Refusal | None = None
+    refused_at: float = 0.0
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def take(self, now: float) -> bool:
+        if self.tokens > 0 and self.expires > now:
+            self.tokens -= 1
+            return True
+        return False
+
+    def next_size(self, now: float, cap: int) -> int:
+        if self.expires > now:  # spent before it expired: the client asks faster than the lease
+            self.size = min(cap, self.size * 2)
+        elif self.tokens > 0:  # expired with hits left: ask for fewer
+            self.size = max(1, self.size // 2)
+        self.size = min(self.size, cap)
+        return self.size
+
+    def grant(self, now: float, tokens: int) -> None:
+        self.tokens, self.expires, self.refused = tokens, now + LEASE_SECONDS, None
+
+    def refuse(self, refusal: Refusal, now: float) -> None:
+        self.tokens, self.size, self.expires = 0, 1, now
+        self.refused, self.refused_at = refusal, now
+
+    def remembered_refusal(self, now: float) -> Refusal | None:
+        """The last refusal, its Retry-After brought up to date, while it is fresh enough to repeat."""
+        if self.refused is None:
+            return None
+        elapsed = now - self.refused_at
+        if elapsed >= min(REFUSAL_MEMORY_SECONDS, self.refused.retry_after):
+            return None
+        return Refusal(self.refused.who, self.refused.limit, max(1, math.ceil(self.refused.retry_after - elapsed)))
 
 
 class RateLimitMiddleware:

@@ -7,11 +7,14 @@ second address with a key, are judged on their own counters. Counts, not timings
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
+import uuid
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import httpx
 import pytest
@@ -112,3 +115,75 @@ def test_it_counts_writes_apart_from_reads(limited_server: str) -> None:
     assert statuses[401] in (WRITES_PER_HOUR, WRITES_PER_HOUR + 1) and statuses[429] == len(posts) - statuses[401]
     read = httpx.get(f"{limited_server}/api/v1/stats", headers={"X-Forwarded-For": "203.0.113.99"}, timeout=30)
     assert read.status_code == 200
+
+
+# -- leases: each worker takes its hits from Redis in batches -----------------------------------
+def _workers(redis_url: str, reads: str, count: int = 2) -> list[Any]:
+    from services.api.ratelimit import RateLimiter
+    from shared.config import Settings
+
+    settings = Settings(_env_file=None, environment="test", redis_url=redis_db(redis_url, RedisDb.API_RATE_LIMITS),
+                        web_concurrency=count, api_rate_limit_reads=reads)
+    return [RateLimiter(settings) for _ in range(count)]
+
+
+def _fresh_client() -> str:
+    """An address no earlier run has counted (the counters outlive a test run for an hour)."""
+    return f"lease-test-{uuid.uuid4()}"
+
+
+async def _spend(limiter: Any, client: str, requests: int, at_once: int = 16) -> tuple[int, int]:
+    """(requests let through, store calls) for ``requests`` reads from ``client``, ``at_once`` at a time."""
+    storage_calls = 0
+    strategy = limiter._strategy()
+    acquire = strategy.storage.acquire_sliding_window_entry
+
+    async def counted(*args: Any, **kwargs: Any) -> Any:
+        nonlocal storage_calls
+        storage_calls += 1
+        return await acquire(*args, **kwargs)
+
+    strategy.storage.acquire_sliding_window_entry = counted
+    passed = 0
+    for start in range(0, requests, at_once):
+        answers = await asyncio.gather(*(limiter.check("GET", client, None)
+                                         for _ in range(min(at_once, requests - start))))
+        passed += sum(answer is None for answer in answers)
+    return passed, storage_calls
+
+
+def test_two_workers_leasing_hits_never_pass_more_than_the_limit_between_them(redis_url: str) -> None:
+    limit, client = 2000, _fresh_client()  # a lease is then at most 20 hits
+    first, second = _workers(redis_url, f"{limit}/hour")
+
+    async def both() -> list[tuple[int, int]]:
+        return list(await asyncio.gather(_spend(first, client, 3000), _spend(second, client, 3000)))
+
+    (passed_1, calls_1), (passed_2, calls_2) = asyncio.run(both())
+    # Counted in Redis before they are spent: never over; unspent leases lose at most one lease a worker.
+    assert limit - 2 * (limit // 100) <= passed_1 + passed_2 <= limit, (passed_1, passed_2)
+    # 2000 hits at up to 20 a lease, plus the single hits tried once a whole lease no longer fits.
+    assert calls_1 + calls_2 < 400, (calls_1, calls_2)
+
+
+def test_a_busy_client_costs_a_few_redis_calls_a_second_not_one_a_request(redis_url: str) -> None:
+    (worker,), client = _workers(redis_url, "100000000/hour", count=1), _fresh_client()
+    passed, calls = asyncio.run(_spend(worker, client, 5000))
+    assert passed == 5000
+    # Leases double from 1 while they are spent within their second: 1+2+4+...+4096 > 5000.
+    assert calls <= 20, calls
+
+
+def test_a_refused_client_is_refused_from_memory_with_a_current_retry_after(redis_url: str) -> None:
+    (worker,), client = _workers(redis_url, "5/hour", count=1), _fresh_client()
+
+    async def flood() -> tuple[list[Any], int]:
+        answers = [await worker.check("GET", client, None) for _ in range(5)]
+        passed, calls = await _spend(worker, client, 50, at_once=1)
+        return answers + [passed], calls
+
+    answers, calls = asyncio.run(flood())
+    assert answers[:5] == [None] * 5 and answers[5] == 0
+    assert calls == 1  # the first refusal asked Redis; the next 49 within the second did not
+    refusal = asyncio.run(worker.check("GET", client, None))
+    assert refusal is not None and refusal.who == "client" and 1 <= refusal.retry_after <= 3600
