@@ -25,7 +25,7 @@ from services.api.middleware import (
     ResponseSizeLimitMiddleware,
 )
 from services.api.page import build_router as build_page_router
-from services.api.pagecache import PublicReadCacheMiddleware
+from services.api.pagecache import PageCache, PublicReadCacheMiddleware, public_cache_on
 from services.api.proxy import TrustedProxyMiddleware
 from services.api.ratelimit import RateLimiter, RateLimitMiddleware
 from services.api.resources import open_resources
@@ -54,6 +54,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         log.warning("API_KEYS is empty: write endpoints are open (development only)")
     resources = await run_in_threadpool(open_resources, settings)
     app.state.resources = resources
+    if app.state.public_pages is not None:
+        app.state.public_pages.feed = resources.changes
     # /stats and /orgaos answer from memory from the first request on: load them before serving.
     warm = resources.summaries.start()
     if warm is not None:
@@ -84,6 +86,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     app.state.resources = None
+    app.state.public_pages = PageCache(settings.api_list_cache_seconds) if public_cache_on(settings) else None
     install_error_handlers(app)
     app.include_router(health.build_router())
     for module in (investigations, feedback, reports):
@@ -93,8 +96,8 @@ def create_app(settings: Settings) -> FastAPI:
     # Added last = outermost: every request gets an id and an access line, even a rejected one.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.api_max_body_bytes)
     app.add_middleware(ResponseSizeLimitMiddleware, max_bytes=settings.api_max_response_bytes)
-    if not settings.api_read_key_required and settings.api_list_cache_seconds > 0:
-        app.add_middleware(PublicReadCacheMiddleware, ttl_seconds=settings.api_list_cache_seconds,
+    if app.state.public_pages is not None:
+        app.add_middleware(PublicReadCacheMiddleware, cache=app.state.public_pages,
                            prefix=f"{API_PREFIX}/investigations")
     # Outside the body limit: a client over its rate gets its 429 before any body is read.
     app.add_middleware(RateLimitMiddleware, limiter=RateLimiter(settings))

@@ -1,10 +1,21 @@
-"""A micro-cache of list pages and investigations: the same request within
-``API_LIST_CACHE_SECONDS`` (1 s) gets the bytes the previous one produced, without the database.
+"""A cache of list pages and investigations: the same request gets the bytes the previous one
+produced, without the database, for as long as nothing they show can have changed.
 
-Public traffic is mostly the same few pages (the newest investigations, one órgão's); a second
-of staleness costs nobody anything and turns a burst of identical reads into one query per
-second per worker. Keys are the request's query string (or the investigation id); at most
-``max_entries`` are kept, the oldest dropped first. ``API_LIST_CACHE_SECONDS=0`` turns it off.
+Public traffic is mostly the same few pages (the newest investigations, one órgão's), and what
+they show changes only when the pipeline writes. Each kept page is tagged with the generation of
+:class:`services.api.changes.ChangeFeed` it was built under (read before the query runs, so a
+write that commits during the build counts as a change). A page is served again
+
+- within ``API_LIST_CACHE_SECONDS`` (1 s) of being built, whatever happened meanwhile: a burst
+  of identical reads costs one query per second per worker even while a sweep writes; and
+- while the feed is live and its generation is the one the page was built under, up to
+  :data:`~services.api.changes.MAX_AGE_SECONDS`: a page nothing has touched is built once.
+
+So a change reaches readers within a second at most, as with a plain one-second cache. Without a
+live feed (Supabase through PostgREST, a transaction-mode pooler, the listening connection down)
+only the first rule applies. Keys are the request's query string (or the investigation id); at
+most ``max_entries`` and ``max_bytes`` are kept, the least recently built dropped first.
+``API_LIST_CACHE_SECONDS=0`` turns it off.
 """
 
 from __future__ import annotations
@@ -18,15 +29,25 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 
+from services.api.changes import MAX_AGE_SECONDS, ChangeFeed
+from shared.config import Settings
+
+
+def public_cache_on(settings: Settings) -> bool:
+    """Whether :class:`PublicReadCacheMiddleware` answers before routing (reads are public)."""
+    return not settings.api_read_key_required and settings.api_list_cache_seconds > 0
+
 
 class PageCache:
-    def __init__(self, ttl_seconds: float, *, max_entries: int = 1024, max_bytes: int = 8_000_000,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, ttl_seconds: float, *, feed: ChangeFeed | None = None, max_entries: int = 4096,
+                 max_bytes: int = 32_000_000, clock: Callable[[], float] = time.monotonic) -> None:
         self.ttl_seconds = ttl_seconds
+        self.feed = feed  # set when the worker's resources open (see app.py's lifespan)
         self.max_entries = max_entries
         self.max_bytes = max_bytes
         self._clock = clock
-        self._entries: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
+        # key -> (built at, generation it was built under or None, body)
+        self._entries: OrderedDict[str, tuple[float, int | None, bytes]] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
         # Builds under way, by key; touched only from the worker's event loop.
@@ -45,6 +66,7 @@ class PageCache:
             return await asyncio.shield(pending)
         future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
         self._building[key] = future
+        generation = self.generation()
         try:
             body = await run_in_threadpool(build)
         except BaseException as error:
@@ -53,9 +75,14 @@ class PageCache:
             raise
         finally:
             self._building.pop(key, None)
-        self.put(key, body)
+        self.put(key, body, generation)
         future.set_result(body)
         return body
+
+    def generation(self) -> int | None:
+        """The feed's generation while it is live, else None: read it before building a page."""
+        feed = self.feed
+        return feed.generation if feed is not None and feed.live else None
 
     def get(self, key: str) -> bytes | None:
         if self.ttl_seconds <= 0:
@@ -64,23 +91,28 @@ class PageCache:
             entry = self._entries.get(key)
             if entry is None:
                 return None
-            if self._clock() - entry[0] >= self.ttl_seconds:
-                del self._entries[key]
-                self._bytes -= len(entry[1])
-                return None
-            return entry[1]
+            built_at, generation, body = entry
+            age = self._clock() - built_at
+            if age < self.ttl_seconds:
+                return body
+            if generation is not None and age < MAX_AGE_SECONDS and generation == self.generation():
+                return body
+            del self._entries[key]
+            self._bytes -= len(body)
+            return None
 
-    def put(self, key: str, body: bytes) -> None:
+    def put(self, key: str, body: bytes, generation: int | None) -> None:
+        """Keep ``body`` for ``key``; ``generation`` is :meth:`generation` as read before building it."""
         if self.ttl_seconds <= 0 or len(body) > self.max_bytes // 8:
             return
         with self._lock:
             previous = self._entries.pop(key, None)
             if previous is not None:
-                self._bytes -= len(previous[1])
-            self._entries[key] = (self._clock(), body)
+                self._bytes -= len(previous[2])
+            self._entries[key] = (self._clock(), generation, body)
             self._bytes += len(body)
             while len(self._entries) > self.max_entries or self._bytes > self.max_bytes:
-                _, (_, dropped) = self._entries.popitem(last=False)
+                _, (_, _, dropped) = self._entries.popitem(last=False)
                 self._bytes -= len(dropped)
 
 
@@ -93,9 +125,9 @@ class PublicReadCacheMiddleware:
     reach a caller who has not shown a key); the route-level cache still serves those.
     """
 
-    def __init__(self, app: Any, *, ttl_seconds: float, prefix: str) -> None:
+    def __init__(self, app: Any, *, cache: PageCache, prefix: str) -> None:
         self.app = app
-        self.cache = PageCache(ttl_seconds)
+        self.cache = cache
         self.prefix = prefix
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
@@ -113,6 +145,7 @@ class PublicReadCacheMiddleware:
             return
         status = 0
         chunks: list[bytes] = []
+        generation = self.cache.generation()
 
         async def keep(message: Any) -> None:
             nonlocal status
@@ -121,7 +154,7 @@ class PublicReadCacheMiddleware:
             elif message["type"] == "http.response.body" and status == 200:
                 chunks.append(message.get("body", b""))
                 if not message.get("more_body", False):
-                    self.cache.put(key, b"".join(chunks))
+                    self.cache.put(key, b"".join(chunks), generation)
             await send(message)
 
         await self.app(scope, receive, keep)

@@ -13,7 +13,8 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from services.api.pagecache import PageCache
+from services.api.changes import ChangeFeed
+from services.api.pagecache import PageCache, public_cache_on
 from services.api.quota import OnDemandQuota
 from services.api.summaries import SummaryCache, summary_cache
 from shared.config import Settings
@@ -41,6 +42,7 @@ class ApiResources:
     summaries: SummaryCache = field(init=False)  # stats and orgaos, from the store (shared through redis)
     quota: OnDemandQuota | None = None
     pages: PageCache = field(default_factory=lambda: PageCache(0))
+    changes: ChangeFeed | None = None  # PostgreSQL's change notifications, for the page caches
     # PostgreSQL writes list pages' JSON itself; None on Supabase (PostgREST answers rows), where
     # the pydantic models serialise them.
     json_pages: PostgresJsonPages | None = None
@@ -48,7 +50,9 @@ class ApiResources:
     def __post_init__(self) -> None:
         self.summaries = summary_cache(self.settings, self.store, self.redis)
         if self.pages.ttl_seconds == 0:
-            self.pages = PageCache(self.settings.api_list_cache_seconds)
+            # Behind the public cache this one only merges a burst of misses into one query.
+            max_bytes = 4_000_000 if public_cache_on(self.settings) else 32_000_000
+            self.pages = PageCache(self.settings.api_list_cache_seconds, feed=self.changes, max_bytes=max_bytes)
         if self.json_pages is None:
             from shared.store.postgres import PostgresStore
 
@@ -64,7 +68,7 @@ class ApiResources:
     def close(self) -> None:
         # The investigations first: failing the unfinished ones needs the store still open.
         owned: list[tuple[str, Any]] = [("inline", self.inline), ("store", self.store), ("broker", self.broker),
-                                         ("redis", self.redis)]
+                                         ("redis", self.redis), ("change feed", self.changes)]
         for name, resource in owned:
             if resource is None:
                 continue
@@ -104,13 +108,14 @@ def open_resources(settings: Settings) -> ApiResources:
     opener = getattr(store, "open", None)  # PostgresStore: start its pool now, without waiting on it
     if callable(opener):
         opener(wait=False)
+    changes = _change_feed(settings)
     if not settings.enable_celery_workers:
         from services.api.inline import InlineInvestigations
 
         inline = InlineInvestigations(settings, store)
         log.info("ENABLE_CELERY_WORKERS=false: no broker opened; on-demand investigations run in this process",
                  extra={"storage": settings.storage_backend, "max_workers": inline.max_workers})
-        return ApiResources(settings=settings, store=store, broker=None, redis=None, inline=inline)
+        return ApiResources(settings=settings, store=store, broker=None, redis=None, inline=inline, changes=changes)
     broker = _celery_client(settings)
     redis_client = _redis_client(settings)
     try:
@@ -120,4 +125,13 @@ def open_resources(settings: Settings) -> ApiResources:
     except Exception as error:
         log.warning("the broker is not reachable at start-up; on-demand requests will fail until it is: %s", error)
     log.info("API resources opened", extra={"storage": settings.storage_backend})
-    return ApiResources(settings=settings, store=store, broker=broker, redis=redis_client)
+    return ApiResources(settings=settings, store=store, broker=broker, redis=redis_client, changes=changes)
+
+
+def _change_feed(settings: Settings) -> ChangeFeed | None:
+    """PostgreSQL's change notifications for the page caches; None when there is nothing to cache
+    or the store is not PostgreSQL (PostgREST cannot LISTEN)."""
+    if settings.api_list_cache_seconds <= 0 or settings.storage_backend != "postgres":
+        return None
+    assert settings.database_url is not None
+    return ChangeFeed(settings.database_url.get_secret_value()).start()

@@ -1,4 +1,5 @@
-"""The list/detail micro-cache: same bytes within the TTL, nothing after it, bounded in size."""
+"""The list/detail cache: same bytes within the TTL, or while the change feed's generation holds;
+nothing after; bounded in size."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ class Clock:
 def test_it_answers_within_the_ttl_and_forgets_after_it() -> None:
     clock = Clock()
     cache = PageCache(1.0, clock=clock)
-    cache.put("list?orgao=26000", b"page")
+    cache.put("list?orgao=26000", b"page", None)
     clock.now = 0.9
     assert cache.get("list?orgao=26000") == b"page"
     clock.now = 1.0
@@ -26,13 +27,13 @@ def test_it_answers_within_the_ttl_and_forgets_after_it() -> None:
 def test_it_keeps_at_most_max_entries_dropping_the_oldest() -> None:
     cache = PageCache(10, max_entries=2, clock=Clock())
     for key in ("a", "b", "c"):
-        cache.put(key, key.encode())
+        cache.put(key, key.encode(), None)
     assert [cache.get(k) for k in ("a", "b", "c")] == [None, b"b", b"c"]
 
 
 def test_it_is_off_with_a_zero_ttl() -> None:
     cache = PageCache(0)
-    cache.put("a", b"a")
+    cache.put("a", b"a", None)
     assert cache.get("a") is None
 
 
@@ -98,7 +99,7 @@ def test_it_serves_public_reads_before_routing_and_keeps_only_successes() -> Non
         calls.append("stats")
         return {"n": len(calls)}
 
-    app.add_middleware(PublicReadCacheMiddleware, ttl_seconds=60, prefix="/api/v1/investigations")
+    app.add_middleware(PublicReadCacheMiddleware, cache=PageCache(60), prefix="/api/v1/investigations")
     with TestClient(app) as client:
         first = client.get("/api/v1/investigations", params={"orgao": "26000"}).json()
         assert client.get("/api/v1/investigations", params={"orgao": "26000"}).json() == first
@@ -112,15 +113,66 @@ def test_it_serves_public_reads_before_routing_and_keeps_only_successes() -> Non
 def test_it_keeps_at_most_max_bytes_dropping_the_oldest() -> None:
     cache = PageCache(10, max_bytes=800, clock=Clock())
     for key in ("a", "b", "c"):
-        cache.put(key, key.encode() * 100)
-    cache.put("b", b"b" * 100)  # replacing an answer counts its bytes once: 300 bytes, not 400
+        cache.put(key, key.encode() * 100, None)
+    cache.put("b", b"b" * 100, None)  # replacing an answer counts its bytes once: 300 bytes, not 400
     for key in ("d", "e", "f", "g", "h", "i"):  # 900 bytes in all: the oldest one goes
-        cache.put(key, key.encode() * 100)
+        cache.put(key, key.encode() * 100, None)
     assert [k for k in "abcdefghi" if cache.get(k) is not None] == list("bcdefghi")
 
 
 def test_it_does_not_keep_an_answer_larger_than_an_eighth_of_its_bytes() -> None:
     cache = PageCache(10, max_bytes=800, clock=Clock())
-    cache.put("big", b"x" * 101)
-    cache.put("small", b"x" * 100)
+    cache.put("big", b"x" * 101, None)
+    cache.put("small", b"x" * 100, None)
     assert cache.get("big") is None and cache.get("small") == b"x" * 100
+
+
+class Feed:
+    """What the cache reads of :class:`services.api.changes.ChangeFeed`: its generation and whether it is live."""
+
+    def __init__(self) -> None:
+        self.generation = 0
+        self.live = True
+
+
+def test_it_keeps_a_page_past_the_ttl_while_the_generation_it_was_built_under_holds() -> None:
+    from services.api.changes import MAX_AGE_SECONDS
+
+    clock, feed = Clock(), Feed()
+    cache = PageCache(1.0, feed=feed, clock=clock)  # type: ignore[arg-type]
+    cache.put("a", b"a", cache.generation())
+    clock.now = 30.0
+    assert cache.get("a") == b"a"
+    clock.now = MAX_AGE_SECONDS  # even unchanged, a page is rebuilt now and then
+    assert cache.get("a") is None
+
+
+def test_a_change_or_a_lost_feed_ends_a_page_past_the_ttl_but_not_within_it() -> None:
+    clock, feed = Clock(), Feed()
+    cache = PageCache(1.0, feed=feed, clock=clock)  # type: ignore[arg-type]
+    for key in ("changed", "lost"):
+        cache.put(key, key.encode(), cache.generation())
+    feed.generation += 1
+    clock.now = 0.5
+    assert cache.get("changed") == b"changed"  # within the second: as a plain micro-cache
+    clock.now = 2.0
+    assert cache.get("changed") is None
+    cache.put("lost", b"lost", cache.generation())
+    feed.live = False
+    clock.now = 4.0
+    assert cache.generation() is None and cache.get("lost") is None
+
+
+def test_a_page_built_while_the_generation_moved_is_not_kept_past_the_ttl() -> None:
+    import asyncio
+
+    clock, feed = Clock(), Feed()
+    cache = PageCache(1.0, feed=feed, clock=clock)  # type: ignore[arg-type]
+
+    def build() -> bytes:  # a write commits while the query runs
+        feed.generation += 1
+        return b"maybe stale"
+
+    assert asyncio.run(cache.get_or_build("k", build)) == b"maybe stale"
+    clock.now = 5.0
+    assert cache.get("k") is None

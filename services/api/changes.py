@@ -1,0 +1,130 @@
+"""Committed changes to what the API shows, counted from PostgreSQL's notifications.
+
+The migration ``20261207000200_change_notifications.sql`` makes every write to investigations,
+findings and contracts send a notification on ``vigia_changes`` when its transaction commits.
+Each gunicorn worker keeps one connection that LISTENs, in a thread of its own, and counts what
+arrives: :attr:`ChangeFeed.generation` changes whenever anything the API could show has changed.
+:mod:`services.api.pagecache` tags each page it keeps with the generation it was built under and
+serves it for as long as the generation stays the same (up to ``MAX_AGE_SECONDS``), so a page
+that nothing has touched is built once, not once a second.
+
+When the notifications cannot be trusted the feed says so (:attr:`ChangeFeed.live` is false)
+and the cache falls back to its one-second lifetime:
+
+- the listening connection broke (it reconnects with backoff, and counts a change on
+  reconnecting, since notifications sent meanwhile are lost);
+- a notification it sends itself after LISTEN does not come back within ``PROBE_SECONDS``, as
+  behind a pooler in transaction mode (Supabase's port 6543, PgBouncer), where LISTEN holds on to
+  no server connection. It logs a warning once and stops trying;
+- the store is not PostgreSQL (Supabase through PostgREST): no feed is started at all.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from typing import Any
+
+log = logging.getLogger("vigia.api.changes")
+
+CHANNEL = "vigia_changes"
+PROBE_SECONDS = 3.0  # how long the probe notification may take to come back
+PING_SECONDS = 30.0  # a quiet connection is checked this often, so a dead one is noticed
+MAX_AGE_SECONDS = 60.0  # what the cache keeps at most even when nothing changed (see pagecache)
+MAX_BACKOFF_SECONDS = 30.0
+
+
+class ChangeFeed:
+    """A thread that LISTENs on ``vigia_changes`` and counts notifications."""
+
+    def __init__(self, database_url: str, *, application_name: str = "vigia-web-changes",
+                 probe_seconds: float = PROBE_SECONDS) -> None:
+        self._url = database_url
+        self._application_name = application_name
+        self._probe_seconds = probe_seconds
+        self.generation = 0  # one writer (the thread); readers only compare it
+        self.live = False
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> ChangeFeed:
+        self._thread = threading.Thread(target=self._run, name="vigia-change-feed", daemon=True)
+        self._thread.start()
+        return self
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=PING_SECONDS)
+        self.live = False
+
+    def wait_live(self, timeout: float) -> bool:
+        """True once the feed is live (tests and start-up logs use it); False after ``timeout``."""
+        deadline = time.monotonic() + timeout
+        while not self.live and time.monotonic() < deadline and not self._stop.is_set():
+            self._stop.wait(0.02)
+        return self.live
+
+    def _changed(self) -> None:
+        self.generation += 1
+
+    def _run(self) -> None:
+        backoff = 1.0
+        failures = 0
+        while not self._stop.is_set():
+            try:
+                self._listen()
+                return  # stopped, or the probe showed notifications do not arrive
+            except Exception as error:  # psycopg.Error, or an OS error under it
+                was_live, self.live = self.live, False
+                self._changed()  # what was sent while the connection was down is lost
+                failures += 1
+                if was_live or failures == 1:
+                    log.warning("change notifications lost (%s); pages are kept 1 s until they are back", error)
+                self._stop.wait(backoff)
+                backoff = min(MAX_BACKOFF_SECONDS, backoff * 2)
+
+    def _listen(self) -> None:
+        import psycopg
+
+        with psycopg.connect(self._url, autocommit=True, connect_timeout=5, application_name=self._application_name,
+                             keepalives=1, keepalives_idle=30, keepalives_interval=10, keepalives_count=3) as conn:
+            conn.execute(f"LISTEN {CHANNEL}")
+            if not self._probe(conn):
+                log.warning(
+                    "change notifications do not reach this connection (a pooler in transaction mode, such as "
+                    "Supabase's port 6543?); pages are kept 1 s. Point DATABASE_URL at a direct or session-mode "
+                    "connection to keep them until they change")
+                return
+            self._changed()
+            self.live = True
+            log.info("change notifications on: pages are kept until what they show changes")
+            quiet_since = time.monotonic()
+            while not self._stop.is_set():
+                arrived = False
+                for _ in conn.notifies(timeout=1.0):
+                    self._changed()
+                    arrived = True
+                if arrived:
+                    quiet_since = time.monotonic()
+                elif time.monotonic() - quiet_since > PING_SECONDS:
+                    conn.execute("SELECT 1")  # raises on a dead connection: reconnect
+                    quiet_since = time.monotonic()
+        self.live = False
+
+    def _probe(self, listening: Any) -> bool:
+        """Send a notification from another connection and wait for it on ``listening``."""
+        import psycopg
+
+        token = uuid.uuid4().hex
+        with psycopg.connect(self._url, autocommit=True, connect_timeout=5,
+                             application_name=self._application_name) as sender:
+            sender.execute("SELECT pg_notify(%s, %s)", (CHANNEL, token))
+        deadline = time.monotonic() + self._probe_seconds
+        while time.monotonic() < deadline:
+            for notify in listening.notifies(timeout=max(0.0, deadline - time.monotonic())):
+                if notify.payload == token:
+                    return True
+        return False
