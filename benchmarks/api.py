@@ -14,6 +14,9 @@
 3. Prints requests/s, p50 and p99 per endpoint, how many gunicorn workers were recycled
    (``max_requests``) during its line, and ``ratio list/bare: X.XX`` (requests/s).
    ``--only stats,orgaos`` loads only the named targets (the bare app's two lines always run).
+   ``--writes N`` commits N small writes a second to the investigations while each line runs (a
+   sweep writing as it goes), so the page cache, which keeps a page until a change is notified,
+   is measured as it is during a sweep rather than between sweeps.
    Optionally (``--on-demand``) also POSTs an on-demand investigation to the Procfile's worker
    and times it to completed.
 
@@ -21,7 +24,7 @@ Everything runs on this machine, so the load generator shares the cores with gun
 PostgreSQL; on two cores the figures are a floor, not a capacity.
 
     .venv/bin/python benchmarks/api.py [--investigations 1000000] [--connections 32] [--seconds 10]
-                                       [--client auto|wrk|httpx] [--page-cache] [--on-demand]
+                                       [--client auto|wrk|httpx] [--page-cache] [--writes N] [--on-demand]
                                        [--only first,cursors,orgao,indicator,risk,detail,stats,orgaos]
 """
 
@@ -240,6 +243,40 @@ def load_with_wrk(base: str, paths: list[str], connections: int, seconds: float)
     }
 
 
+# -- writes during the load ------------------------------------------------------------------
+class Writer:
+    """Commits ``per_second`` one-row updates a second to the investigations until stopped: each
+    is a change PostgreSQL notifies, as a sweep's writes are."""
+
+    def __init__(self, database_url: str, per_second: float) -> None:
+        import threading
+
+        self.database_url, self.per_second = database_url, per_second
+        self.commits = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> Writer:
+        if self.per_second > 0:
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        import psycopg
+
+        with psycopg.connect(self.database_url, autocommit=True) as conn:
+            ident = conn.execute("SELECT id FROM investigations ORDER BY created_at LIMIT 1").fetchone()
+            assert ident is not None
+            while not self._stop.wait(1 / self.per_second):
+                conn.execute("UPDATE investigations SET progress = progress WHERE id = %s", (ident[0],))
+                self.commits += 1
+
+
 # -- on demand --------------------------------------------------------------------------------
 def on_demand(env: dict[str, str], base_url: str, tmp: Path) -> str:
     """Seconds from POST to a terminal state for one simulator contract, or why it could not run."""
@@ -308,6 +345,8 @@ def main() -> int:
     parser.add_argument("--page-cache", action="store_true",
                         help="keep the deployed API_LIST_CACHE_SECONDS (1 s) instead of 0; the list and detail "
                         "targets then walk many distinct URLs, so only the first page is a cache hit")
+    parser.add_argument("--writes", type=float, default=0.0, metavar="N",
+                        help="commit N writes a second to the investigations during each line (default 0)")
     parser.add_argument("--only", type=_targets, default=TARGETS, metavar="NAMES",
                         help=f"comma-separated targets to load, from {','.join(TARGETS)} (default: all)")
     args = parser.parse_args()
@@ -349,7 +388,8 @@ def main() -> int:
                 wait_for(lambda: httpx.get(f"{bare_url}/page", timeout=2).status_code == 200, timeout=60,
                          what="the bare app")
                 print(f"API_LIST_CACHE_SECONDS={env['API_LIST_CACHE_SECONDS']}, "
-                      f"API_SUMMARY_TTL_SECONDS={env.get('API_SUMMARY_TTL_SECONDS', '15 (default)')}")
+                      f"API_SUMMARY_TTL_SECONDS={env.get('API_SUMMARY_TTL_SECONDS', '15 (default)')}, "
+                      f"{args.writes:g} writes/s committed during each API line")
                 print(f"page of {len(first.content)} bytes; gunicorn workers={env.get('WEB_CONCURRENCY', '2 (default)')}, "
                       f"{args.connections} connections, {args.seconds:g} s each, {client}, {os.cpu_count()} cores "
                       "shared with the load generator (and with whatever else runs on this machine)")
@@ -379,7 +419,8 @@ def main() -> int:
                         if checked.status_code != 200:
                             raise SystemExit(f"{name}: {path} answered {checked.status_code}: {checked.text[:300]}")
                     booted = web.output.count(BOOTING)
-                    figures = results[name] = load(base, paths, args.connections, args.seconds)
+                    with Writer(database_url, args.writes if base == base_url else 0):
+                        figures = results[name] = load(base, paths, args.connections, args.seconds)
                     recycled = web.output.count(BOOTING) - booted if base == base_url else 0
                     print(f"| {name} | {figures['rps']:.0f} | {figures['p50_ms']:.1f} | {figures['p99_ms']:.1f} | "
                           f"{figures['non_200']:.0f} | {recycled} |", flush=True)
