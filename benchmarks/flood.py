@@ -6,7 +6,7 @@ limit. Then, for D seconds each:
 
 1. the polite client alone: one request every 1/R s (open loop, so a slow answer does not slow
    its sending) to ``GET /api/v1/investigations`` from address B;
-2. the same while wrk floods the same endpoint from address A with C connections, far over A's
+2. the same from address B' (so neither phase nears its own limit) while wrk floods the same endpoint from address A with C connections, far over A's
    limit.
 
 Addresses are told apart with ``X-Forwarded-For`` (with ``API_TRUSTED_PROXY_HOPS=1``, as behind
@@ -41,13 +41,13 @@ API_KEY = "benchmark-flood-key-0123456789"  # pragma: allowlist secret
 PATH = "/api/v1/investigations"
 
 
-def polite(url: str, seconds: float, rate: float) -> tuple[list[float], dict[int, int]]:
-    """Open-loop requests at ``rate``/s from address B: latencies of the 200s, and every status."""
+def polite(url: str, seconds: float, rate: float, address: str) -> tuple[list[float], dict[int, int]]:
+    """Open-loop requests at ``rate``/s from ``address``: latencies of the 200s, and every status."""
 
     async def main() -> tuple[list[float], dict[int, int]]:
         latencies: list[float] = []
         statuses: dict[int, int] = {}
-        async with httpx.AsyncClient(timeout=30, headers={"X-Forwarded-For": "198.51.100.2"}) as client:
+        async with httpx.AsyncClient(timeout=30, headers={"X-Forwarded-For": address}) as client:
 
             async def one() -> None:
                 started = time.perf_counter()
@@ -105,14 +105,15 @@ def main() -> int:
         with ManagedProcess("web", argv, env):
             wait_for(lambda: httpx.get(f"http://127.0.0.1:{port}/health/ready", timeout=2).status_code == 200,
                      timeout=60, what="gunicorn to be ready")
-            alone, alone_statuses = polite(url, args.seconds, args.rate)
+            # One address a phase: the polite client's two phases together would come near its own limit.
+            alone, alone_statuses = polite(url, args.seconds, args.rate, "198.51.100.2")
             flood = subprocess.Popen(
                 ["wrk", "-t2", f"-c{args.connections}", f"-d{int(args.seconds) + 2}s", "-H",
                  "X-Forwarded-For: 203.0.113.66", url],
                 stdout=subprocess.PIPE, text=True,
             )
             time.sleep(1)  # the flood is under way before the polite client starts
-            during, during_statuses = polite(url, args.seconds, args.rate)
+            during, during_statuses = polite(url, args.seconds, args.rate, "198.51.100.3")
             flood_out, _ = flood.communicate(timeout=args.seconds + 60)
         total = re.search(r"(\d+) requests in", flood_out)
         refused = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", flood_out)

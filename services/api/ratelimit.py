@@ -22,7 +22,9 @@ them, up to ``1/LEASE_SHARE`` of the limit a worker. A lease is counted before i
 the group never lets through more than the limit; what a worker leased and did not spend is
 lost, which can make a limit stricter by at most ``WEB_CONCURRENCY/LEASE_SHARE`` of it. A client
 under a hundredth of the limit leases one hit at a time, exactly as without leases. A refusal is
-remembered for up to a second, so a client past its limit costs no Redis work while it floods.
+remembered for up to a second, so a client past its limit costs no Redis work while it floods,
+and a 429 is answered after ``REFUSAL_DELAY_SECONDS``, so a flood of them cannot take the CPU
+that other clients' requests need (each flooding connection gets at most four answers a second).
 If Redis stops answering, requests pass (and a warning is logged): the broker's outage already
 shows in ``/health/ready``, and an API that refuses every read because its limiter is down would
 turn a Redis hiccup into an outage.
@@ -56,6 +58,7 @@ LEASE_SECONDS = 1.0  # how long leased hits stay spendable
 LEASE_SHARE = 100  # a lease is at most 1/100 of the limit a worker
 REFUSAL_MEMORY_SECONDS = 1.0  # a refused client is refused from memory for up to this long
 MAX_SUBJECTS = 10_000  # lease states kept a worker; expired ones are dropped past this
+REFUSAL_DELAY_SECONDS = 0.25  # a 429 is answered this late (see RateLimitMiddleware)
 
 
 @dataclass(frozen=True)
@@ -224,6 +227,10 @@ class RateLimitMiddleware:
         if refusal is None:
             await self.app(scope, receive, send)
             return
+        # A client that does not wait for Retry-After and keeps its connections busy would
+        # otherwise take as much CPU in 429s as it is refused: answered a moment later, each of its
+        # connections asks at most 1/REFUSAL_DELAY_SECONDS times a second.
+        await asyncio.sleep(REFUSAL_DELAY_SECONDS)
         await _too_many(send, refusal)
 
 
