@@ -14,8 +14,11 @@ and the cache falls back to its one-second lifetime:
 - the listening connection broke (it reconnects with backoff, and counts a change on
   reconnecting, since notifications sent meanwhile are lost);
 - a notification it sends itself after LISTEN does not come back within ``PROBE_SECONDS``, as
-  behind a pooler in transaction mode (Supabase's port 6543, PgBouncer), where LISTEN holds on to
-  no server connection. It logs a warning once and stops trying;
+  behind a pooler in transaction mode (Supabase's port 6543, PgBouncer), which lends a server
+  connection for one transaction only, so a LISTEN does not outlive it. Session mode (Supabase's
+  Session pooler, the deploy guide's ``DATABASE_URL``) keeps one server connection per client
+  connection, so LISTEN works there (https://supabase.github.io/supavisor/configuration/pool_modes).
+  It logs a warning once and stops trying;
 - the store is not PostgreSQL (Supabase through PostgREST): no feed is started at all.
 """
 
