@@ -1,12 +1,17 @@
 """Committed changes to what the API shows, counted from PostgreSQL's notifications.
 
-The migration ``20261207000200_change_notifications.sql`` makes every write to investigations,
-findings and contracts send a notification on ``vigia_changes`` when its transaction commits.
-Each gunicorn worker keeps one connection that LISTENs, in a thread of its own, and counts what
-arrives: :attr:`ChangeFeed.generation` changes whenever anything the API could show has changed.
-:mod:`services.api.pagecache` tags each page it keeps with the generation it was built under and
-serves it for as long as the generation stays the same (up to ``MAX_AGE_SECONDS``), so a page
-that nothing has touched is built once, not once a second.
+The migrations ``20261207000200_change_notifications.sql`` and
+``20261207000400_scoped_change_notifications.sql`` make every write to investigations, findings
+and contracts send a notification on ``vigia_changes`` when its transaction commits, saying what
+it touched (see :func:`scopes_of`). Each gunicorn worker keeps one connection that LISTENs, in a
+thread of its own, and counts what arrives: :attr:`ChangeFeed.generation` moves on with every
+notification, and the feed remembers at which generation each *scope* last changed:
+``investigations`` (any investigation row: every list page), ``orgao:<code>`` (that órgão's
+investigations: the pages filtered by it) and ``inv:<id>`` (one investigation, its findings or
+its contract: its detail). :mod:`services.api.pagecache` tags each page it keeps with the
+generation it was built under and the scopes it shows, and serves it while none of those has
+changed since (up to ``MAX_AGE_SECONDS``): while a sweep writes one órgão's investigations,
+the other órgãos' pages and the details it does not touch are built once, not once a second.
 
 When the notifications cannot be trusted the feed says so (:attr:`ChangeFeed.live` is false)
 and the cache falls back to its one-second lifetime:
@@ -37,10 +42,40 @@ PROBE_SECONDS = 3.0  # how long the probe notification may take to come back
 PING_SECONDS = 30.0  # a quiet connection is checked this often, so a dead one is noticed
 MAX_AGE_SECONDS = 60.0  # what the cache keeps at most even when nothing changed (see pagecache)
 MAX_BACKOFF_SECONDS = 30.0
+# Scopes remembered at most; past that the feed forgets them all and counts a change of everything
+# (a sweep writes some thousands of investigations, each one or two scopes).
+MAX_SCOPES = 100_000
+
+ANY = "*"  # the scope of a page that may show anything: any change ends it
+INVESTIGATIONS = "investigations"
+PROBE = "probe"  # the payload's first word in the feed's own probe: nothing changed
+
+
+def orgao_scope(code: str) -> str:
+    return f"orgao:{code}"
+
+
+def detail_scope(investigation_id: str) -> str:
+    return f"inv:{investigation_id}"
+
+
+def scopes_of(payload: str) -> tuple[str, ...] | None:
+    """The scopes a notification's payload says changed; None for everything (a TRUNCATE's ``*``,
+    or a payload this version does not know, such as the table name 20261207000200 sent)."""
+    kind, _, rest = payload.partition(" ")
+    if kind == "i":  # "i <investigation id> <órgão code, empty when none>"
+        ident, _, orgao = rest.partition(" ")
+        if ident:
+            return INVESTIGATIONS, detail_scope(ident), orgao_scope(orgao)
+    elif kind == "d" and rest:  # "d <investigation id>": a finding or the contract of it
+        return (detail_scope(rest),)
+    elif kind == PROBE:
+        return ()
+    return None
 
 
 class ChangeFeed:
-    """A thread that LISTENs on ``vigia_changes`` and counts notifications."""
+    """A thread that LISTENs on ``vigia_changes`` and counts notifications by scope."""
 
     def __init__(self, database_url: str, *, application_name: str = "vigia-web-changes",
                  probe_seconds: float = PROBE_SECONDS) -> None:
@@ -49,6 +84,9 @@ class ChangeFeed:
         self._probe_seconds = probe_seconds
         self.generation = 0  # one writer (the thread); readers only compare it
         self.live = False
+        self._lock = threading.Lock()
+        self._floor = 0  # a page built under an earlier generation may show anything changed since
+        self._last: dict[str, int] = {}  # scope -> generation of its last change
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -70,8 +108,24 @@ class ChangeFeed:
             self._stop.wait(0.02)
         return self.live
 
-    def _changed(self) -> None:
-        self.generation += 1
+    def unchanged_since(self, generation: int, scopes: tuple[str, ...]) -> bool:
+        """Whether nothing in ``scopes`` changed after ``generation`` (the :attr:`generation` read
+        before a page showing them was built). The scope :data:`ANY` changes with everything."""
+        with self._lock:
+            return generation >= self._floor and all(self._last.get(scope, 0) <= generation for scope in scopes)
+
+    def record(self, payload: str | None = None) -> None:
+        """Count one notification (``payload``), or, with None, a change of everything."""
+        scopes = None if payload is None else scopes_of(payload)
+        with self._lock:
+            self.generation += 1
+            if scopes is None or len(self._last) + sum(s not in self._last for s in (*scopes, ANY)) > MAX_SCOPES:
+                self._floor = self.generation
+                self._last.clear()
+            else:
+                for scope in scopes:
+                    self._last[scope] = self.generation
+            self._last[ANY] = self.generation
 
     def _run(self) -> None:
         backoff = 1.0
@@ -82,7 +136,7 @@ class ChangeFeed:
                 return  # stopped, or the probe showed notifications do not arrive
             except Exception as error:  # psycopg.Error, or an OS error under it
                 was_live, self.live = self.live, False
-                self._changed()  # what was sent while the connection was down is lost
+                self.record()  # what was sent while the connection was down is lost
                 failures += 1
                 if was_live or failures == 1:
                     log.warning("change notifications lost (%s); pages are kept 1 s until they are back", error)
@@ -101,14 +155,14 @@ class ChangeFeed:
                     "Supabase's port 6543?); pages are kept 1 s. Point DATABASE_URL at a direct or session-mode "
                     "connection to keep them until they change")
                 return
-            self._changed()
+            self.record()
             self.live = True
             log.info("change notifications on: pages are kept until what they show changes")
             quiet_since = time.monotonic()
             while not self._stop.is_set():
                 arrived = False
-                for _ in conn.notifies(timeout=1.0):
-                    self._changed()
+                for notify in conn.notifies(timeout=1.0):
+                    self.record(notify.payload)
                     arrived = True
                 if arrived:
                     quiet_since = time.monotonic()
@@ -121,7 +175,7 @@ class ChangeFeed:
         """Send a notification from another connection and wait for it on ``listening``."""
         import psycopg
 
-        token = uuid.uuid4().hex
+        token = f"{PROBE} {uuid.uuid4().hex}"  # what other workers' feeds then receive counts as nothing
         with psycopg.connect(self._url, autocommit=True, connect_timeout=5,
                              application_name=self._application_name) as sender:
             sender.execute("SELECT pg_notify(%s, %s)", (CHANNEL, token))

@@ -25,10 +25,14 @@ keepalive = 5
 # base plus a random share of the jitter) comes up: with 20 000 + 0-2 000 both workers of a
 # saturated 2-core deploy restarted within a second of each other every ~20 s, and for the 2-3 s
 # a worker takes to boot there was none to answer (a line of benchmarks/api.py where it happened
-# had p99 1.8 s). A jitter as wide as the base spreads the limits over 100 000-200 000 requests:
-# a restart every minute or two at that load, every few hours at a usual one, rarely two together.
-max_requests = 100_000
-max_requests_jitter = 100_000
+# had p99 1.8 s). A jitter as wide as the base spreads the limits, rarely two together. A restart
+# also empties the worker's page cache, and a worker serving cached pages answers ~4 800
+# requests/s on that machine: 100 000 + 0-100 000 restarted one every 20-40 s there, each
+# followed by a second of misses that set the p99 of benchmark lines. 1 000 000 + 0-1 000 000
+# is a restart every 3-7 minutes at that pace, every few days at a usual one; the leaks it
+# insures against would take longer than that to matter (the caches are bounded).
+max_requests = 1_000_000
+max_requests_jitter = 1_000_000
 # No proxy is trusted by address: services/api/proxy.py takes the client from X-Forwarded-For
 # by counting API_TRUSTED_PROXY_HOPS from the right, where "*" here would take the leftmost entry,
 # which the client writes.

@@ -4,12 +4,16 @@ produced, without the database, for as long as nothing they show can have change
 Public traffic is mostly the same few pages (the newest investigations, one órgão's), and what
 they show changes only when the pipeline writes. Each kept page is tagged with the generation of
 :class:`services.api.changes.ChangeFeed` it was built under (read before the query runs, so a
-write that commits during the build counts as a change). A page is served again
+write that commits during the build counts as a change) and with the scopes it shows
+(:func:`page_scopes`: a detail shows one investigation, a page filtered by órgão that órgão's
+investigations, any other list page any investigation). A page is served again
 
 - within ``API_LIST_CACHE_SECONDS`` (1 s) of being built, whatever happened meanwhile: a burst
   of identical reads costs one query per second per worker even while a sweep writes; and
-- while the feed is live and its generation is the one the page was built under, up to
-  :data:`~services.api.changes.MAX_AGE_SECONDS`: a page nothing has touched is built once.
+- while the feed is live and has notified no change in the page's scopes since it was built, up
+  to :data:`~services.api.changes.MAX_AGE_SECONDS`: a page nothing has touched is built once,
+  and a sweep writing one órgão's investigations leaves the other órgãos' pages and the details
+  it does not write alone.
 
 So a change reaches readers within a second at most, as with a plain one-second cache. Without a
 live feed (Supabase through PostgREST, a transaction-mode pooler, the listening connection down)
@@ -23,19 +27,42 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qs
 
 from starlette.concurrency import run_in_threadpool
 
-from services.api.changes import MAX_AGE_SECONDS, ChangeFeed
+from services.api.changes import ANY, INVESTIGATIONS, MAX_AGE_SECONDS, ChangeFeed, detail_scope, orgao_scope
 from shared.config import Settings
 
 
 def public_cache_on(settings: Settings) -> bool:
     """Whether :class:`PublicReadCacheMiddleware` answers before routing (reads are public)."""
     return not settings.api_read_key_required and settings.api_list_cache_seconds > 0
+
+
+def list_scopes(orgao: str | None) -> tuple[str, ...]:
+    """What a list page shows: that órgão's investigations when filtered by one, else any."""
+    return (orgao_scope(orgao),) if orgao is not None else (INVESTIGATIONS,)
+
+
+def page_scopes(path: str, query_string: str, *, prefix: str) -> tuple[str, ...]:
+    """The scopes of the answer to ``GET path?query_string`` under the investigations ``prefix``,
+    read as the routes read it: ``orgao`` once filters the list (given twice, the route takes one
+    of them: scoped as any); ``/<uuid>`` is a detail. Anything else may show anything."""
+    rest = path[len(prefix):] if path.startswith(prefix) else None
+    if rest in ("", "/"):
+        orgaos = parse_qs(query_string, keep_blank_values=True).get("orgao", [])
+        return list_scopes(orgaos[0]) if len(orgaos) == 1 else (INVESTIGATIONS,) if not orgaos else (ANY,)
+    if rest is not None and rest.count("/") == 1:
+        try:
+            return (detail_scope(str(uuid.UUID(rest[1:]))),)
+        except ValueError:
+            pass
+    return (ANY,)
 
 
 class PageCache:
@@ -46,16 +73,17 @@ class PageCache:
         self.max_entries = max_entries
         self.max_bytes = max_bytes
         self._clock = clock
-        # key -> (built at, generation it was built under or None, body)
-        self._entries: OrderedDict[str, tuple[float, int | None, bytes]] = OrderedDict()
+        # key -> (built at, generation it was built under or None, scopes it shows, body)
+        self._entries: OrderedDict[str, tuple[float, int | None, tuple[str, ...], bytes]] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
         # Builds under way, by key; touched only from the worker's event loop.
         self._building: dict[str, asyncio.Future[bytes]] = {}
 
-    async def get_or_build(self, key: str, build: Callable[[], bytes]) -> bytes:
+    async def get_or_build(self, key: str, build: Callable[[], bytes], scopes: tuple[str, ...] = (ANY,)) -> bytes:
         """The cached bytes, or ``build()`` run once in the thread pool however many requests
-        for the same key arrive meanwhile: a burst costs one query, not one per request."""
+        for the same key arrive meanwhile: a burst costs one query, not one per request.
+        ``scopes`` are what the page shows (:func:`list_scopes`, :func:`page_scopes`)."""
         cached = self.get(key)
         if cached is not None:
             return cached
@@ -75,7 +103,7 @@ class PageCache:
             raise
         finally:
             self._building.pop(key, None)
-        self.put(key, body, generation)
+        self.put(key, body, generation, scopes)
         future.set_result(body)
         return body
 
@@ -91,28 +119,31 @@ class PageCache:
             entry = self._entries.get(key)
             if entry is None:
                 return None
-            built_at, generation, body = entry
+            built_at, generation, scopes, body = entry
             age = self._clock() - built_at
             if age < self.ttl_seconds:
                 return body
-            if generation is not None and age < MAX_AGE_SECONDS and generation == self.generation():
+            feed = self.feed
+            if (generation is not None and age < MAX_AGE_SECONDS and feed is not None and feed.live
+                    and feed.unchanged_since(generation, scopes)):
                 return body
             del self._entries[key]
             self._bytes -= len(body)
             return None
 
-    def put(self, key: str, body: bytes, generation: int | None) -> None:
-        """Keep ``body`` for ``key``; ``generation`` is :meth:`generation` as read before building it."""
+    def put(self, key: str, body: bytes, generation: int | None, scopes: tuple[str, ...] = (ANY,)) -> None:
+        """Keep ``body`` for ``key``; ``generation`` is :meth:`generation` as read before building
+        it, ``scopes`` what it shows."""
         if self.ttl_seconds <= 0 or len(body) > self.max_bytes // 8:
             return
         with self._lock:
             previous = self._entries.pop(key, None)
             if previous is not None:
-                self._bytes -= len(previous[2])
-            self._entries[key] = (self._clock(), generation, body)
+                self._bytes -= len(previous[3])
+            self._entries[key] = (self._clock(), generation, scopes, body)
             self._bytes += len(body)
             while len(self._entries) > self.max_entries or self._bytes > self.max_bytes:
-                _, (_, _, dropped) = self._entries.popitem(last=False)
+                _, (_, _, _, dropped) = self._entries.popitem(last=False)
                 self._bytes -= len(dropped)
 
 
@@ -154,7 +185,9 @@ class PublicReadCacheMiddleware:
             elif message["type"] == "http.response.body" and status == 200:
                 chunks.append(message.get("body", b""))
                 if not message.get("more_body", False):
-                    self.cache.put(key, b"".join(chunks), generation)
+                    query_string = scope.get("query_string", b"").decode("latin-1")
+                    self.cache.put(key, b"".join(chunks), generation,
+                                   page_scopes(scope["path"], query_string, prefix=self.prefix))
             await send(message)
 
         await self.app(scope, receive, keep)

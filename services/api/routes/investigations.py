@@ -16,9 +16,11 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from services.api.auth import read_route, require_write_key
+from services.api.changes import detail_scope
 from services.api.deps import get_resources, get_store
 from services.api.errors import ApiError, error_responses, invalid
 from services.api.inline import Busy, InlineInvestigations
+from services.api.pagecache import list_scopes
 from services.api.pagination import Cursor, decode_cursor, encode_cursor, fingerprint
 from services.api.resources import ApiResources
 from services.api.responses import json_bytes, json_response
@@ -161,7 +163,8 @@ def build_router(settings: Settings) -> APIRouter:
             return page_json(items, total=total, total_capped=capped, page=page_number, page_size=page_size,
                              offset=offset, next_cursor=next_cursor)
 
-        return json_response(await resources.pages.get_or_build("list?" + request.url.query, build))  # type: ignore[return-value]
+        pages = resources.pages
+        return json_response(await pages.get_or_build("list?" + request.url.query, build, list_scopes(orgao)))  # type: ignore[return-value]
 
     @read_route(router, settings, "/{investigation_id}", response_model=InvestigationDetailOut, errors=(404,),
                 summary="One investigation with its findings, contract and summary")
@@ -181,7 +184,8 @@ def build_router(settings: Settings) -> APIRouter:
                     return json_bytes(from_detail(detail))
             raise ApiError(404, "not_found", f"no investigation has the id {investigation_id}")
 
-        return json_response(await resources.pages.get_or_build(f"detail:{investigation_id}", build))  # type: ignore[return-value]
+        key, scopes = f"detail:{investigation_id}", (detail_scope(str(investigation_id)),)
+        return json_response(await resources.pages.get_or_build(key, build, scopes))  # type: ignore[return-value]
 
     @router.post(
         "",

@@ -1,8 +1,11 @@
-"""The list/detail cache: same bytes within the TTL, or while the change feed's generation holds;
-nothing after; bounded in size."""
+"""The list/detail cache: same bytes within the TTL, or while the change feed has notified nothing
+in what the page shows; nothing after; bounded in size."""
 
 from __future__ import annotations
 
+import pytest
+
+from services.api.changes import INVESTIGATIONS, PROBE, ChangeFeed
 from services.api.pagecache import PageCache
 
 
@@ -127,19 +130,18 @@ def test_it_does_not_keep_an_answer_larger_than_an_eighth_of_its_bytes() -> None
     assert cache.get("big") is None and cache.get("small") == b"x" * 100
 
 
-class Feed:
-    """What the cache reads of :class:`services.api.changes.ChangeFeed`: its generation and whether it is live."""
-
-    def __init__(self) -> None:
-        self.generation = 0
-        self.live = True
+def Feed() -> ChangeFeed:  # noqa: N802 - reads as the class it returns
+    """A real feed, not started: the tests hand it payloads as its listening thread would."""
+    feed = ChangeFeed("postgresql://127.0.0.1:1/unused")
+    feed.live = True
+    return feed
 
 
 def test_it_keeps_a_page_past_the_ttl_while_the_generation_it_was_built_under_holds() -> None:
     from services.api.changes import MAX_AGE_SECONDS
 
     clock, feed = Clock(), Feed()
-    cache = PageCache(1.0, feed=feed, clock=clock)  # type: ignore[arg-type]
+    cache = PageCache(1.0, feed=feed, clock=clock)
     cache.put("a", b"a", cache.generation())
     clock.now = 30.0
     assert cache.get("a") == b"a"
@@ -149,10 +151,10 @@ def test_it_keeps_a_page_past_the_ttl_while_the_generation_it_was_built_under_ho
 
 def test_a_change_or_a_lost_feed_ends_a_page_past_the_ttl_but_not_within_it() -> None:
     clock, feed = Clock(), Feed()
-    cache = PageCache(1.0, feed=feed, clock=clock)  # type: ignore[arg-type]
+    cache = PageCache(1.0, feed=feed, clock=clock)
     for key in ("changed", "lost"):
         cache.put(key, key.encode(), cache.generation())
-    feed.generation += 1
+    feed.record("*")
     clock.now = 0.5
     assert cache.get("changed") == b"changed"  # within the second: as a plain micro-cache
     clock.now = 2.0
@@ -167,12 +169,68 @@ def test_a_page_built_while_the_generation_moved_is_not_kept_past_the_ttl() -> N
     import asyncio
 
     clock, feed = Clock(), Feed()
-    cache = PageCache(1.0, feed=feed, clock=clock)  # type: ignore[arg-type]
+    cache = PageCache(1.0, feed=feed, clock=clock)
 
     def build() -> bytes:  # a write commits while the query runs
-        feed.generation += 1
+        feed.record("i 0f5a4c1e-4c3b-4d0e-9a57-3a1c2b9e8d70 26000")
         return b"maybe stale"
 
     assert asyncio.run(cache.get_or_build("k", build)) == b"maybe stale"
     clock.now = 5.0
     assert cache.get("k") is None
+
+
+def test_a_change_ends_only_the_pages_that_show_what_changed() -> None:
+    from services.api.pagecache import list_scopes, page_scopes
+
+    prefix = "/api/v1/investigations"
+    one, other = "0f5a4c1e-4c3b-4d0e-9a57-3a1c2b9e8d70", "6b1e8f0a-2d4c-4e5f-8a9b-0c1d2e3f4a5b"
+    clock, feed = Clock(), Feed()
+    cache = PageCache(1.0, feed=feed, clock=clock)
+    pages = {
+        "all": (INVESTIGATIONS,),
+        "orgao 26000": page_scopes(prefix, "orgao=26000&page=2", prefix=prefix),
+        "orgao 26001": list_scopes("26001"),
+        "detail one": page_scopes(f"{prefix}/{one.upper()}", "", prefix=prefix),
+        "detail other": page_scopes(f"{prefix}/{other}", "", prefix=prefix),
+        "elsewhere": page_scopes(f"{prefix}/{one}/more", "", prefix=prefix),
+    }
+
+    def kept() -> set[str]:
+        return {key for key in pages if cache.get(key) is not None}
+
+    def rebuild() -> None:  # what is not kept is asked for again, then read past the TTL
+        for key, scopes in pages.items():
+            if cache.get(key) is None:
+                cache.put(key, key.encode(), cache.generation(), scopes)
+        clock.now += 2.0
+
+    rebuild()
+    feed.record(f"i {one} 26000")  # one investigation of órgão 26000 written
+    assert kept() == {"orgao 26001", "detail other"}
+    rebuild()
+    feed.record(f"d {other}")  # a finding of the other one (or its contract): its detail alone
+    assert kept() == {"all", "orgao 26000", "orgao 26001", "detail one"}
+    rebuild()
+    feed.record(f"{PROBE} 1234")  # another worker's probe: nothing changed but for pages that may show anything
+    assert kept() == set(pages) - {"elsewhere"}
+    rebuild()
+    feed.record("investigations")  # what 20261207000200 sent, or anything unknown: everything
+    assert kept() == set()
+
+
+def test_the_feed_forgets_its_scopes_past_its_bound_by_counting_a_change_of_everything(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from services.api import changes
+
+    monkeypatch.setattr(changes, "MAX_SCOPES", 10)
+    feed = Feed()
+    feed.record("d 0")
+    before = feed.generation
+    for n in range(1, 9):  # 9 details and the scope of everything: at the bound
+        feed.record(f"d {n}")
+    assert feed.unchanged_since(before, ("orgao:26000", "inv:0"))
+    feed.record("d 9")
+    assert not feed.unchanged_since(before, ("orgao:26000",))
+    assert feed.unchanged_since(feed.generation, ("orgao:26000", "inv:9"))
