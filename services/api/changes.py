@@ -6,9 +6,10 @@ and contracts send a notification on ``vigia_changes`` when its transaction comm
 it touched (see :func:`scopes_of`). Each gunicorn worker keeps one connection that LISTENs, in a
 thread of its own, and counts what arrives: :attr:`ChangeFeed.generation` moves on with every
 notification, and the feed remembers at which generation each *scope* last changed:
-``investigations`` (any investigation row: every list page), ``orgao:<code>`` (that órgão's
-investigations: the pages filtered by it) and ``inv:<id>`` (one investigation, its findings or
-its contract: its detail). :mod:`services.api.pagecache` tags each page it keeps with the
+``investigations`` (any investigation row: every list page), ``orgao:<code>`` and
+``indicator:<code>`` (the investigations of that órgão, or with a finding of that indicator:
+the pages filtered by it) and ``inv:<id>`` (one investigation, its findings or its contract:
+its detail). :mod:`services.api.pagecache` tags each page it keeps with the
 generation it was built under and the scopes it shows, and serves it while none of those has
 changed since (up to ``MAX_AGE_SECONDS``): while a sweep writes one órgão's investigations,
 the other órgãos' pages and the details it does not touch are built once, not once a second.
@@ -55,6 +56,10 @@ def orgao_scope(code: str) -> str:
     return f"orgao:{code}"
 
 
+def indicator_scope(code: str) -> str:
+    return f"indicator:{code}"
+
+
 def detail_scope(investigation_id: str) -> str:
     return f"inv:{investigation_id}"
 
@@ -63,10 +68,11 @@ def scopes_of(payload: str) -> tuple[str, ...] | None:
     """The scopes a notification's payload says changed; None for everything (a TRUNCATE's ``*``,
     or a payload this version does not know, such as the table name 20261207000200 sent)."""
     kind, _, rest = payload.partition(" ")
-    if kind == "i":  # "i <investigation id> <órgão code, empty when none>"
-        ident, _, orgao = rest.partition(" ")
+    if kind == "i":  # "i <investigation id> <órgão code or empty> <its finding_indicators, comma-separated>"
+        ident, orgao, indicators = (rest.split(" ", 2) + ["", ""])[:3]
         if ident:
-            return INVESTIGATIONS, detail_scope(ident), orgao_scope(orgao)
+            named = [indicator_scope(code) for code in indicators.split(",") if code]
+            return INVESTIGATIONS, detail_scope(ident), orgao_scope(orgao), *named
     elif kind == "d" and rest:  # "d <investigation id>": a finding or the contract of it
         return (detail_scope(rest),)
     elif kind == PROBE:

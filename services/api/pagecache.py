@@ -5,8 +5,8 @@ Public traffic is mostly the same few pages (the newest investigations, one órg
 they show changes only when the pipeline writes. Each kept page is tagged with the generation of
 :class:`services.api.changes.ChangeFeed` it was built under (read before the query runs, so a
 write that commits during the build counts as a change) and with the scopes it shows
-(:func:`page_scopes`: a detail shows one investigation, a page filtered by órgão that órgão's
-investigations, any other list page any investigation). A page is served again
+(:func:`page_scopes`: a detail shows one investigation, a page filtered by órgão or indicator
+the investigations of that órgão or with that indicator, any other list page any investigation). A page is served again
 
 - within ``API_LIST_CACHE_SECONDS`` (1 s) of being built, whatever happened meanwhile: a burst
   of identical reads costs one query per second per worker even while a sweep writes; and
@@ -35,7 +35,15 @@ from urllib.parse import parse_qs
 
 from starlette.concurrency import run_in_threadpool
 
-from services.api.changes import ANY, INVESTIGATIONS, MAX_AGE_SECONDS, ChangeFeed, detail_scope, orgao_scope
+from services.api.changes import (
+    ANY,
+    INVESTIGATIONS,
+    MAX_AGE_SECONDS,
+    ChangeFeed,
+    detail_scope,
+    indicator_scope,
+    orgao_scope,
+)
 from shared.config import Settings
 
 
@@ -44,19 +52,26 @@ def public_cache_on(settings: Settings) -> bool:
     return not settings.api_read_key_required and settings.api_list_cache_seconds > 0
 
 
-def list_scopes(orgao: str | None) -> tuple[str, ...]:
-    """What a list page shows: that órgão's investigations when filtered by one, else any."""
-    return (orgao_scope(orgao),) if orgao is not None else (INVESTIGATIONS,)
+def list_scopes(orgao: str | None, indicator: str | None) -> tuple[str, ...]:
+    """What a list page shows: that órgão's investigations when filtered by one, else those with
+    that indicator when filtered by one, else any. (Filtered by both, a change that shows in it
+    is in both scopes, so either will do.)"""
+    if orgao is not None:
+        return (orgao_scope(orgao),)
+    return (indicator_scope(indicator),) if indicator is not None else (INVESTIGATIONS,)
 
 
 def page_scopes(path: str, query_string: str, *, prefix: str) -> tuple[str, ...]:
     """The scopes of the answer to ``GET path?query_string`` under the investigations ``prefix``,
-    read as the routes read it: ``orgao`` once filters the list (given twice, the route takes one
-    of them: scoped as any); ``/<uuid>`` is a detail. Anything else may show anything."""
+    read as the routes read it: ``orgao`` or ``indicator`` once filters the list (given twice, the
+    route takes one of them: scoped as any); ``/<uuid>`` is a detail. Anything else may show anything."""
     rest = path[len(prefix):] if path.startswith(prefix) else None
     if rest in ("", "/"):
-        orgaos = parse_qs(query_string, keep_blank_values=True).get("orgao", [])
-        return list_scopes(orgaos[0]) if len(orgaos) == 1 else (INVESTIGATIONS,) if not orgaos else (ANY,)
+        query = parse_qs(query_string, keep_blank_values=True)
+        orgaos, indicators = query.get("orgao", []), query.get("indicator", [])
+        if len(orgaos) > 1 or len(indicators) > 1:
+            return (ANY,)
+        return list_scopes(orgaos[0] if orgaos else None, indicators[0] if indicators else None)
     if rest is not None and rest.count("/") == 1:
         try:
             return (detail_scope(str(uuid.UUID(rest[1:]))),)

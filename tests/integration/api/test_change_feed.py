@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 
 from services.api.app import create_app
 from services.api.changes import CHANNEL, ChangeFeed
+from shared.domain import Severity
 from shared.store.base import Store
 from tests.integration.api.conftest import api_settings, make_contract, seed_investigation
 from tests.support.processes import wait_for
@@ -57,8 +58,11 @@ def test_a_committed_write_notifies_what_it_touched_once_and_a_rollback_or_a_no_
     seeded: list[Any] = []
     sent = _sent_by(database_url, lambda conn: seeded.append(seed_investigation(store, orgao)))
     ident = seeded[0].investigation.id
-    # Its row (list pages of all and of its órgão, and its detail) and its findings (its detail).
-    assert set(sent) == {f"i {ident} {orgao}", f"d {ident}"}, sent
+    # Its row (list pages of all, of its órgão and of its indicators, and its detail) as created
+    # (no findings yet) and as completed, and its findings (its detail).
+    indicators = ",".join(seeded[0].investigation.finding_indicators)
+    assert indicators == "direct_award"
+    assert set(sent) == {f"i {ident} {orgao} ", f"i {ident} {orgao} {indicators}", f"d {ident}"}, sent
     contract = dataclasses.replace(seeded[0].contract, objeto="Objeto corrigido", content_hash="corrigido")
     assert _sent_by(database_url, lambda conn: store.upsert_contracts([contract])) == [f"d {ident}"]
 
@@ -68,11 +72,12 @@ def test_a_committed_write_notifies_what_it_touched_once_and_a_rollback_or_a_no_
         for _ in range(3):  # three rows' worth in one transaction: delivered once
             conn.execute("UPDATE investigations SET progress = progress WHERE id = %s", (ident,))
 
-    assert _sent_by(database_url, writes) == [f"i {ident} {orgao}"]
+    assert _sent_by(database_url, writes) == [f"i {ident} {orgao} {indicators}"]
     moved = f"{(int(orgao) + 1) % 100000:05d}"
     sent = _sent_by(database_url, lambda conn: conn.execute(
         "UPDATE investigations SET orgao_codigo = %s WHERE id = %s", (moved, ident)))
-    assert sorted(sent) == sorted([f"i {ident} {orgao}", f"i {ident} {moved}"])  # the órgão it left and joined
+    # The órgão it left and the one it joined.
+    assert sorted(sent) == sorted([f"i {ident} {orgao} {indicators}", f"i {ident} {moved} {indicators}"])
     with psycopg.connect(database_url, autocommit=True) as conn:  # as it was, for the other tests
         conn.execute("UPDATE investigations SET orgao_codigo = %s WHERE id = %s", (orgao, ident))
 
@@ -149,7 +154,8 @@ def test_a_write_ends_only_the_kept_pages_that_show_it(
 ) -> None:
     """Public reads are kept by the middleware in front of routing; with read keys, by the routes."""
     other_orgao = f"{(int(orgao) + 7) % 100000:05d}"
-    one, other = seed_investigation(store, orgao), seed_investigation(store, other_orgao)
+    one = seed_investigation(store, orgao)
+    other = seed_investigation(store, other_orgao, findings=[("late_publication", Severity.LOW)])
     keyed = {"api_read_key_required": True, "api_read_keys": [READ_KEY]} if reads != "public" else {}
     settings = api_settings(database_url, redis_url, api_list_cache_seconds=1, **keyed)
     with TestClient(create_app(settings), headers={"X-API-Key": READ_KEY} if keyed else {}) as cached_client:
@@ -172,6 +178,8 @@ def _only_what_shows_it_changes(cached_client: TestClient, database_url: str, on
         "one": f"{base}/{one.investigation.id}", "other": f"{base}/{other.investigation.id}",
         "orgao": f"{base}?orgao={orgao}", "other orgao": f"{base}?orgao={other_orgao}",
         "all": f"{base}?contract_id={one.contract.id}",  # not filtered by órgão: any write may change it
+        # Filtered by indicator (the contract only keeps other tests' rows out of it).
+        "indicator": f"{base}?indicator=late_publication&contract_id={other.contract.id}",
     }
 
     def summaries() -> dict[str, str]:
@@ -194,6 +202,7 @@ def _only_what_shows_it_changes(cached_client: TestClient, database_url: str, on
         conn.execute("UPDATE investigations SET summary = 'silencioso' WHERE id IN (%s, %s)",
                      (one.investigation.id, other.investigation.id))
 
+    # One of órgão `orgao` with a direct_award finding: neither the other órgão's nor late_publication's pages.
     notified("UPDATE investigations SET progress = progress WHERE id = %s", one.investigation.id)
     assert summaries() == {**first, "one": "silencioso", "orgao": "silencioso", "all": "silencioso"}
 

@@ -190,7 +190,9 @@ def test_a_change_ends_only_the_pages_that_show_what_changed() -> None:
     pages = {
         "all": (INVESTIGATIONS,),
         "orgao 26000": page_scopes(prefix, "orgao=26000&page=2", prefix=prefix),
-        "orgao 26001": list_scopes("26001"),
+        "orgao 26001": list_scopes("26001", "direct_award"),  # either filter is scope enough: the órgão
+        "indicator": page_scopes(prefix, "indicator=late_publication", prefix=prefix),
+        "twice": page_scopes(prefix, "indicator=late_publication&indicator=direct_award", prefix=prefix),
         "detail one": page_scopes(f"{prefix}/{one.upper()}", "", prefix=prefix),
         "detail other": page_scopes(f"{prefix}/{other}", "", prefix=prefix),
         "elsewhere": page_scopes(f"{prefix}/{one}/more", "", prefix=prefix),
@@ -206,14 +208,17 @@ def test_a_change_ends_only_the_pages_that_show_what_changed() -> None:
         clock.now += 2.0
 
     rebuild()
-    feed.record(f"i {one} 26000")  # one investigation of órgão 26000 written
-    assert kept() == {"orgao 26001", "detail other"}
+    feed.record(f"i {one} 26000 direct_award")  # one investigation of órgão 26000 written
+    assert kept() == {"orgao 26001", "detail other", "indicator"}
+    rebuild()
+    feed.record(f"i {other} 26001 direct_award,late_publication")
+    assert kept() == {"orgao 26000", "detail one"}
     rebuild()
     feed.record(f"d {other}")  # a finding of the other one (or its contract): its detail alone
-    assert kept() == {"all", "orgao 26000", "orgao 26001", "detail one"}
+    assert kept() == {"all", "orgao 26000", "orgao 26001", "detail one", "indicator"}
     rebuild()
     feed.record(f"{PROBE} 1234")  # another worker's probe: nothing changed but for pages that may show anything
-    assert kept() == set(pages) - {"elsewhere"}
+    assert kept() == set(pages) - {"elsewhere", "twice"}
     rebuild()
     feed.record("investigations")  # what 20261207000200 sent, or anything unknown: everything
     assert kept() == set()
