@@ -163,8 +163,8 @@ def build_router(settings: Settings) -> APIRouter:
             return page_json(items, total=total, total_capped=capped, page=page_number, page_size=page_size,
                              offset=offset, next_cursor=next_cursor)
 
-        page = await resources.pages.get_or_build("list?" + request.url.query, build, list_scopes(orgao, indicator))
-        return json_response(page)  # type: ignore[return-value]
+        scopes = list_scopes(orgao, indicator)
+        return json_response(await resources.pages.get_or_build("list?" + request.url.query, build, scopes))  # type: ignore[return-value]
 
     @read_route(router, settings, "/{investigation_id}", response_model=InvestigationDetailOut, errors=(404,),
                 summary="One investigation with its findings, contract and summary")
