@@ -44,7 +44,8 @@ PING_SECONDS = 30.0  # a quiet connection is checked this often, so a dead one i
 MAX_AGE_SECONDS = 60.0  # what the cache keeps at most even when nothing changed (see pagecache)
 MAX_BACKOFF_SECONDS = 30.0
 # Scopes remembered at most; past that the feed forgets them all and counts a change of everything
-# (a sweep writes some thousands of investigations, each one or two scopes).
+# (a sweep writes some thousands of investigations: each its detail's scope, and its órgão's and
+# indicators', which they share).
 MAX_SCOPES = 100_000
 
 ANY = "*"  # the scope of a page that may show anything: any change ends it
@@ -115,23 +116,23 @@ class ChangeFeed:
         return self.live
 
     def unchanged_since(self, generation: int, scopes: tuple[str, ...]) -> bool:
-        """Whether nothing in ``scopes`` changed after ``generation`` (the :attr:`generation` read
-        before a page showing them was built). The scope :data:`ANY` changes with everything."""
+        """Whether the feed is live and nothing in ``scopes`` changed after ``generation`` (the
+        :attr:`generation` read before a page showing them was built). The scope :data:`ANY`
+        changes with everything."""
         with self._lock:
-            return generation >= self._floor and all(self._last.get(scope, 0) <= generation for scope in scopes)
+            return (self.live and generation >= self._floor
+                    and all(self._last.get(scope, 0) <= generation for scope in scopes))
 
     def record(self, payload: str | None = None) -> None:
         """Count one notification (``payload``), or, with None, a change of everything."""
         scopes = None if payload is None else scopes_of(payload)
         with self._lock:
             self.generation += 1
-            if scopes is None or len(self._last) + sum(s not in self._last for s in (*scopes, ANY)) > MAX_SCOPES:
+            for scope in (ANY, *(scopes or ())):
+                self._last[scope] = self.generation
+            if scopes is None or len(self._last) > MAX_SCOPES:
                 self._floor = self.generation
-                self._last.clear()
-            else:
-                for scope in scopes:
-                    self._last[scope] = self.generation
-            self._last[ANY] = self.generation
+                self._last = {ANY: self.generation}
 
     def _run(self) -> None:
         backoff = 1.0

@@ -139,7 +139,7 @@ class PageCache:
             if age < self.ttl_seconds:
                 return body
             feed = self.feed
-            if (generation is not None and age < MAX_AGE_SECONDS and feed is not None and feed.live
+            if (generation is not None and age < MAX_AGE_SECONDS and feed is not None
                     and feed.unchanged_since(generation, scopes)):
                 return body
             del self._entries[key]
