@@ -34,6 +34,24 @@ os.environ["VIGIA_ENV_FILE"] = ""
 os.environ.setdefault("LOG_FORMAT", "json")
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """A failed test's report ends with the last lines of each process it (or its fixtures) started.
+
+    The list is emptied after each test's teardown, so a process that a wider-scoped fixture
+    started shows in the report of the test that started it only."""
+    from tests.support.processes import REPORTED_LINES, STARTED
+
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed:
+        for process in STARTED:
+            report.sections.append((f"last {REPORTED_LINES} lines of {process.name} (pid {process.proc.pid})",
+                                    process.last_lines()))
+    if report.when == "teardown":
+        STARTED.clear()
+
+
 @pytest.fixture(scope="session")
 def tmp_root() -> Iterator[Path]:
     path = Path(tempfile.mkdtemp(prefix="vigia-tests-"))

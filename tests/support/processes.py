@@ -91,6 +91,13 @@ def wait_for(condition: Callable[[], T], *, timeout: float, interval: float = 0.
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}" + (f": {last_error}" if last_error else ""))
 
 
+# The processes the running test started, so that its report, should it fail, shows what each
+# printed last (tests/conftest.py); a failure in CI is then read from the log alone.
+STARTED: list[ManagedProcess] = []
+REPORTED_LINES = 40  # per process: the CI log keeps only its tail
+REPORTED_WIDTH = 300
+
+
 class ManagedProcess:
     """A child process whose stdout lines are collected as they arrive."""
 
@@ -110,6 +117,7 @@ class ManagedProcess:
         )
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
+        STARTED.append(self)
 
     def _read(self) -> None:
         assert self.proc.stdout is not None
@@ -121,6 +129,12 @@ class ManagedProcess:
     def output(self) -> str:
         with self._lock:
             return "\n".join(self.lines)
+
+    def last_lines(self, count: int = REPORTED_LINES, width: int = REPORTED_WIDTH) -> str:
+        """The last ``count`` lines printed, each cut at ``width`` characters."""
+        with self._lock:
+            lines = self.lines[-count:]
+        return "\n".join(line if len(line) <= width else line[:width] + " …" for line in lines)
 
     def json_lines(self) -> list[dict[str, Any]]:
         records = []

@@ -72,6 +72,10 @@ def logged_after(process: ManagedProcess, message: str, since: float) -> float |
     return None
 
 
+def seconds(value: float | None) -> str:
+    return "not logged" if value is None else f"{value:.1f} s"
+
+
 def post_investigation(web: Any, contract_id: int) -> httpx.Response:
     return httpx.post(f"{web.base_url}/api/v1/investigations", json={"contract_id": contract_id},
                       headers={"X-API-Key": WRITE_KEY}, timeout=30)
@@ -127,11 +131,10 @@ def test_it_survives_a_redis_restart_in_the_middle_of_a_monitoring_run(
             run = wait_for(lambda: closed_run(store, lookback_hours=EVERYTHING_HOURS), timeout=120, interval=0.5,
                            what="the monitoring run to close")
             figure("run closed after Redis restarted", f"{time.monotonic() - restarted:.1f} s")
-            connected = f"Connected to redis://:**@127.0.0.1:{redis_server.port}/0"
-            figure("worker consumer reconnected after Redis restarted",
-                   f"{logged_after(worker, connected, restarted_at) or 0:.1f} s")
+            connected = f"Connected to redis://:***@127.0.0.1:{redis_server.port}/0"
+            figure("worker consumer reconnected after Redis restarted", seconds(logged_after(worker, connected, restarted_at)))
             figure("beat resumed after Redis restarted",
-                   f"{logged_after(beat, 'Redis is reachable again; beat resumes', restarted_at) or 0:.1f} s")
+                   seconds(logged_after(beat, "Redis is reachable again; beat resumes", restarted_at)))
 
             # The outage met running sweeps, which went back to their queue instead of failing.
             requeued = records(worker, REQUEUED)
