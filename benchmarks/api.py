@@ -228,7 +228,8 @@ def load_with_wrk(base: str, paths: list[str], connections: int, seconds: float)
         script.write(_WRK_PATHS % ", ".join(json.dumps(path) for path in paths))
     try:
         result = subprocess.run(
-            ["wrk", f"-t{threads}", f"-c{connections}", f"-d{int(seconds)}s", "--latency", "-s", script.name,
+            # wrk takes whole seconds: a shorter line (a short warm-up) runs one.
+            ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, int(seconds))}s", "--latency", "-s", script.name,
              base + paths[0]],
             capture_output=True, text=True, check=True,
         )
@@ -430,7 +431,7 @@ def main() -> int:
                             raise SystemExit(f"{name}: {path} answered {checked.status_code}: {checked.text[:300]}")
                     booted = web.output.count(BOOTING)
                     with Writer(database_url, args.writes if base == base_url else 0):
-                        warm = (load(base, paths, args.connections, max(1.0, args.warmup)) if args.warmup > 0
+                        warm = (load(base, paths, args.connections, args.warmup) if args.warmup > 0
                                 else {"p99_ms": float("nan")})
                         figures = results[name] = load(base, paths, args.connections, args.seconds)
                     recycled = web.output.count(BOOTING) - booted if base == base_url else 0
