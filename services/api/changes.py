@@ -50,7 +50,7 @@ MAX_SCOPES = 100_000
 
 ANY = "*"  # the scope of a page that may show anything: any change ends it
 INVESTIGATIONS = "investigations"
-PROBE = "probe"  # the payload's first word in the feed's own probe: nothing changed
+PROBE = "probe"  # the payload's first word in the feed's own probe: it names no scope
 
 
 def orgao_scope(code: str) -> str:
@@ -182,7 +182,7 @@ class ChangeFeed:
         """Send a notification from another connection and wait for it on ``listening``."""
         import psycopg
 
-        token = f"{PROBE} {uuid.uuid4().hex}"  # what other workers' feeds then receive counts as nothing
+        token = f"{PROBE} {uuid.uuid4().hex}"  # other workers' feeds end only pages of ANY on it
         with psycopg.connect(self._url, autocommit=True, connect_timeout=5,
                              application_name=self._application_name) as sender:
             sender.execute("SELECT pg_notify(%s, %s)", (CHANNEL, token))
